@@ -1,0 +1,24 @@
+"""Make text from the user or the server safe to show on a terminal."""
+
+from __future__ import annotations
+
+import re
+
+# CSI / OSC / other ESC sequences, then any remaining C0/C1 control character but
+# newline and tab. Stripping the whole sequence keeps "ESC[31m" from leaving "[31m".
+_ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_text(text: str, *, single_line: bool = False) -> str:
+    """Strip escape sequences and control characters; optionally fold newlines."""
+    text = _CONTROL.sub("", _ANSI.sub("", text))
+    if single_line:
+        text = " ".join(text.split())
+    return text
+
+
+def shorten(text: str, width: int) -> str:
+    """One line of at most ``width`` characters, with an ellipsis when cut."""
+    line = clean_text(text, single_line=True)
+    return line if len(line) <= width else line[: max(width - 1, 0)] + "…"
