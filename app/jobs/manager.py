@@ -1,0 +1,508 @@
+"""The job layer: submit, poll, finish, download; never lose a job, never send one twice.
+
+Runs on the caller's asyncio loop (Textual's, or ``asyncio.run`` in a script) and reports
+through a listener callback. Every API call goes through one :class:`RequestBudget`.
+
+Submission safety: a job is written to the store as ``sending`` *before* its POST goes
+out. If the answer is lost (dropped connection, timeout after sending, garbled body), or
+the app dies mid-request, the job becomes ``uncertain``: it is never resent on its own,
+because the service may already be running (and charging for) it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from app.api.client import ImagineClient
+from app.api.errors import (
+    ApiError,
+    AuthError,
+    BadRequest,
+    BadResponse,
+    NetworkError,
+    PromptBlocked,
+    RateLimited,
+    ServerError,
+    describe_failure,
+)
+from app.api.models import MessageStatus, Submitted
+from app.api.text import clean_text
+from app.jobs.budget import Priority, RequestBudget
+from app.jobs.model import Job, JobState, new_job_id
+from app.jobs.planner import PollPlanner
+from app.jobs.store import JobStore
+
+log = logging.getLogger(__name__)
+
+MAX_PROMPT = 6000  # well past the service's own limit; longer is surely a paste accident
+_RETRYABLE_STATUS = (502, 503, 504)  # the gateway answered: the request never reached the app
+
+Severity = Literal["information", "warning", "error"]
+
+
+@dataclass(frozen=True)
+class JobChanged:
+    job: Job
+
+
+@dataclass(frozen=True)
+class ImagesReady:
+    job_id: str
+    failures: tuple[str, ...] = ()  # human reasons, one per tile that failed
+
+
+@dataclass(frozen=True)
+class Notice:
+    text: str
+    severity: Severity = "information"
+    job_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ConnectionChanged:
+    online: bool
+    text: str
+
+
+JobEvent = JobChanged | ImagesReady | Notice | ConnectionChanged
+Listener = Callable[[JobEvent], None]
+
+
+class PromptError(ValueError):
+    """The prompt cannot be sent as it is (blank, too long)."""
+
+
+@dataclass
+class ManagerSettings:
+    expire_mins: int | None = None
+    stall_seconds: float = 120.0
+    expected_seconds: float = 40.0  # prior for how long a job takes
+    min_poll_gap: float | None = None  # default: the budget's interval (at least 0.25 s)
+    max_poll_gap: float | None = None  # default: 4 x min gap (at least 1 s)
+    submit_attempts: int = 6
+    webhook_url: str | None = None
+    webhook_grace: float = 30.0  # poll anyway when no webhook came this long after the estimate
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class ImageFetcher(Protocol):
+    """What the manager needs of the image pipeline: download one URL into the cache."""
+
+    async def fetch(self, url: str) -> object: ...
+
+
+class JobManager:
+    def __init__(
+        self,
+        client: ImagineClient,
+        store: JobStore,
+        *,
+        budget: RequestBudget,
+        images: ImageFetcher | None = None,
+        settings: ManagerSettings | None = None,
+        listener: Listener | None = None,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.budget = budget
+        self.images = images
+        self.settings = settings or ManagerSettings()
+        self._listeners: list[Listener] = [listener] if listener else []
+        min_gap = self.settings.min_poll_gap or max(budget.interval, 0.25)
+        max_gap = self.settings.max_poll_gap or max(4 * min_gap, 1.0)
+        self.planner = PollPlanner(
+            min_gap=min_gap, max_gap=max_gap, expected_seconds=self.settings.expected_seconds
+        )
+        self._jobs: dict[str, Job] = {job.id: job for job in store.all()}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._polling: set[str] = set()
+        self._wake = asyncio.Event()
+        self._poll_task: asyncio.Task[None] | None = None
+        self.online = True
+        self.auth_failed = False
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def add_listener(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    async def start(self) -> None:
+        """Resume what the last run left unfinished, then start polling."""
+        for job in list(self._jobs.values()):
+            if job.state is JobState.QUEUED:
+                if job.options.get("sending"):
+                    self._update(
+                        job,
+                        state=JobState.UNCERTAIN,
+                        error="The app stopped while sending this job: it may or may not "
+                        "have reached the service. Resubmit it if it does not show up.",
+                    )
+                else:
+                    self._spawn(self._submit(job))
+            elif job.state in (JobState.SUBMITTED, JobState.RUNNING, JobState.STALLED):
+                self.planner.add(job.id, job.progress)
+            elif job.state is JobState.DONE and self.images is not None:
+                self._spawn(self._download(job, quiet=True))
+        self._poll_task = asyncio.create_task(self._poll_loop())
+
+    async def close(self) -> None:
+        tasks = [*self._tasks, *([self._poll_task] if self._poll_task else [])]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    # -- queries -----------------------------------------------------------------------
+
+    def jobs(self) -> list[Job]:
+        return list(self._jobs.values())
+
+    def get(self, job_id: str) -> Job | None:
+        return self._jobs.get(job_id)
+
+    def children(self, job_id: str) -> list[Job]:
+        return [j for j in self._jobs.values() if j.parent_id == job_id]
+
+    @property
+    def in_flight(self) -> int:
+        return sum(1 for j in self._jobs.values() if j.state.active)
+
+    # -- actions -----------------------------------------------------------------------
+
+    def submit_imagine(self, prompt: str) -> Job:
+        prompt = check_prompt(prompt)
+        job = Job(id=new_job_id(), kind="imagine", prompt=prompt)
+        self.store.remember_prompt(prompt, time.time())
+        return self._enqueue(job)
+
+    def press(self, job_id: str, label: str, **options: Any) -> Job:
+        parent = self._jobs.get(job_id)
+        if parent is None:
+            raise KeyError(job_id)
+        if parent.state is not JobState.DONE or not parent.button_message_id:
+            raise ValueError("Buttons work once the job is done.")
+        if label not in parent.buttons:
+            raise ValueError(f"This job has no {label!r} button.")
+        clean = {k: v for k, v in options.items() if v is not None}
+        job = Job(
+            id=new_job_id(),
+            kind="button",
+            prompt=parent.prompt,
+            label=label,
+            parent_id=parent.id,
+            options=clean,
+        )
+        return self._enqueue(job)
+
+    def retry(self, job_id: str) -> Job:
+        """A fresh copy of a failed, stalled or uncertain job (the old one stays in history)."""
+        old = self._jobs[job_id]
+        if old.kind == "imagine":
+            return self.submit_imagine(old.prompt)
+        parent_id = old.parent_id
+        if parent_id is None or parent_id not in self._jobs:
+            raise ValueError("The job this button belonged to is not in the history.")
+        opts = {k: v for k, v in old.options.items() if k in ("zoom", "ar", "prompt")}
+        return self.press(parent_id, old.label or "", **opts)
+
+    def set_favourite(self, job_id: str, favourite: bool) -> Job:
+        return self._update(self._jobs[job_id], favourite=favourite)
+
+    def forget_uncertain(self, job_id: str) -> Job:
+        job = self._jobs[job_id]
+        return self._update(job, state=JobState.FAILED, error="Dismissed: " + (job.error or ""))
+
+    # -- submission --------------------------------------------------------------------
+
+    def _enqueue(self, job: Job) -> Job:
+        self._jobs[job.id] = job
+        self.store.save(job)
+        self._emit(JobChanged(job))
+        self._spawn(self._submit(job))
+        return job
+
+    async def _submit(self, job: Job) -> None:
+        delay = 1.0
+        for attempt in range(1, self.settings.submit_attempts + 1):
+            await self.budget.acquire(Priority.ACTION)
+            job = self._update(job, options={**job.options, "sending": True})
+            try:
+                submitted = await self._send(job)
+            except RateLimited as exc:
+                self._hold(exc)
+                job = self._update(job, options=_without(job.options, "sending"))
+                continue  # a 429 was not accepted: safe to send again
+            except ServerError as exc:
+                if exc.status not in _RETRYABLE_STATUS:
+                    self._uncertain(job, exc)
+                    return
+                job = self._update(job, options=_without(job.options, "sending"), error=exc.human)
+            except NetworkError as exc:
+                if exc.maybe_sent:
+                    self._uncertain(job, exc)
+                    return
+                self._set_online(False, exc.human)
+                job = self._update(job, options=_without(job.options, "sending"), error=exc.human)
+            except BadResponse as exc:
+                self._uncertain(job, exc)
+                return
+            except (AuthError, PromptBlocked, BadRequest) as exc:
+                self._fail(job, exc.human, code=exc.kind)
+                if isinstance(exc, AuthError):
+                    self.auth_failed = True
+                    self._emit(Notice(exc.human, "error"))
+                return
+            else:
+                self._set_online(True, "Connected.")
+                job = self._update(
+                    job,
+                    state=JobState.SUBMITTED,
+                    message_id=submitted.message_id,
+                    options=_without(job.options, "sending"),
+                    error=None,
+                )
+                self.planner.add(job.id, 0)
+                self._wake.set()
+                return
+            if attempt < self.settings.submit_attempts:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+        self._fail(job, (job.error or "The service did not accept the job.") + " Gave up.")
+
+    async def _send(self, job: Job) -> Submitted:
+        hook = self.settings.webhook_url
+        if job.kind == "imagine":
+            return await self.client.imagine(job.prompt, ref=job.id, webhook_override=hook)
+        parent = self._jobs.get(job.parent_id or "")
+        if parent is None or not parent.button_message_id:
+            raise BadRequest(0, "the parent job is missing from the history")
+        opts = job.options
+        return await self.client.button(
+            job.label or "",
+            parent.button_message_id,
+            ref=job.id,
+            webhook_override=hook,
+            zoom=opts.get("zoom"),
+            ar=opts.get("ar"),
+            prompt=opts.get("prompt"),
+        )
+
+    def _uncertain(self, job: Job, exc: ApiError) -> None:
+        self._update(
+            job,
+            state=JobState.UNCERTAIN,
+            options=_without(job.options, "sending"),
+            error=f"{exc.human} The service may or may not have received it; it was not "
+            "resent automatically. Press R to resubmit if it does not show up.",
+        )
+        self._emit(
+            Notice(f"{job.title}: the answer to the submission was lost.", "warning", job.id)
+        )
+
+    # -- polling -----------------------------------------------------------------------
+
+    async def _poll_loop(self) -> None:
+        while True:
+            self._check_stalls()
+            job_id, wait = self.planner.next_due()
+            if job_id is None:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=min(wait, 5.0))
+                continue
+            await self.budget.acquire(Priority.POLL)
+            # Choose again: the wait may have changed what is most worth asking about.
+            job_id, _ = self.planner.next_due()
+            if job_id is None or job_id in self._polling:
+                continue
+            self._polling.add(job_id)
+            self.planner.touch(job_id)
+            self._spawn(self._poll(job_id))
+
+    async def _poll(self, job_id: str) -> None:
+        try:
+            job = self._jobs.get(job_id)
+            if job is None or job.message_id is None:
+                self.planner.remove(job_id)
+                return
+            try:
+                status = await self.client.message(job.message_id, self.settings.expire_mins)
+            except ApiError as exc:
+                self._poll_failed(job, exc)
+                return
+            self._set_online(True, "Connected again.")
+            self.apply_status(job.id, status)
+        finally:
+            self._polling.discard(job_id)
+            self._wake.set()
+
+    def _poll_failed(self, job: Job, exc: ApiError) -> None:
+        if isinstance(exc, RateLimited):
+            self._hold(exc)
+            self.planner.failed(job.id, exc.retry_after or self.planner.min_gap)
+            return
+        if isinstance(exc, BadRequest) and exc.status == 404:
+            self.planner.remove(job.id)
+            self._fail(job, "The service no longer knows this job (HTTP 404).")
+            return
+        if isinstance(exc, AuthError):
+            self.auth_failed = True
+            self._emit(Notice(exc.human, "error"))
+            self.planner.failed(job.id, 30.0)
+            return
+        if isinstance(exc, NetworkError):
+            self._set_online(False, exc.human)
+        track_misses = 2.0 ** min(job.options.get("poll_errors", 0), 5)
+        self.planner.failed(job.id, min(self.planner.min_gap * track_misses, 30.0))
+        self._update(
+            job, options={**job.options, "poll_errors": job.options.get("poll_errors", 0) + 1}
+        )
+
+    def apply_status(self, job_id: str, status: MessageStatus) -> None:
+        """Fold one ``GET /message`` answer (or webhook body) into the job."""
+        job = self._jobs.get(job_id)
+        if job is None or job.state.finished:
+            return
+        options = _without(job.options, "poll_errors")
+        if status.failed:
+            self.planner.remove(job.id)
+            code = status.response.failure_code if status.response else None
+            self._fail(job, describe_failure(code), code=code or "incomplete")
+            return
+        if status.done and status.response is not None:
+            result = status.response
+            self.planner.remove(job.id)
+            self.planner.learn_duration(time.time() - job.created_at)
+            job = self._update(
+                job,
+                state=JobState.DONE,
+                progress=100,
+                buttons=result.api_buttons,
+                image_url=result.image_url,
+                image_urls=result.image_urls,
+                button_message_id=result.button_message_id,
+                progress_image_url=None,
+                error=None,
+                finished_at=time.time(),
+                options={**options, **({"seed": result.seed} if result.seed else {})},
+            )
+            if self.images is not None:
+                self._spawn(self._download(job))
+            return
+        progress = max(job.progress, status.progress or 0)  # never show progress going back
+        self.planner.polled(job.id, progress)
+        moved = progress != job.progress or status.progress_image_url != job.progress_image_url
+        if moved or job.state is JobState.SUBMITTED or job.options != options:
+            self._update(
+                job,
+                state=JobState.RUNNING,
+                progress=progress,
+                progress_image_url=status.progress_image_url or job.progress_image_url,
+                error=None,
+                options=options,
+            )
+
+    def _check_stalls(self) -> None:
+        for job in list(self._jobs.values()):
+            if job.state is not JobState.RUNNING or job.id not in self.planner:
+                continue
+            idle = self.planner.seconds_since_change(job.id)
+            if idle > self.settings.stall_seconds:
+                self._update(
+                    job,
+                    state=JobState.STALLED,
+                    error=f"No progress for {idle:.0f} s. Still checking; press R to retry "
+                    "or reroll.",
+                )
+
+    # -- images -------------------------------------------------------------------------
+
+    async def _download(self, job: Job, *, quiet: bool = False) -> None:
+        urls = job.display_urls
+        if not urls or self.images is None:
+            return
+        results = await asyncio.gather(
+            *(self.images.fetch(u) for u in urls), return_exceptions=True
+        )
+        failures = tuple(
+            clean_text(getattr(r, "human", None) or str(r))
+            for r in results
+            if isinstance(r, BaseException)
+        )
+        if failures and not quiet:
+            self._emit(
+                Notice(
+                    f"{job.title}: {len(failures)} image(s) failed: {failures[0]}",
+                    "warning",
+                    job.id,
+                )
+            )
+        self._emit(ImagesReady(job.id, failures))
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _update(self, job: Job, **changes: Any) -> Job:
+        current = self._jobs.get(job.id, job)
+        new = current.evolve(**changes)
+        self._jobs[new.id] = new
+        self.store.save(new)
+        self._emit(JobChanged(new))
+        return new
+
+    def _fail(self, job: Job, reason: str, code: str | None = None) -> None:
+        self.planner.remove(job.id)
+        self._update(
+            job,
+            state=JobState.FAILED,
+            error=reason,
+            error_code=code,
+            finished_at=time.time(),
+            options=_without(job.options, "sending", "poll_errors"),
+        )
+        self._emit(Notice(f"{job.title} failed: {reason}", "error", job.id))
+
+    def _hold(self, exc: RateLimited) -> None:
+        self.budget.hold(
+            exc.retry_after if exc.retry_after is not None else 2 * max(self.budget.interval, 1.0)
+        )
+
+    def _set_online(self, online: bool, text: str) -> None:
+        if online != self.online:
+            self.online = online
+            self._emit(ConnectionChanged(online, text))
+
+    def _emit(self, event: JobEvent) -> None:
+        for listener in self._listeners:
+            try:
+                listener(event)
+            except Exception:  # a broken listener must not stop the job layer
+                log.exception("job event listener failed")
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def check_prompt(prompt: str) -> str:
+    """The prompt as it will be sent, or :class:`PromptError` saying what is wrong."""
+    cleaned = clean_text(prompt, single_line=True)
+    if not cleaned:
+        raise PromptError("Type a prompt first: an empty prompt is not sent.")
+    if len(cleaned) > MAX_PROMPT:
+        raise PromptError(
+            f"The prompt is {len(cleaned):,} characters; the limit is {MAX_PROMPT:,}. "
+            "Shorten it and press Enter again."
+        )
+    return cleaned
+
+
+def _without(options: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in options.items() if k not in keys}

@@ -1,0 +1,93 @@
+"""The job: one imagine or one button press, and where it stands."""
+
+from __future__ import annotations
+
+import enum
+import re
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+
+class JobState(enum.StrEnum):
+    QUEUED = "queued"  # waiting for the request budget, nothing sent yet
+    SUBMITTED = "submitted"  # the service gave a message id
+    RUNNING = "running"  # progress reported
+    DONE = "done"
+    FAILED = "failed"
+    STALLED = "stalled"  # no progress for too long; still polled, retry offered
+    UNCERTAIN = "uncertain"  # the POST's answer was lost: it may or may not exist
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobState.DONE, JobState.FAILED)
+
+    @property
+    def active(self) -> bool:
+        return self in (JobState.QUEUED, JobState.SUBMITTED, JobState.RUNNING, JobState.STALLED)
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+_TILE = re.compile(r"^[UV]([1-4])$")
+UPSCALE_LABELS = ("U1", "U2", "U3", "U4")
+VARIATION_LABELS = ("V1", "V2", "V3", "V4")
+REROLL_LABEL = "🔄"
+
+
+def tile_of(label: str | None) -> int | None:
+    """The tile (1..4) a U/V button acts on, or None."""
+    match = _TILE.match(label or "")
+    return int(match.group(1)) if match else None
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    kind: str  # "imagine" | "button"
+    prompt: str
+    label: str | None = None  # the button label for kind == "button"
+    parent_id: str | None = None
+    state: JobState = JobState.QUEUED
+    progress: int = 0
+    message_id: str | None = None
+    button_message_id: str | None = None
+    progress_image_url: str | None = None
+    buttons: tuple[str, ...] = ()
+    image_url: str | None = None
+    image_urls: tuple[str, ...] = ()
+    error: str | None = None
+    error_code: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    favourite: bool = False
+    created_at: float = field(default_factory=time.time)
+    updated_at: float = field(default_factory=time.time)
+    finished_at: float | None = None
+
+    @property
+    def title(self) -> str:
+        """What the job is, as a person would say it: imagine, U2, V3, 🔄, Zoom Out 2x."""
+        return "imagine" if self.kind == "imagine" else (self.label or "button")
+
+    @property
+    def is_upscale(self) -> bool:
+        """An upscale's result is one image rather than a grid of four."""
+        return self.kind == "button" and self.label in UPSCALE_LABELS
+
+    @property
+    def display_urls(self) -> tuple[str, ...]:
+        """The images to show: the four tiles, or the single image of an upscale."""
+        if self.is_upscale or not self.image_urls:
+            return (self.image_url,) if self.image_url else ()
+        return self.image_urls
+
+    @property
+    def elapsed(self) -> float:
+        end = self.finished_at if self.finished_at is not None else time.time()
+        return max(0.0, end - self.created_at)
+
+    def evolve(self, **changes: Any) -> Job:
+        return replace(self, updated_at=time.time(), **changes)

@@ -1,0 +1,232 @@
+"""SQLite store of jobs, their lineage and the prompt history.
+
+WAL mode with synchronous=NORMAL: a kill -9 loses at most the last transaction, never
+the file. Each write is its own transaction, so a job is on disk before its request goes
+out (see ``JobManager``), which is what makes "never submit twice" hold across restarts.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from app.jobs.model import Job, JobState
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    prompt TEXT NOT NULL,
+    label TEXT,
+    parent_id TEXT,
+    state TEXT NOT NULL,
+    progress INTEGER NOT NULL DEFAULT 0,
+    message_id TEXT,
+    button_message_id TEXT,
+    progress_image_url TEXT,
+    buttons TEXT NOT NULL DEFAULT '[]',
+    image_url TEXT,
+    image_urls TEXT NOT NULL DEFAULT '[]',
+    error TEXT,
+    error_code TEXT,
+    options TEXT NOT NULL DEFAULT '{}',
+    favourite INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    finished_at REAL
+);
+CREATE INDEX IF NOT EXISTS jobs_parent ON jobs(parent_id);
+CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
+CREATE TABLE IF NOT EXISTS prompts (
+    prompt TEXT PRIMARY KEY,
+    used_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+_COLUMNS = (
+    "id, kind, prompt, label, parent_id, state, progress, message_id, button_message_id, "
+    "progress_image_url, buttons, image_url, image_urls, error, error_code, options, "
+    "favourite, created_at, updated_at, finished_at"
+)
+
+
+class StoreError(Exception):
+    """The history database cannot be opened or written."""
+
+    def __init__(self, human: str) -> None:
+        super().__init__(human)
+        self.human = human
+
+
+def _row_to_job(row: sqlite3.Row) -> Job:
+    try:
+        state = JobState(row["state"])
+    except ValueError:
+        state = JobState.FAILED
+    return Job(
+        id=row["id"],
+        kind=row["kind"],
+        prompt=row["prompt"],
+        label=row["label"],
+        parent_id=row["parent_id"],
+        state=state,
+        progress=row["progress"],
+        message_id=row["message_id"],
+        button_message_id=row["button_message_id"],
+        progress_image_url=row["progress_image_url"],
+        buttons=tuple(json.loads(row["buttons"])),
+        image_url=row["image_url"],
+        image_urls=tuple(json.loads(row["image_urls"])),
+        error=row["error"],
+        error_code=row["error_code"],
+        options=json.loads(row["options"]),
+        favourite=bool(row["favourite"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        finished_at=row["finished_at"],
+    )
+
+
+def _job_to_row(job: Job) -> tuple[Any, ...]:
+    return (
+        job.id,
+        job.kind,
+        job.prompt,
+        job.label,
+        job.parent_id,
+        job.state.value,
+        job.progress,
+        job.message_id,
+        job.button_message_id,
+        job.progress_image_url,
+        json.dumps(list(job.buttons), ensure_ascii=False),
+        job.image_url,
+        json.dumps(list(job.image_urls), ensure_ascii=False),
+        job.error,
+        job.error_code,
+        json.dumps(job.options, ensure_ascii=False),
+        int(job.favourite),
+        job.created_at,
+        job.updated_at,
+        job.finished_at,
+    )
+
+
+class JobStore:
+    """Jobs by id, in creation order, with their parent links."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        try:
+            if str(path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.executescript(_SCHEMA)
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"Cannot open the job history at {self.path}: {exc}") from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> JobStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def save(self, job: Job) -> None:
+        placeholders = ", ".join("?" * 20)
+        self._write(
+            f"INSERT OR REPLACE INTO jobs ({_COLUMNS}) VALUES ({placeholders})", _job_to_row(job)
+        )
+
+    def save_many(self, jobs: Iterable[Job]) -> None:
+        placeholders = ", ".join("?" * 20)
+        try:
+            with self._db:
+                self._db.execute("BEGIN")
+                self._db.executemany(
+                    f"INSERT OR REPLACE INTO jobs ({_COLUMNS}) VALUES ({placeholders})",
+                    [_job_to_row(j) for j in jobs],
+                )
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"Cannot write the job history at {self.path}: {exc}") from None
+
+    def get(self, job_id: str) -> Job | None:
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return _row_to_job(row) if row else None
+
+    def all(self) -> list[Job]:
+        """Every job, oldest first."""
+        return list(self._iter("SELECT {cols} FROM jobs ORDER BY created_at, rowid"))
+
+    def unfinished(self) -> list[Job]:
+        finished = (JobState.DONE.value, JobState.FAILED.value)
+        return list(
+            self._iter(
+                "SELECT {cols} FROM jobs WHERE state NOT IN (?, ?) ORDER BY created_at",
+                finished,
+            )
+        )
+
+    def children(self, job_id: str) -> list[Job]:
+        return list(
+            self._iter(
+                "SELECT {cols} FROM jobs WHERE parent_id = ? ORDER BY created_at, rowid", (job_id,)
+            )
+        )
+
+    def count(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
+
+    def delete(self, job_id: str) -> None:
+        self._write("DELETE FROM jobs WHERE id = ?", (job_id,))
+
+    # -- prompt history ----------------------------------------------------------------
+
+    def remember_prompt(self, prompt: str, used_at: float) -> None:
+        self._write(
+            "INSERT INTO prompts(prompt, used_at) VALUES (?, ?) "
+            "ON CONFLICT(prompt) DO UPDATE SET used_at = excluded.used_at",
+            (prompt, used_at),
+        )
+
+    def prompts(self, limit: int = 500) -> list[str]:
+        """Earlier prompts, most recent last (the order an input's history walks)."""
+        rows = self._db.execute(
+            "SELECT prompt FROM prompts ORDER BY used_at DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [r[0] for r in reversed(rows)]
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._write("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _iter(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[Job]:
+        for row in self._db.execute(sql.format(cols=_COLUMNS), params):
+            yield _row_to_job(row)
+
+    def _write(self, sql: str, params: tuple[Any, ...]) -> None:
+        try:
+            self._db.execute(sql, params)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"Cannot write the job history at {self.path}: {exc}") from None
