@@ -1,0 +1,88 @@
+"""File layout of the on-disk image cache, and atomic writes.
+
+The full image lives at ``<sha256(url)><ext>``; thumbnails next to it at
+``<sha256(url)>.t<w>x<h>.png``. Files only ever appear under their final name by
+``os.replace`` of a finished temp file, so a name that exists is a complete file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+from app.images.decode import EXTENSIONS
+
+TEMP_PREFIX = ".partial-"
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def url_key(url: str) -> str:
+    # surrogatepass: a URL from JSON can hold lone surrogates; it must still hash.
+    return hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def full_path(cache_dir: Path, url: str, fmt: str) -> Path:
+    return cache_dir / (url_key(url) + EXTENSIONS[fmt])
+
+
+def find_full(cache_dir: Path, url: str) -> Path | None:
+    """The cached full image for ``url``, found by stat alone."""
+    key = url_key(url)
+    for ext in EXTENSIONS.values():
+        path = cache_dir / (key + ext)
+        try:
+            if path.stat().st_size > 0:
+                return path
+        except OSError:
+            continue
+    return None
+
+
+def thumb_path(full: Path, size: tuple[int, int]) -> Path:
+    return full.with_name(f"{full.stem}.t{size[0]}x{size[1]}.png")
+
+
+def write_atomic(dest: Path, write: Callable[[IO[bytes]], None]) -> Path:
+    """Write through ``write`` to a temp file beside ``dest``, then rename it into place."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as fp:
+            write(fp)
+            fp.flush()
+            os.fsync(fp.fileno())  # the rename must not land before the bytes do
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return dest
+
+
+def remove_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
+def safe_stem(stem: str) -> str:
+    """``stem`` reduced to [A-Za-z0-9_-], never empty, never starting with '-'."""
+    cleaned = _UNSAFE.sub("_", stem)[:120].lstrip("-")
+    return cleaned or "image"
+
+
+def save_copy(src: Path, dest_dir: Path, stem: str) -> Path:
+    """Copy a cached image to ``dest_dir/<stem><ext>`` atomically; return the new path.
+
+    ``stem`` should come from job ids, never from URL paths; it is sanitised anyway.
+    """
+    ext = src.suffix.lower() if src.suffix.lower() in EXTENSIONS.values() else ".png"
+    dest = dest_dir / (safe_stem(stem) + ext)
+    with src.open("rb") as source:
+        return write_atomic(dest, lambda fp: shutil.copyfileobj(source, fp))

@@ -1,0 +1,211 @@
+"""Download, cache, verify and thumbnail job images, off the event loop where it blocks."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import IO, ParamSpec, TypeVar
+
+import httpx
+
+from app.images import cache, decode
+from app.images.fetch import Forbidden, check_url, download, too_large
+from app.images.model import ImageFailure, ImageFetchError, TileResult
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+MEMORY_TILES = 64  # a few screens of 2x2 grids; each thumbnail is small
+MAX_THUMB_SIDE = 4096
+
+
+class ImagePipeline:
+    """Fetches image URLs into ``cache_dir`` and turns them into display-ready tiles.
+
+    Use it from one event loop. Nothing here imports textual, so scripts can use it too.
+    """
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        cache_dir: Path,
+        *,
+        get_image: Callable[[str], Awaitable[bytes]] | None = None,
+        max_bytes: int = 40 * 1024 * 1024,
+        max_pixels: int = 64_000_000,
+        decode_workers: int = 4,
+        download_timeout: float = 120.0,
+    ) -> None:
+        self._http = http
+        self._cache_dir = cache_dir
+        self._get_image = get_image
+        self._max_bytes = max_bytes
+        self._max_pixels = max_pixels
+        self._download_timeout = download_timeout
+        # Bounds concurrent decodes; asyncio.to_thread needs no shutdown, unlike an executor.
+        self._decode_slots = asyncio.Semaphore(max(1, decode_workers))
+        self._inflight: dict[str, asyncio.Task[Path]] = {}
+        self._tiles: OrderedDict[tuple[str, int, int], TileResult] = OrderedDict()
+
+    # -- full images -------------------------------------------------------------------
+
+    def cached_path(self, url: str) -> Path | None:
+        """The full image if it is already on disk (a stat per known extension, no more)."""
+        return cache.find_full(self._cache_dir, url)
+
+    async def fetch(self, url: str) -> Path:
+        """The cached full image for ``url``, downloading and verifying it if needed."""
+        url = check_url(url)  # before any I/O, cache lookups included
+        hit = self.cached_path(url)
+        if hit is not None:
+            return hit
+        task = self._inflight.get(url)
+        if task is None:
+            task = asyncio.create_task(self._download_and_store(url))
+            self._inflight[url] = task
+            task.add_done_callback(functools.partial(self._forget, url))
+        # shield: one caller giving up must not cancel the download the others wait for.
+        return await asyncio.shield(task)
+
+    def _forget(self, url: str, task: asyncio.Task[Path]) -> None:
+        if self._inflight.get(url) is task:
+            del self._inflight[url]
+        if not task.cancelled():
+            task.exception()  # mark retrieved: no "never retrieved" noise if all waiters left
+
+    async def _download_and_store(self, url: str) -> Path:
+        try:
+            async with asyncio.timeout(self._download_timeout):
+                data = await self._download(url)
+        except TimeoutError:
+            raise ImageFetchError("The image download took too long") from None
+        return await self._in_thread(self._store, url, data)
+
+    async def _download(self, url: str) -> bytes:
+        try:
+            return await download(self._http, url, self._max_bytes)
+        except Forbidden:
+            if self._get_image is None:
+                raise
+        log.info("image URL answered 403, using the getImage fallback")
+        try:
+            data = await self._get_image(url)
+        except ImageFetchError:
+            raise
+        except Exception as exc:  # a foreign callback: any failure becomes a tile failure
+            why = getattr(exc, "human", None) or type(exc).__name__
+            raise ImageFetchError(
+                f"The image link answered HTTP 403 and the fallback failed: {why}"
+            ) from None
+        if len(data) > self._max_bytes:
+            raise too_large(self._max_bytes)
+        return data
+
+    def _store(self, url: str, data: bytes) -> Path:
+        fmt = decode.verify_bytes(data, self._max_pixels)
+        dest = cache.full_path(self._cache_dir, url, fmt)
+
+        def write(fp: IO[bytes]) -> None:
+            fp.write(data)
+
+        return cache.write_atomic(dest, write)
+
+    # -- tiles -------------------------------------------------------------------------
+
+    async def thumbnail(self, url: str, size: tuple[int, int]) -> TileResult:
+        """A tile for ``url`` shrunk to fit ``size``, from memory, disk or the network."""
+        key = _tile_key(url, size)
+        remembered = self._recall(key)
+        if remembered is not None:
+            return remembered
+        path = await self.fetch(url)
+        tile = await self._in_thread(self._load_tile, url, path, (key[1], key[2]))
+        self._remember(key, tile)
+        return tile
+
+    async def thumbnails(
+        self, urls: Sequence[str], size: tuple[int, int]
+    ) -> list[TileResult | ImageFailure]:
+        """All tiles at once, in order; a tile that fails becomes an :class:`ImageFailure`."""
+        return list(await asyncio.gather(*(self._tile_or_failure(u, size) for u in urls)))
+
+    async def load_cached(self, url: str, size: tuple[int, int]) -> TileResult | None:
+        """A tile from memory or disk only (offline); None if the image was never fetched."""
+        key = _tile_key(url, size)
+        remembered = self._recall(key)
+        if remembered is not None:
+            return remembered
+        path = self.cached_path(url)
+        if path is None:
+            return None
+        try:
+            tile = await self._in_thread(self._load_tile, url, path, (key[1], key[2]))
+        except ImageFetchError:
+            return None
+        self._remember(key, tile)
+        return tile
+
+    async def _tile_or_failure(self, url: str, size: tuple[int, int]) -> TileResult | ImageFailure:
+        try:
+            return await self.thumbnail(url, size)
+        except ImageFetchError as exc:
+            return ImageFailure(url, exc.human)
+        except Exception:  # a bug must cost one tile, not the whole grid
+            log.exception("unexpected error loading image tile")
+            return ImageFailure(url, "The image could not be shown (unexpected error)")
+
+    def _load_tile(self, url: str, path: Path, size: tuple[int, int]) -> TileResult:
+        """Blocking: the thumbnail from its own small file, else from the full image."""
+        small = cache.thumb_path(path, size)
+        try:
+            width, height = decode.read_size(path, self._max_pixels)
+            if small.exists():
+                try:
+                    return TileResult(
+                        url, path, decode.load_small(small, self._max_pixels), width, height
+                    )
+                except (ImageFetchError, OSError, SyntaxError, ValueError):
+                    cache.remove_quietly(small)  # a damaged thumbnail is rebuilt below
+            thumb = decode.make_thumbnail(path, size, self._max_pixels)
+        except (ImageFetchError, OSError, SyntaxError, ValueError):
+            # The cached file went bad on disk: drop it so the next fetch downloads again.
+            cache.remove_quietly(path)
+            raise ImageFetchError(
+                "The cached image was damaged; it will be downloaded again"
+            ) from None
+        try:
+            cache.write_atomic(small, lambda fp: thumb.save(fp, format="PNG", compress_level=1))
+        except OSError:
+            log.warning("could not write a thumbnail to the cache", exc_info=True)
+        return TileResult(url, path, thumb, width, height)
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    async def _in_thread(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        async with self._decode_slots:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+
+    def _recall(self, key: tuple[str, int, int]) -> TileResult | None:
+        tile = self._tiles.get(key)
+        if tile is not None:
+            self._tiles.move_to_end(key)
+        return tile
+
+    def _remember(self, key: tuple[str, int, int], tile: TileResult) -> None:
+        self._tiles[key] = tile
+        self._tiles.move_to_end(key)
+        while len(self._tiles) > MEMORY_TILES:
+            self._tiles.popitem(last=False)
+
+
+def _tile_key(url: str, size: tuple[int, int]) -> tuple[str, int, int]:
+    width, height = size
+    if not (0 < width <= MAX_THUMB_SIDE and 0 < height <= MAX_THUMB_SIDE):
+        raise ValueError(f"thumbnail size must be 1..{MAX_THUMB_SIDE} per side, got {size}")
+    return url, int(width), int(height)
