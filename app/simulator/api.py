@@ -1,0 +1,227 @@
+"""The API endpoints: request JSON in, :class:`Answer` out (the server writes it)."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from app.simulator.config import ACCOUNT_ID, GENERATION_SECONDS
+from app.simulator.images import image_path_of
+from app.simulator.jobs import iso
+
+if TYPE_CHECKING:
+    from app.simulator.server import Simulator
+
+_ROUTES = {
+    ("POST", "/imagine"): "imagine",
+    ("POST", "/button"): "button",
+    ("POST", "/getImage"): "getImage",
+    ("GET", "/info"): "info",
+    ("POST", "/describe"): "describe",
+    ("POST", "/blend"): "blend",
+}
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Any  # JSON-able, or bytes sent as they are
+    content_type: str = "application/json; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _error(status: int, msg: str) -> Answer:
+    return Answer(status, {"success": False, "msg": msg})
+
+
+def _normal(path: str) -> str:
+    return path.rstrip("/") or "/"
+
+
+def route(method: str, path: str) -> str | None:
+    path = _normal(path)
+    if method == "GET" and path.startswith("/message/") and len(path) > len("/message/"):
+        return "message"
+    return _ROUTES.get((method, path))
+
+
+def known_path(path: str) -> bool:
+    path = _normal(path)
+    return path.startswith("/message/") or any(p == path for _, p in _ROUTES)
+
+
+def dispatch(sim: Simulator, name: str, raw_path: str, body: bytes, base_url: str) -> Answer:
+    if name == "message":
+        return _message(sim, raw_path, base_url)
+    if name == "info":
+        return _info(sim)
+    try:
+        data = json.loads(body) if body.strip() else None
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, "The body is not valid JSON")
+    if not isinstance(data, dict):
+        return _error(400, "The body must be a JSON object")
+    handlers = {
+        "imagine": _imagine,
+        "button": _button,
+        "getImage": _get_image,
+        "describe": _describe,
+        "blend": _blend,
+    }
+    return handlers[name](sim, data)
+
+
+def _submitted(message_id: str) -> Answer:
+    body = {"success": True, "messageId": message_id, "createdAt": iso(datetime.now(UTC))}
+    return Answer(200, body)
+
+
+def _opt_str(data: dict[str, Any], key: str) -> tuple[str | None, Answer | None]:
+    value = data.get(key)
+    if value is None:
+        return None, None
+    if not isinstance(value, str):
+        return None, _error(400, f"{key} must be a string")
+    return value, None
+
+
+def _blocked(sim: Simulator, text: str, data: dict[str, Any]) -> Answer | None:
+    """The prefilter: a plain substring match, so "grass" is caught by "ass"."""
+    if str(data.get("ignorePrefilter", "")).lower() == "true":
+        return None
+    low = text.lower()
+    for word in sim.config.banned:
+        if word.lower() in low:
+            return _error(400, f"Invalid phrase: '{word}'")
+    return None
+
+
+def _common(data: dict[str, Any]) -> tuple[str | None, str | None, Answer | None]:
+    ref, bad = _opt_str(data, "ref")
+    if bad:
+        return None, None, bad
+    hook, bad = _opt_str(data, "webhookOverride")
+    return ref, hook, bad
+
+
+def _imagine(sim: Simulator, data: dict[str, Any]) -> Answer:
+    msg = data.get("msg")
+    if not isinstance(msg, str) or not msg.strip():
+        return _error(400, "msg is required: the prompt to imagine")
+    ref, hook, bad = _common(data)
+    if bad:
+        return bad
+    blocked = _blocked(sim, msg, data)
+    if blocked:
+        return blocked
+    return _submitted(sim.store.create_imagine(msg, ref, hook).message_id)
+
+
+def _button(sim: Simulator, data: dict[str, Any]) -> Answer:
+    label, parent_id = data.get("button"), data.get("buttonMessageId")
+    if not isinstance(label, str) or not label:
+        return _error(400, "button is required: the label to press")
+    if not isinstance(parent_id, str) or not parent_id:
+        return _error(400, "buttonMessageId is required")
+    ref, hook, bad = _common(data)
+    if bad:
+        return bad
+    prompt = data.get("prompt")
+    blocked = _blocked(sim, prompt, data) if isinstance(prompt, str) else None
+    if blocked:
+        return blocked
+    parent = sim.store.find_by_button_id(parent_id)
+    if parent is None:
+        return _error(404, f"buttonMessageId {parent_id[:64]!r} not found")
+    return _submitted(sim.store.create_button(parent, label, data, ref, hook).message_id)
+
+
+def _message(sim: Simulator, raw_path: str, base_url: str) -> Answer:
+    parts = urlsplit(raw_path)
+    message_id = unquote(parts.path.rstrip("/")[len("/message/") :])
+    job = sim.store.get(message_id)
+    if job is None:
+        return _error(404, f"message {message_id[:64]!r} not found")
+    expire: float | None = None
+    raw = parse_qs(parts.query).get("expireMins")
+    if raw:
+        try:
+            expire = float(raw[0])
+        except ValueError:
+            return _error(400, "expireMins must be a number")
+        if not math.isfinite(expire) or expire < 0:
+            return _error(400, "expireMins must be a positive number")
+    body, owed = sim.store.message(job, base_url, expire)
+    for delivery in owed:
+        sim.webhooks.send(delivery)
+    return Answer(200, body)
+
+
+def _get_image(sim: Simulator, data: dict[str, Any]) -> Answer:
+    url = data.get("imgUrl")
+    where = image_path_of(url) if isinstance(url, str) else None
+    image = sim.image_bytes(*where) if where else None
+    if image is None:
+        return _error(404, "imgUrl is not an image of this service")
+    return Answer(200, image, "image/png")
+
+
+def _info(sim: Simulator) -> Answer:
+    counts = sim.store.counts()
+    used_hours = counts["total"] * GENERATION_SECONDS / 3600
+    remaining = max(0.0, 15.0 - used_hours)
+    info = {
+        "subscription": "Standard (Active monthly)",
+        "jobMode": "Fast",
+        "visibilityMode": "Public",
+        "fastTimeRemaining": f"{remaining:.2f}/15.0 hours ({remaining / 15 * 100:.2f}%)",
+        "lifetimeUsage": f"{counts['total']} images",
+        "queuedJobsFast": 0,
+        "queuedJobsRelax": 0,
+        "runningJobs": counts["running"],
+    }
+    content = "\n".join(f"{k}: {v}" for k, v in info.items())
+    now = iso(datetime.now(UTC))
+    response = {
+        "accountId": ACCOUNT_ID,
+        "createdAt": now,
+        "originatingMessageId": "",
+        "buttons": [],
+        "imageUrl": "",
+        "imageUrls": [],
+        "description": "",
+        "type": "info",
+        "content": content,
+        "responseAt": now,
+        "buttonMessageId": "",
+        "info": info,
+    }
+    return Answer(200, {"progress": 100, "response": response})
+
+
+def _describe(sim: Simulator, data: dict[str, Any]) -> Answer:
+    url = data.get("url")
+    if not isinstance(url, str) or not url.strip():
+        return _error(400, "url is required: the image to describe")
+    ref, hook, bad = _common(data)
+    if bad:
+        return bad
+    return _submitted(sim.store.create_describe(url, ref, hook).message_id)
+
+
+def _blend(sim: Simulator, data: dict[str, Any]) -> Answer:
+    urls = data.get("urls")
+    if (
+        not isinstance(urls, list)
+        or not 2 <= len(urls) <= 5
+        or not all(isinstance(u, str) and u for u in urls)
+    ):
+        return _error(400, "urls must be a list of 2 to 5 image URLs")
+    ref, hook, bad = _common(data)
+    if bad:
+        return bad
+    return _submitted(sim.store.create_imagine(" ".join(urls), ref, hook, kind="blend").message_id)
