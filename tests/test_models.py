@@ -51,8 +51,16 @@ def test_incomplete_and_failure_codes() -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [[], "x", None, {"progress": []}, {"progress": "lots"}, {"progress": 5, "response": "x"},
-     {"progress": 100, "response": {"buttons": "U1"}}, {"progress": float("nan")}],
+    [
+        [],
+        "x",
+        None,
+        {"progress": []},
+        {"progress": "lots"},
+        {"progress": 5, "response": "x"},
+        {"progress": 100, "response": {"buttons": "U1"}},
+        {"progress": float("nan")},
+    ],
 )
 def test_wrong_shapes_are_bad_responses(body: Any) -> None:
     with pytest.raises(BadResponse):
@@ -61,14 +69,30 @@ def test_wrong_shapes_are_bad_responses(body: Any) -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5)
+    ),
     max_leaves=20,
 )
 known_keys = st.sampled_from(
-    ["progress", "response", "progressImageUrl", "buttons", "imageUrls", "imageUrl", "content",
-     "buttonMessageId", "messageId", "success", "type", "seed"]
+    [
+        "progress",
+        "response",
+        "progressImageUrl",
+        "buttons",
+        "imageUrls",
+        "imageUrl",
+        "content",
+        "buttonMessageId",
+        "messageId",
+        "success",
+        "type",
+        "seed",
+    ]
 )
-shaped = st.dictionaries(known_keys, json_values | st.dictionaries(known_keys, json_values), max_size=6)
+shaped = st.dictionaries(
+    known_keys, json_values | st.dictionaries(known_keys, json_values), max_size=6
+)
 
 
 @settings(max_examples=400, deadline=None)

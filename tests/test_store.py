@@ -11,10 +11,23 @@ from app.jobs.store import JobStore
 
 def test_jobs_and_lineage_survive_reopening(tmp_path: Path) -> None:
     path = tmp_path / "h.sqlite3"
-    parent = Job(id="p1", kind="imagine", prompt="a [bold]fox[/] 🦊", state=JobState.DONE,
-                 buttons=("U1", "🔄"), image_urls=("http://x/0.png",) * 4, button_message_id="b1")
-    child = Job(id="c1", kind="button", prompt=parent.prompt, label="V2", parent_id="p1",
-                options={"zoom": 1.5})
+    parent = Job(
+        id="p1",
+        kind="imagine",
+        prompt="a [bold]fox[/] 🦊",
+        state=JobState.DONE,
+        buttons=("U1", "🔄"),
+        image_urls=("http://x/0.png",) * 4,
+        button_message_id="b1",
+    )
+    child = Job(
+        id="c1",
+        kind="button",
+        prompt=parent.prompt,
+        label="V2",
+        parent_id="p1",
+        options={"zoom": 1.5},
+    )
     with JobStore(path) as store:
         store.save(parent)
         store.save(child)
@@ -32,7 +45,8 @@ def test_jobs_and_lineage_survive_reopening(tmp_path: Path) -> None:
 
 def test_many_jobs_round_trip(tmp_path: Path) -> None:
     with JobStore(tmp_path / "h.sqlite3") as store:
-        store.save_many(Job(id=f"j{i}", kind="imagine", prompt=f"p{i}", created_at=i)
-                        for i in range(2000))
+        store.save_many(
+            Job(id=f"j{i}", kind="imagine", prompt=f"p{i}", created_at=i) for i in range(2000)
+        )
         jobs = store.all()
     assert len(jobs) == 2000 and jobs[0].id == "j0" and jobs[-1].id == "j1999"

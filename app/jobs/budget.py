@@ -71,6 +71,12 @@ class RequestBudget:
         await self.acquire(priority)
         yield
 
+    def give_back(self) -> None:
+        """The last granted slot went unused: let the next request go now."""
+        if self.held_until <= self._clock():
+            self._next_free = self._clock()
+            self._dispatch()
+
     def hold(self, seconds: float) -> None:
         """Send nothing for ``seconds`` (a 429's Retry-After)."""
         until = self._clock() + max(0.0, seconds)

@@ -31,7 +31,7 @@ from app.api.errors import (
     ServerError,
     describe_failure,
 )
-from app.api.models import MessageStatus, Submitted
+from app.api.models import MessageStatus, Submitted, parse_message
 from app.api.text import clean_text
 from app.jobs.budget import Priority, RequestBudget
 from app.jobs.model import Job, JobState, new_job_id
@@ -268,7 +268,7 @@ class JobManager:
                     options=_without(job.options, "sending"),
                     error=None,
                 )
-                self.planner.add(job.id, 0)
+                self.planner.add(job.id, 0, defer=self._webhook_defer())
                 self._wake.set()
                 return
             if attempt < self.settings.submit_attempts:
@@ -310,8 +310,9 @@ class JobManager:
 
     async def _poll_loop(self) -> None:
         while True:
+            await asyncio.sleep(0)  # a granted slot returns without yielding: never starve the loop
             self._check_stalls()
-            job_id, wait = self.planner.next_due()
+            job_id, wait = self.planner.next_due(busy=self._polling)
             if job_id is None:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
@@ -319,8 +320,9 @@ class JobManager:
                 continue
             await self.budget.acquire(Priority.POLL)
             # Choose again: the wait may have changed what is most worth asking about.
-            job_id, _ = self.planner.next_due()
-            if job_id is None or job_id in self._polling:
+            job_id, _ = self.planner.next_due(busy=self._polling)
+            if job_id is None:
+                self.budget.give_back()
                 continue
             self._polling.add(job_id)
             self.planner.touch(job_id)
@@ -408,6 +410,35 @@ class JobManager:
                 error=None,
                 options=options,
             )
+
+    def _webhook_defer(self) -> float:
+        """With a webhook on, polling only starts once the webhook is overdue."""
+        if not self.settings.webhook_url:
+            return 0.0
+        return self.planner.expected_seconds + self.settings.webhook_grace
+
+    def webhook_body(self, body: Any) -> bool:
+        """A webhook delivery: the same body as a poll. True when it matched a job."""
+        try:
+            status = parse_message(body)
+        except BadResponse as exc:
+            log.warning("ignored a webhook body: %s", exc.human)
+            return False
+        job = self._match_webhook(body, status)
+        if job is None:
+            return False
+        self.apply_status(job.id, status)
+        return True
+
+    def _match_webhook(self, body: Any, status: MessageStatus) -> Job | None:
+        ref = status.response.ref if status.response else None
+        if ref and ref in self._jobs:
+            return self._jobs[ref]
+        ids = {body.get("messageId")} if isinstance(body, dict) else set()
+        if status.response is not None:
+            ids.add(status.response.originating_message_id)
+        ids.discard(None)
+        return next((j for j in self._jobs.values() if j.message_id in ids), None)
 
     def _check_stalls(self) -> None:
         for job in list(self._jobs.values()):

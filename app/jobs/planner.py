@@ -9,7 +9,7 @@ only every ``max_gap`` seconds (enough to show progress); near it, every ``min_g
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 
@@ -47,7 +47,10 @@ class PollPlanner:
     def __len__(self) -> int:
         return len(self._tracks)
 
-    def add(self, job_id: str, progress: int = 0, *, started: float | None = None) -> None:
+    def add(
+        self, job_id: str, progress: int = 0, *, started: float | None = None, defer: float = 0.0
+    ) -> None:
+        """Track a job; ``defer`` holds its first poll back (a webhook is expected)."""
         now = self._clock()
         start = started if started is not None else now
         # First poll soon: the service may answer with progress quickly.
@@ -57,6 +60,7 @@ class PollPlanner:
             last_poll=now - self.max_gap + self.min_gap,
             last_progress=progress,
             last_change=start,
+            not_before=now + defer,
         )
 
     def remove(self, job_id: str) -> None:
@@ -111,12 +115,14 @@ class PollPlanner:
     def predicted_progress(self, track: Track, now: float) -> float:
         return track.last_progress + self.rate(track) * (now - track.last_change)
 
-    def next_due(self) -> tuple[str | None, float]:
-        """The job to poll now, or (None, seconds until one is due)."""
+    def next_due(self, busy: Collection[str] = ()) -> tuple[str | None, float]:
+        """The job to poll now, or (None, seconds until one is due); ``busy`` are skipped."""
         now = self._clock()
         best: tuple[float, float, str] | None = None
         soonest = float("inf")
         for track in self._tracks.values():
+            if track.job_id in busy:
+                continue
             gap = min(self.min_gap * (1 + track.misses), self.max_gap)
             due = min(
                 track.last_poll + self.max_gap,
