@@ -1,0 +1,97 @@
+"""Wire the core together from settings: client, store, budget, images, job manager.
+
+The TUI and the CLI both start here, so "no account configured -> built-in simulator"
+behaves the same everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.api.client import ImagineClient
+from app.images import ImagePipeline
+from app.jobs.budget import Priority, RequestBudget
+from app.jobs.manager import JobManager, Listener, ManagerSettings
+from app.jobs.store import JobStore
+from app.settings import Settings
+from app.simulator import Simulator, SimulatorConfig
+
+
+@dataclass
+class Backend:
+    settings: Settings
+    demo: bool
+    base_url: str
+    client: ImagineClient
+    store: JobStore
+    budget: RequestBudget
+    images: ImagePipeline
+    manager: JobManager
+    simulator: Simulator | None = None
+
+
+def start_simulator(settings: Settings) -> Simulator:
+    simulator = Simulator(
+        SimulatorConfig(
+            speed=settings.sim_speed,
+            rate_limit=settings.sim_rate_limit,
+            banned=settings.sim_banned,
+            chaos=settings.sim_chaos,
+            seed=settings.sim_seed,
+            tile_size=settings.sim_tile_size,
+            stall_words=settings.sim_stall_words,
+        )
+    )
+    simulator.start()
+    return simulator
+
+
+def open_client(settings: Settings) -> tuple[ImagineClient, Simulator | None]:
+    simulator = start_simulator(settings) if settings.demo else None
+    base_url = simulator.base_url if simulator else settings.base_url
+    assert base_url is not None
+    return ImagineClient(base_url, settings.token, timeout=settings.timeout), simulator
+
+
+async def open_backend(settings: Settings, listener: Listener | None = None) -> Backend:
+    """Open the store, start the simulator when in demo mode, and resume unfinished jobs."""
+    settings.check()
+    store = JobStore(settings.db_path)
+    client, simulator = open_client(settings)
+    budget = RequestBudget(settings.budget_interval())
+
+    async def get_image(url: str) -> bytes:
+        await budget.acquire(Priority.POLL)  # /getImage is an API call: it costs a slot
+        return await client.get_image(url)
+
+    images = ImagePipeline(client.http, settings.image_dir, get_image=get_image)
+    manager = JobManager(
+        client,
+        store,
+        budget=budget,
+        images=images,
+        settings=ManagerSettings(
+            expire_mins=settings.expire_mins, stall_seconds=settings.stall_seconds
+        ),
+        listener=listener,
+    )
+    await manager.start()
+    return Backend(
+        settings=settings,
+        demo=simulator is not None,
+        base_url=client.base_url,
+        client=client,
+        store=store,
+        budget=budget,
+        images=images,
+        manager=manager,
+        simulator=simulator,
+    )
+
+
+async def close_backend(backend: Backend) -> None:
+    await backend.manager.close()
+    await backend.client.aclose()
+    backend.store.close()
+    if backend.simulator is not None:
+        backend.simulator.stop()
