@@ -66,6 +66,17 @@ def build_parser() -> argparse.ArgumentParser:
     for p in (parser, tui):
         _common(p)
         p.add_argument("--graphics", choices=GRAPHICS, help="image drawing (default: auto)")
+        p.add_argument(
+            "--webhook-listen",
+            metavar="HOST:PORT",
+            help="receive finished jobs on this local address instead of polling",
+        )
+        p.add_argument(
+            "--webhook-url",
+            dest="webhook_public_url",
+            metavar="URL",
+            help="the public URL the service should call (default: the listen address)",
+        )
 
     imagine = sub.add_parser("imagine", help="submit a prompt; print the job id")
     imagine.add_argument("prompt")
@@ -131,6 +142,8 @@ def _flags(args: argparse.Namespace) -> dict[str, Any]:
         "sim_speed",
         "expire_mins",
         "rate_interval",
+        "webhook_listen",
+        "webhook_public_url",
     )
     return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
 

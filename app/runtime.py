@@ -13,7 +13,8 @@ from app.images import ImagePipeline
 from app.jobs.budget import Priority, RequestBudget
 from app.jobs.manager import JobManager, Listener, ManagerSettings
 from app.jobs.store import JobStore
-from app.settings import Settings
+from app.jobs.webhook import WebhookReceiver
+from app.settings import ConfigError, Settings
 from app.simulator import Simulator, SimulatorConfig
 
 
@@ -28,6 +29,7 @@ class Backend:
     images: ImagePipeline
     manager: JobManager
     simulator: Simulator | None = None
+    webhook: WebhookReceiver | None = None
 
 
 def start_simulator(settings: Settings) -> Simulator:
@@ -65,16 +67,23 @@ async def open_backend(settings: Settings, listener: Listener | None = None) -> 
         return await client.get_image(url)
 
     images = ImagePipeline(client.http, settings.image_dir, get_image=get_image)
+    receiver, webhook_url = await _start_webhook(settings)
     manager = JobManager(
         client,
         store,
         budget=budget,
         images=images,
         settings=ManagerSettings(
-            expire_mins=settings.expire_mins, stall_seconds=settings.stall_seconds
+            expire_mins=settings.expire_mins,
+            stall_seconds=settings.stall_seconds,
+            expected_seconds=settings.expected_seconds,
+            webhook_url=webhook_url,
+            webhook_grace=settings.webhook_grace,
         ),
         listener=listener,
     )
+    if receiver is not None:
+        receiver.on_body = manager.webhook_body
     await manager.start()
     return Backend(
         settings=settings,
@@ -86,10 +95,28 @@ async def open_backend(settings: Settings, listener: Listener | None = None) -> 
         images=images,
         manager=manager,
         simulator=simulator,
+        webhook=receiver,
     )
 
 
+async def _start_webhook(settings: Settings) -> tuple[WebhookReceiver | None, str | None]:
+    """The local receiver, and the URL the service is told to call."""
+    if not settings.webhook_listen:
+        return None, settings.webhook_public_url
+    host, _, port = settings.webhook_listen.rpartition(":")
+    try:
+        receiver = WebhookReceiver(host or "127.0.0.1", int(port), lambda body: None)
+        await receiver.start()
+    except (ValueError, OSError) as exc:
+        raise ConfigError(
+            f"Cannot listen for webhooks on {settings.webhook_listen!r} (HOST:PORT): {exc}"
+        ) from None
+    return receiver, settings.webhook_public_url or receiver.address
+
+
 async def close_backend(backend: Backend) -> None:
+    if backend.webhook is not None:
+        await backend.webhook.close()
     await backend.manager.close()
     await backend.client.aclose()
     backend.store.close()

@@ -47,6 +47,8 @@ class Settings:
     # webhook mode: listen here, advertise that URL to the service
     webhook_listen: str | None = None
     webhook_public_url: str | None = None
+    webhook_grace: float = 30.0  # poll anyway when no webhook came this long after the estimate
+    expected_seconds: float = 40.0  # how long a job takes until jobs of this session say otherwise
     theme: str | None = None
     keymap: dict[str, str] = field(default_factory=dict)
     config_path: Path | None = None

@@ -21,10 +21,10 @@ _READ_TIMEOUT = 10.0
 
 
 class WebhookReceiver:
-    def __init__(self, host: str, port: int, on_body: Callable[[Any], None]) -> None:
+    def __init__(self, host: str, port: int, on_body: Callable[[Any], object]) -> None:
         self.host = host
         self.port = port
-        self._on_body = on_body
+        self.on_body = on_body
         self._server: asyncio.Server | None = None
         self.received = 0
 
@@ -58,7 +58,7 @@ class WebhookReceiver:
                 status = "413 Payload Too Large" if length > MAX_BODY else status
             else:
                 body = await asyncio.wait_for(reader.readexactly(length), _READ_TIMEOUT)
-                self._on_body(json.loads(body))
+                self.on_body(json.loads(body))
                 self.received += 1
                 status = "200 OK"
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):

@@ -1,0 +1,86 @@
+"""Webhook mode: jobs finish on the webhook with no polling, and fall back to polling."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+
+import httpx
+
+from app.jobs import JobState
+from app.runtime import close_backend, open_backend
+from app.settings import Settings
+from app.simulator import Simulator, SimulatorConfig
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def wait_done(backend_manager: object, ids: list[str], timeout: float) -> bool:
+    for _ in range(int(timeout / 0.05)):
+        jobs = [backend_manager.get(i) for i in ids]  # type: ignore[attr-defined]
+        if all(j is not None and j.state is JobState.DONE for j in jobs):
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def test_jobs_finish_on_the_webhook_without_polling(tmp_path: Path) -> None:
+    with Simulator(SimulatorConfig(speed=100, tile_size=64)) as sim:
+        settings = Settings.for_tests(
+            tmp_path,
+            base_url=sim.base_url,
+            rate_interval=0.0,
+            webhook_listen="127.0.0.1:0",
+            expected_seconds=1.0,
+            webhook_grace=30.0,
+        )
+        backend = await open_backend(settings)
+        try:
+            jobs = [backend.manager.submit_imagine(f"hooked {i}") for i in range(3)]
+            assert await wait_done(backend.manager, [j.id for j in jobs], 10)
+            assert backend.webhook is not None and backend.webhook.received == 3
+        finally:
+            await close_backend(backend)
+        assert sim.count(path_prefix="/message") == 0  # not one poll was needed
+
+
+async def test_no_webhook_in_time_falls_back_to_polling(tmp_path: Path) -> None:
+    with Simulator(SimulatorConfig(speed=100, tile_size=64)) as sim:
+        dead = f"http://127.0.0.1:{free_port()}/hook"  # the service's calls go nowhere
+        settings = Settings.for_tests(
+            tmp_path,
+            base_url=sim.base_url,
+            rate_interval=0.0,
+            webhook_public_url=dead,
+            expected_seconds=0.3,
+            webhook_grace=0.5,
+        )
+        backend = await open_backend(settings)
+        try:
+            job = backend.manager.submit_imagine("nobody listens")
+            assert await wait_done(backend.manager, [job.id], 10)
+        finally:
+            await close_backend(backend)
+        assert sim.count(path_prefix="/message") >= 1
+
+
+async def test_receiver_refuses_junk_and_keeps_running(tmp_path: Path) -> None:
+    settings = Settings.for_tests(tmp_path, webhook_listen="127.0.0.1:0")
+    backend = await open_backend(settings)
+    try:
+        assert backend.webhook is not None
+        url = backend.webhook.address
+        async with httpx.AsyncClient() as http:
+            assert (await http.post(url, content=b"not json")).status_code == 400
+            assert (await http.get(url)).status_code == 405
+            big = b"{" + b" " * (2 * 1024 * 1024) + b"}"
+            assert (await http.post(url, content=big)).status_code == 413
+            ok = await http.post(url, json={"progress": 100, "response": {"ref": "nobody"}})
+            assert ok.status_code == 200
+    finally:
+        await close_backend(backend)
