@@ -1,0 +1,94 @@
+"""The selected job's buttons, grouped, exactly as the service sent them."""
+
+from __future__ import annotations
+
+import re
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Button, Label
+
+from app.jobs.model import REROLL_LABEL, UPSCALE_LABELS, VARIATION_LABELS
+
+_GROUPS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("upscale", re.compile(r"^U[1-4]$")),
+    ("vary", re.compile(r"^V[1-4]$|^🔄$|Vary|Variations")),
+    ("zoom", re.compile(r"Zoom|Make Square")),
+    ("pan", re.compile(r"^[⬅➡⬆⬇]")),
+    ("upscale", re.compile(r"Upscale")),
+)
+GROUP_ORDER = ("upscale", "vary", "zoom", "pan", "other")
+CUSTOM_ZOOM = "Custom Zoom"
+
+
+def group_of(label: str) -> str:
+    for name, pattern in _GROUPS:
+        if pattern.search(label):
+            return name
+    return "other"
+
+
+def group_buttons(labels: tuple[str, ...]) -> list[tuple[str, list[str]]]:
+    """(group, labels) in a stable order; U/V/🔄 keep the service's numbering order."""
+    known = {label: i for i, label in enumerate((*UPSCALE_LABELS, *VARIATION_LABELS, REROLL_LABEL))}
+    groups: dict[str, list[str]] = {}
+    for label in labels:
+        groups.setdefault(group_of(label), []).append(label)
+    for members in groups.values():
+        members.sort(key=lambda lab: known.get(lab, len(known)))
+    return [(name, groups[name]) for name in GROUP_ORDER if name in groups]
+
+
+class JobButton(Button):
+    """A button whose label is the server's text, rendered literally (no markup)."""
+
+    def __init__(self, label: str) -> None:
+        super().__init__(Text(label), compact=True, classes="job-button")
+        self.job_label = label
+
+
+class ButtonBar(Vertical):
+    class Pressed(Message):
+        def __init__(self, job_id: str, label: str) -> None:
+            super().__init__()
+            self.job_id = job_id
+            self.label = label
+
+    def __init__(self, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._job_id: str | None = None
+        self._labels: tuple[str, ...] = ()
+
+    def compose(self) -> ComposeResult:
+        yield Label("", classes="buttons-empty")
+
+    def show(self, job_id: str | None, labels: tuple[str, ...], hint: str = "") -> None:
+        """Rebuild only when the job or its buttons changed (progress ticks do not)."""
+        if job_id == self._job_id and labels == self._labels and self.children:
+            self._hint(hint if not labels else "")
+            return
+        self._job_id, self._labels = job_id, labels
+        self.remove_children()
+        rows: list[Horizontal] = []
+        for name, members in group_buttons(labels):
+            buttons = [JobButton(label) for label in members]
+            rows.append(
+                Horizontal(Label(name, classes="group-name"), *buttons, classes="button-row")
+            )
+        empty = Label(Text(hint), classes="buttons-empty")
+        self.mount(*rows, empty)
+        empty.display = not labels
+
+    def _hint(self, hint: str) -> None:
+        found = self.query(".buttons-empty")
+        if found:
+            label = found.first(Label)
+            label.update(Text(hint))
+            label.display = bool(hint)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if isinstance(event.button, JobButton) and self._job_id is not None:
+            self.post_message(self.Pressed(self._job_id, event.button.job_label))

@@ -1,0 +1,104 @@
+"""How a job looks in words and colours: pure functions, no widgets, easy to test."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from app.api.text import clean_text, shorten
+from app.jobs.model import Job, JobState
+
+STATE_STYLE = {
+    JobState.QUEUED: "dim",
+    JobState.SUBMITTED: "cyan",
+    JobState.RUNNING: "bold cyan",
+    JobState.DONE: "green",
+    JobState.FAILED: "bold red",
+    JobState.STALLED: "yellow",
+    JobState.UNCERTAIN: "magenta",
+}
+
+_BAR_CELLS = 6
+
+# A few words per failure kind: the row is narrow, the detail pane has the full sentence.
+_SHORT_REASONS = {
+    "auth": "token rejected",
+    "blocked": "prompt blocked",
+    "bad_request": "refused",
+    "rate_limited": "rate limited",
+    "server": "server error",
+    "bad_response": "bad answer",
+    "network": "offline",
+    "timeout": "timed out",
+    "incomplete": "incomplete",
+    "BANNED_PROMPT": "banned prompt",
+    "IMAGE_BLOCKED": "image blocked",
+    "ALREADY_REQUESTED_UPSCALE": "already upscaled",
+    "BUTTON_NOT_FOUND": "no such button",
+    "INTERNAL_ERROR": "server error",
+}
+
+
+def short_reason(job: Job) -> str:
+    code = job.error_code or ""
+    if code in _SHORT_REASONS:
+        return _SHORT_REASONS[code]
+    if code:
+        return code.lower().replace("_", " ")
+    words = clean_text(job.error or "unknown reason", single_line=True).split()
+    return " ".join(words[:4])
+
+
+def progress_bar(percent: int, cells: int = _BAR_CELLS) -> str:
+    """A bar of eighth-blocks: finer than whole cells, still one line."""
+    percent = max(0, min(100, percent))
+    eighths = round(percent * cells * 8 / 100)
+    full, part = divmod(eighths, 8)
+    partial = " ▏▎▍▌▋▊▉"[part].strip() if full < cells else ""
+    return ("█" * full + partial).ljust(cells, "·")
+
+
+def state_text(job: Job, width: int = 22) -> Text:
+    """queued · submitted · running ███▌·· 42% · ✓ done · failed: reason · stalled · uncertain."""
+    style = STATE_STYLE.get(job.state, "")
+    if job.state in (JobState.RUNNING, JobState.STALLED):
+        word = "running" if job.state is JobState.RUNNING else "stalled"
+        text = Text(f"{word} ", style=style)
+        text.append(progress_bar(job.progress), style="cyan" if word == "running" else "yellow")
+        text.append(f" {job.progress:>3}%", style=style)
+        return text
+    if job.state is JobState.DONE:
+        return Text("✓ done", style=style)
+    if job.state is JobState.FAILED:
+        return Text(shorten(f"failed: {short_reason(job)}", width), style=style)
+    if job.state is JobState.UNCERTAIN:
+        return Text("? uncertain", style=style)
+    return Text(job.state.value, style=style)
+
+
+def title_text(job: Job, depth: int) -> Text:
+    """The job's kind, indented under its parent: 'imagine', '└ V2', '  └ U1'."""
+    text = Text()
+    if depth:
+        text.append("  " * (depth - 1) + "└ ", style="dim")
+    text.append(job.title, style="bold" if job.kind == "imagine" else "")
+    if job.favourite:
+        text.append(" ★", style="yellow")
+    return text
+
+
+def prompt_text(job: Job, width: int) -> Text:
+    # Text(), never a str: prompts must not be parsed as markup.
+    return Text(shorten(job.prompt, width), style="dim" if job.kind == "button" else "")
+
+
+def elapsed_text(seconds: float | None) -> Text:
+    if seconds is None:
+        return Text("")
+    s = int(seconds)
+    if s < 60:
+        out = f"{s}s"
+    elif s < 3600:
+        out = f"{s // 60}m{s % 60:02d}"
+    else:
+        out = f"{s // 3600}h{s % 3600 // 60:02d}"
+    return Text(out, style="dim", justify="right")

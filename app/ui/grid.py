@@ -1,0 +1,124 @@
+"""The 2x2 image grid (or one large image for an upscale / a running job's preview)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PIL import Image as PILImage
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.containers import Container, Grid
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Label, Static
+
+from app.ui.graphics import make_image
+
+TILE_THUMB = (384, 384)  # ~1/4 of a large terminal in kitty pixels; halfcell needs far less
+LARGE_THUMB = (768, 768)
+FULL_THUMB = (1280, 1280)
+
+
+@dataclass
+class TileView:
+    """What one tile shows: an image, or a line of text (waiting, or why it failed)."""
+
+    image: PILImage.Image | None = None
+    note: str = ""
+    failed: bool = False
+    url: str | None = None
+
+
+class Tile(Container):
+    """One numbered tile. Clicking selects it; clicking a selected or failed tile acts on it."""
+
+    class Clicked(Message):
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
+
+    def __init__(self, index: int, graphics: str) -> None:
+        super().__init__(id=f"tile-{index}", classes="tile")
+        self.index = index
+        self._graphics = graphics
+        self.view = TileView()
+
+    def compose(self) -> ComposeResult:
+        yield Label(str(self.index), classes="tile-label")
+        with Container(classes="tile-frame"):
+            image = make_image(self._graphics, classes="tile-image")
+            if image is not None:
+                yield image
+            yield Static("", classes="tile-note")
+
+    @property
+    def _image(self) -> Widget | None:
+        found = self.query(".tile-image")
+        return found.first() if found else None
+
+    def show(self, view: TileView, caption: str | None = None) -> None:
+        self.view = view
+        label = self.query_one(".tile-label", Label)
+        label.update(Text(caption if caption is not None else str(self.index)))
+        image = self._image
+        if image is not None:
+            image.image = view.image  # type: ignore[attr-defined]
+            image.display = view.image is not None
+        note = self.query_one(".tile-note", Static)
+        note.update(Text(view.note))  # server text: never markup
+        note.display = view.image is None
+        self.set_class(view.failed, "-failed")
+
+    def set_caption(self, caption: str) -> None:
+        self.query_one(".tile-label", Label).update(Text(caption))
+
+    def clear(self) -> None:
+        self.show(TileView())
+
+    def on_click(self, event: events.Click) -> None:
+        event.stop()
+        self.post_message(self.Clicked(self.index))
+
+
+class ImageGrid(Grid):
+    """Four tiles; with ``single`` set, tile 1 fills the grid (upscale, live preview)."""
+
+    def __init__(self, graphics: str, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._graphics = graphics
+        self.selected = 1
+
+    def compose(self) -> ComposeResult:
+        for index in range(1, 5):
+            yield Tile(index, self._graphics)
+
+    def tile(self, index: int) -> Tile:
+        return self.query_one(f"#tile-{index}", Tile)
+
+    def set_single(self, single: bool) -> None:
+        self.set_class(single, "-single")
+
+    @property
+    def single(self) -> bool:
+        return self.has_class("-single")
+
+    def select(self, index: int) -> None:
+        self.selected = index
+        for i in range(1, 5):
+            self.tile(i).set_class(i == index, "-selected")
+
+    def show_views(self, views: list[TileView], captions: list[str] | None = None) -> None:
+        self.set_single(len(views) == 1)
+        for i in range(1, 5):
+            tile = self.tile(i)
+            if i <= len(views):
+                tile.show(views[i - 1], captions[i - 1] if captions else None)
+            else:
+                tile.clear()
+        self.select(self.selected if len(views) != 1 else 1)
+
+    def show_message(self, text: str) -> None:
+        """No images: one tile with a line of text (nothing selected, waiting, ...)."""
+        self.show_views([TileView(note=text)], [""])
+        self.tile(1).remove_class("-selected")  # nothing there to act on

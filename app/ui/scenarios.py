@@ -1,0 +1,169 @@
+"""Scripted tours of the main screen states, for snapshot tests and the screenshot script.
+
+Each tour drives a running :class:`ImagineApp` (on the built-in simulator) with a Pilot
+and leaves it in a steady, deterministic state: no blinking cursor, no passing toasts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+
+from app.jobs.model import Job, JobState
+from app.settings import Settings
+from app.ui.app import ImagineApp
+
+SIZE = (140, 45)
+BANNED_WORD = "grass"
+STALL_WORD = "frozen"  # the simulator holds prompts with this word at 46 %
+
+Tour = Callable[[Pilot[Any]], Awaitable[None]]
+
+
+def no_clock(job: Job) -> float | None:
+    """Hide elapsed times: snapshots must not depend on the wall clock."""
+    return None
+
+
+def tour_settings(data_dir: Path, **overrides: Any) -> Settings:
+    return Settings.for_tests(
+        data_dir, **{"graphics": "halfcell", "sim_banned": (BANNED_WORD,), **overrides}
+    )
+
+
+def pin_cell_size() -> None:
+    """Image layout depends on the terminal's cell size in pixels: fix it for snapshots."""
+    try:
+        from textual_image import _terminal
+
+        setattr(_terminal.get_cell_size, "_result", _terminal.CellSize(10, 20))  # noqa: B010
+    except Exception:  # a newer textual-image without this cache: nothing to pin
+        pass
+
+
+def snapshot_app(data_dir: Path, **overrides: Any) -> ImagineApp:
+    pin_cell_size()
+    return ImagineApp(tour_settings(data_dir, **overrides), elapsed=no_clock)
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], object], what: str) -> Any:
+    for _ in range(300):  # 15 s at most
+        value = condition()
+        if value:
+            return value
+        await pilot.pause(0.05)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+def _app(pilot: Pilot[Any]) -> ImagineApp:
+    assert isinstance(pilot.app, ImagineApp)
+    return pilot.app
+
+
+def _latest(app: ImagineApp, **attrs: Any) -> Job | None:
+    assert app.backend is not None
+    found = [
+        j for j in app.backend.manager.jobs() if all(getattr(j, k) == v for k, v in attrs.items())
+    ]
+    return max(found, key=lambda j: j.created_at) if found else None
+
+
+async def ready(pilot: Pilot[Any]) -> ImagineApp:
+    app = _app(pilot)
+    await until(pilot, lambda: app.backend is not None, "the backend")
+    return app
+
+
+async def submit(pilot: Pilot[Any], prompt: str) -> ImagineApp:
+    app = await ready(pilot)
+    app.prompt_input.focus()
+    app.prompt_input.value = prompt
+    await pilot.press("enter")
+    return app
+
+
+async def tiles_drawn(pilot: Pilot[Any], count: int) -> None:
+    app = _app(pilot)
+
+    def drawn() -> bool:
+        return sum(app.grid.tile(i).view.image is not None for i in range(1, 5)) == count
+
+    await until(pilot, drawn, f"{count} tiles drawn")
+
+
+async def settle(pilot: Pilot[Any], *, keep_toasts: bool = False) -> None:
+    """Focus the list (no blinking cursor), drop toasts, refresh the status line."""
+    app = _app(pilot)
+    app.table.focus()
+    if not keep_toasts:
+        app.clear_notifications()
+    app.refresh_status()
+    await pilot.pause(0.1)
+
+
+async def tour_empty(pilot: Pilot[Any]) -> None:
+    app = await ready(pilot)
+    app.prompt_input.cursor_blink = False
+    app.refresh_status()
+    await pilot.pause(0.1)
+
+
+async def tour_running(pilot: Pilot[Any]) -> None:
+    app = await ready(pilot)
+    assert app.backend is not None and app.backend.simulator is not None
+    app.backend.simulator.config.stall_words = (STALL_WORD,)
+    await submit(pilot, f"a {STALL_WORD} lake at dawn, mist")
+    await until(
+        pilot,
+        lambda: (j := _latest(app, kind="imagine")) and j.progress == 46 and j.progress_image_url,
+        "the preview at 46 %",
+    )
+    await tiles_drawn(pilot, 1)
+    await settle(pilot)
+
+
+async def tour_done(pilot: Pilot[Any]) -> None:
+    app = await submit(pilot, "a lighthouse at dusk, oil painting")
+    await until(pilot, lambda: (j := _latest(app)) and j.state is JobState.DONE, "done")
+    await tiles_drawn(pilot, 4)
+    await settle(pilot)
+    await pilot.press("2")
+
+
+async def tour_upscale(pilot: Pilot[Any]) -> None:
+    await tour_done(pilot)
+    app = _app(pilot)
+    await pilot.press("v")
+    await until(pilot, lambda: (j := _latest(app, label="V2")) and j.state is JobState.DONE, "V2")
+    await pilot.press("c")
+    await tiles_drawn(pilot, 4)
+    await pilot.press("1", "u")
+    await until(pilot, lambda: (j := _latest(app, label="U1")) and j.state is JobState.DONE, "U1")
+    await pilot.press("c")
+    await tiles_drawn(pilot, 1)
+    await settle(pilot)
+
+
+async def tour_error(pilot: Pilot[Any]) -> None:
+    app = await submit(pilot, f"a field of {BANNED_WORD} at noon")
+    await until(pilot, lambda: (j := _latest(app)) and j.state is JobState.FAILED, "the refusal")
+    await settle(pilot, keep_toasts=True)
+
+
+async def tour_help(pilot: Pilot[Any]) -> None:
+    await tour_done(pilot)
+    await pilot.press("question_mark")
+    await pilot.pause(0.1)
+
+
+TOURS: dict[str, Tour] = {
+    "empty": tour_empty,
+    "running": tour_running,
+    "done": tour_done,
+    "upscale": tour_upscale,
+    "error": tour_error,
+    "help": tour_help,
+}

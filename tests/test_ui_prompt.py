@@ -1,0 +1,62 @@
+"""The prompt: blank prompts refused inline, markup shown literally, history, focus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import Static
+from ui_helpers import SIZE, find, jobs, ui_settings, wait_done, wait_ready
+
+from app.ui.app import ImagineApp
+
+
+@pytest.fixture(autouse=True)
+def _no_animations(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEXTUAL_ANIMATIONS", "none")
+
+
+async def test_blank_prompt_is_refused_inline(tmp_path: Path) -> None:
+    app = ImagineApp(ui_settings(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        await pilot.press("enter")
+        await pilot.press("space", "space", "enter")
+        error = app.query_one("#prompt-error", Static)
+        assert error.display
+        assert "empty prompt" in str(error.render())
+        assert jobs(app) == []
+        assert app.table.row_count == 0
+        # Typing clears the message.
+        await pilot.press("x")
+        assert not error.display
+
+
+async def test_markup_in_a_prompt_is_shown_literally(tmp_path: Path) -> None:
+    app = ImagineApp(ui_settings(tmp_path))
+    prompt = "[bold]x[/] [link=http://x]y[/link]"
+    async with app.run_test(size=(200, 45)) as pilot:
+        await wait_ready(pilot)
+        app.prompt_input.value = prompt
+        await pilot.press("enter")
+        job = find(app, prompt=prompt)
+        assert job is not None
+        cell = app.table.get_cell(job.id, "prompt")
+        assert cell.plain.startswith("[bold]x[/]")
+        assert not cell.spans  # no style was parsed out of the prompt
+        await wait_done(pilot, app, id=job.id)
+        detail = str(app.query_one("#detail", Static).render())
+        assert prompt in detail
+
+
+async def test_letter_keys_type_into_the_prompt(tmp_path: Path) -> None:
+    app = ImagineApp(ui_settings(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        await pilot.press("u", "v", "r", "p", "question_mark", "slash", "R", "1")
+        assert app.prompt_input.value == "uvrp?/R1"
+        assert len(app.screen_stack) == 1  # "?" typed, help not opened
+        await pilot.press("escape")
+        assert app.focused is app.table
+        await pilot.press("slash")
+        assert app.focused is app.prompt_input
