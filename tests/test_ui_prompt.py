@@ -53,6 +53,8 @@ async def test_letter_keys_type_into_the_prompt(tmp_path: Path) -> None:
     app = ImagineApp(ui_settings(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
         await wait_ready(pilot)
+        await pilot.press("slash")  # "/" on an empty prompt focuses it, it types nothing
+        assert app.prompt_input.value == ""
         await pilot.press("u", "v", "r", "p", "question_mark", "slash", "R", "1")
         assert app.prompt_input.value == "uvrp?/R1"
         assert len(app.screen_stack) == 1  # "?" typed, help not opened

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -29,6 +30,15 @@ class PromptInput(Input):
         self.history: list[str] = []  # oldest first
         self._pos: int | None = None  # index into history while browsing
         self._draft = ""
+
+    async def _on_key(self, event: events.Key) -> None:
+        # "/" is the key that focuses the prompt; pressed again on an empty prompt it
+        # means the same thing, not a leading slash.
+        if event.character == "/" and not self.value:
+            event.prevent_default()
+            event.stop()
+            return
+        await super()._on_key(event)
 
     def set_history(self, prompts: list[str]) -> None:
         self.history = prompts
