@@ -361,10 +361,12 @@ class JobManager:
             return
         if isinstance(exc, NetworkError):
             self._set_online(False, exc.human)
-        track_misses = 2.0 ** min(job.options.get("poll_errors", 0), 5)
-        self.planner.failed(job.id, min(self.planner.min_gap * track_misses, 30.0))
+        errors = job.options.get("poll_errors", 0) + 1
+        self.planner.failed(job.id, min(self.planner.min_gap * 2.0 ** min(errors, 5), 30.0))
         self._update(
-            job, options={**job.options, "poll_errors": job.options.get("poll_errors", 0) + 1}
+            job,
+            options={**job.options, "poll_errors": errors},
+            error=f"Checking on it failed ({errors}×): {exc.human} Still trying.",
         )
 
     def apply_status(self, job_id: str, status: MessageStatus) -> None:
@@ -390,6 +392,8 @@ class JobManager:
                 image_url=result.image_url,
                 image_urls=result.image_urls,
                 button_message_id=result.button_message_id,
+                # an uncertain job reconciled by its webhook learns its id here
+                message_id=job.message_id or result.originating_message_id,
                 progress_image_url=None,
                 error=None,
                 finished_at=time.time(),

@@ -9,6 +9,8 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from app.api.text import clean_text
+
 
 class JobState(enum.StrEnum):
     QUEUED = "queued"  # waiting for the request budget, nothing sent yet
@@ -70,7 +72,8 @@ class Job:
     @property
     def title(self) -> str:
         """What the job is, as a person would say it: imagine, U2, V3, 🔄, Zoom Out 2x."""
-        return "imagine" if self.kind == "imagine" else (self.label or "button")
+        # Labels come from the server: shown cleaned, sent back exactly as received.
+        return "imagine" if self.kind == "imagine" else (clean_text(self.label or "") or "button")
 
     @property
     def is_upscale(self) -> bool:
@@ -82,7 +85,7 @@ class Job:
         """The images to show: the four tiles, or the single image of an upscale."""
         if self.is_upscale or not self.image_urls:
             return (self.image_url,) if self.image_url else ()
-        return self.image_urls
+        return self.image_urls[:4]  # a grid has four tiles, whatever else the server sent
 
     @property
     def elapsed(self) -> float:

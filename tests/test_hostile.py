@@ -1,0 +1,314 @@
+"""Bad answers from the service, each met with a clear message and nothing lost."""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hostile import Hostile, Reply, json_reply, png_bytes, serve
+
+from app.jobs import ImagesReady, Job, JobChanged, JobEvent, JobState
+from app.runtime import Backend, close_backend, open_backend
+from app.settings import Settings
+
+ESC_TEXT = "\x1b[31mred\x1b[0m \x1b]8;;http://evil\x07link\x1b]8;;\x07 \x07bell"
+
+
+def submitted(mid: str = "m1") -> Reply:
+    return json_reply({"success": True, "messageId": mid, "createdAt": "2026-01-01T00:00:00Z"})
+
+
+def done_body(urls: list[str], buttons: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+    return {
+        "progress": 100,
+        "response": {
+            "buttons": buttons or ["U1", "U2", "U3", "U4", "🔄", "V1", "V2", "V3", "V4"],
+            "imageUrls": urls,
+            "imageUrl": "",
+            "type": "imagine",
+            "content": "p",
+            "buttonMessageId": "b1",
+            **extra,
+        },
+    }
+
+
+@pytest.fixture
+def hostile() -> Iterator[Hostile]:
+    h = Hostile()
+    stop = serve(h)
+    try:
+        yield h
+    finally:
+        stop()
+
+
+@pytest.fixture
+async def backend_for(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
+    opened: list[Backend] = []
+    events: list[JobEvent] = []
+
+    async def make(hostile: Hostile) -> tuple[Backend, list[JobEvent]]:
+        settings = Settings.for_tests(
+            tmp_path / "data", base_url=hostile.url, rate_interval=0.0, timeout=2.0
+        )
+        backend = await open_backend(settings, events.append)
+        opened.append(backend)
+        return backend, events
+
+    yield make
+    for backend in opened:
+        await close_backend(backend)
+
+
+async def until(cond: Callable[[], object], timeout: float = 10.0) -> None:
+    for _ in range(int(timeout / 0.02)):
+        if cond():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not reached")
+
+
+def state_of(backend: Backend, job: Job) -> JobState:
+    found = backend.manager.get(job.id)
+    assert found is not None, "a job was dropped from the history"
+    return found.state
+
+
+async def run_one(backend: Backend, prompt: str = "p") -> Job:
+    job = backend.manager.submit_imagine(prompt)
+    await until(
+        lambda: state_of(backend, job) in (JobState.DONE, JobState.FAILED, JobState.UNCERTAIN)
+    )
+    result = backend.manager.get(job.id)
+    assert result is not None
+    return result
+
+
+async def test_progress_going_backwards_is_never_shown(hostile: Hostile, backend_for: Any) -> None:
+    hostile.on("/imagine", lambda p, b: submitted())
+    hostile.sequence(
+        "/message/m1",
+        [
+            json_reply({"progress": 62}),
+            json_reply({"progress": 31}),
+            json_reply({"progress": 15}),
+            json_reply(done_body([])),
+        ],
+    )
+    backend, events = await backend_for(hostile)
+    job = await run_one(backend)
+    seen = [e.job.progress for e in events if isinstance(e, JobChanged) and e.job.id == job.id]
+    assert seen == sorted(seen) and job.state is JobState.DONE
+
+
+@pytest.mark.parametrize("count", [0, 2, 6])
+async def test_fewer_or_more_than_four_images(
+    hostile: Hostile, backend_for: Any, count: int
+) -> None:
+    hostile.on("/imagine", lambda p, b: submitted())
+    urls = [f"{hostile.url}/img/{i}.png" for i in range(count)]
+    hostile.on("/message/m1", lambda p, b: json_reply(done_body(urls)))
+    hostile.on("/img/*", lambda p, b: (200, {"Content-Type": "image/png"}, png_bytes()))
+    backend, events = await backend_for(hostile)
+    job = await run_one(backend)
+    assert job.state is JobState.DONE
+    assert len(job.display_urls) == min(count, 4)
+    if count:
+        await until(lambda: any(isinstance(e, ImagesReady) and e.job_id == job.id for e in events))
+        assert all(backend.images.cached_path(u) for u in job.display_urls)
+    assert sum(h.startswith("/img/") for h in hostile.hits) == min(count, 4)
+
+
+async def test_non_http_image_urls_are_never_fetched(hostile: Hostile, backend_for: Any) -> None:
+    urls = [
+        "file:///etc/passwd",
+        "javascript:alert(1)",
+        "data:image/png;base64,AAAA",
+        "ftp://127.0.0.1/x.png",
+    ]
+    hostile.on("/imagine", lambda p, b: submitted())
+    hostile.on("/message/m1", lambda p, b: json_reply(done_body(urls)))
+    backend, events = await backend_for(hostile)
+    job = await run_one(backend)
+    await until(lambda: any(isinstance(e, ImagesReady) for e in events))
+    ready = next(e for e in events if isinstance(e, ImagesReady))
+    assert len(ready.failures) == 4
+    assert all("Only http and https" in f for f in ready.failures)
+    assert job.state is JobState.DONE  # the job itself is kept, with its reasons
+
+
+def _bomb() -> bytes:
+    """A valid PNG header claiming 30000 x 30000 pixels, a few hundred bytes on disk."""
+    import struct
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    ihdr = struct.pack(">IIBBBBB", 30000, 30000, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 100))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _endless() -> Iterator[bytes]:
+    block = b"\0" * 65536
+    for _ in range(1600):  # 100 MB, bounded
+        yield block
+
+
+BAD_IMAGES: dict[str, tuple[Callable[[], Reply], str]] = {
+    "empty": (lambda: (200, {"Content-Type": "image/png"}, b""), "empty"),
+    "truncated": (lambda: (200, {"Content-Type": "image/png"}, png_bytes(256)[:200]), "damaged"),
+    "html": (
+        lambda: (200, {"Content-Type": "image/png"}, b"<html><body>hi</body></html>"),
+        "not a picture",
+    ),
+    "huge": (lambda: (200, {"Content-Type": "image/png"}, _endless()), "larger than"),
+    "bomb": (lambda: (200, {"Content-Type": "image/png"}, _bomb()), "too large to decode"),
+    "redirect loop": (lambda: (302, {"Location": "/img/loop.png"}, b""), "redirected too many"),
+    "404": (lambda: (404, {}, b"nope"), "HTTP 404"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_IMAGES))
+async def test_bad_images_fail_with_a_reason(hostile: Hostile, backend_for: Any, case: str) -> None:
+    make, expected = BAD_IMAGES[case]
+    hostile.on("/imagine", lambda p, b: submitted())
+    urls = [f"{hostile.url}/img/loop.png"] + [f"{hostile.url}/ok/{i}.png" for i in range(3)]
+    hostile.on("/message/m1", lambda p, b: json_reply(done_body(urls)))
+    hostile.on("/img/loop.png", lambda p, b: make())
+    hostile.on("/ok/*", lambda p, b: (200, {"Content-Type": "image/png"}, png_bytes()))
+    backend, events = await backend_for(hostile)
+    await run_one(backend)
+    await until(lambda: any(isinstance(e, ImagesReady) for e in events), 20)
+    ready = next(e for e in events if isinstance(e, ImagesReady))
+    assert len(ready.failures) == 1 and expected in ready.failures[0], ready.failures
+    assert backend.images.cached_path(urls[0]) is None  # nothing half-written is kept
+    assert all(backend.images.cached_path(u) for u in urls[1:])
+
+
+@pytest.mark.parametrize(
+    ("reply", "expect"),
+    [
+        (
+            (200, {"Content-Type": "text/html"}, b"<html><h1>Welcome to nginx</h1></html>"),
+            "an HTML page",
+        ),
+        ((200, {}, b"{not json"), "not JSON"),
+        (json_reply({"success": True, "messageId": ["a", "b"]}), "expected a string"),
+        (json_reply([1, 2, 3]), "expected a JSON object"),
+    ],
+)
+async def test_garbled_answers_to_a_submission_make_it_uncertain(
+    hostile: Hostile, backend_for: Any, reply: Reply, expect: str
+) -> None:
+    hostile.on("/imagine", lambda p, b: reply)
+    backend, _ = await backend_for(hostile)
+    job = await run_one(backend)
+    assert job.state is JobState.UNCERTAIN and expect in (job.error or "")
+    assert "not resent" in (job.error or "")
+    assert hostile.hits.count("/imagine") == 1  # never sent twice on its own
+
+
+async def test_garbled_polls_show_on_the_row_and_recover(
+    hostile: Hostile, backend_for: Any
+) -> None:
+    hostile.on("/imagine", lambda p, b: submitted())
+    hostile.sequence(
+        "/message/m1",
+        [
+            (200, {}, b"<html>oops</html>"),
+            json_reply({"progress": "x"}),
+            json_reply({"progress": 50}),
+            json_reply(done_body([])),
+        ],
+    )
+    backend, events = await backend_for(hostile)
+    job = await run_one(backend)
+    errors = [e.job.error for e in events if isinstance(e, JobChanged) and e.job.error]
+    assert any("Checking on it failed" in e and "Still trying" in e for e in errors)
+    assert job.state is JobState.DONE and job.error is None
+
+
+async def test_server_text_with_escapes_and_markup_is_cleaned(
+    hostile: Hostile, backend_for: Any
+) -> None:
+    label = f"Frob [bold]{ESC_TEXT}[/]"
+    hostile.on("/imagine", lambda p, b: submitted())
+    hostile.on("/message/m1", lambda p, b: json_reply(done_body([], buttons=[label, "Web"])))
+    hostile.on("/button", lambda p, b: submitted("m2"))
+    hostile.on(
+        "/message/m2",
+        lambda p, b: json_reply(
+            {"progress": "incomplete", "response": {"content": f"WEIRD_CODE {ESC_TEXT}"}}
+        ),
+    )
+    backend, events = await backend_for(hostile)
+    job = await run_one(backend)
+    assert job.buttons == (label,)  # kept exactly, to be sent back exactly; Web hidden
+    child = backend.manager.press(job.id, label)
+    await until(lambda: state_of(backend, child) is JobState.FAILED)
+    failed = backend.manager.get(child.id)
+    assert failed is not None
+    assert "\x1b" not in failed.title and "\x07" not in failed.title and "Frob" in failed.title
+    assert failed.error and "\x1b" not in failed.error and "\x07" not in failed.error
+    notices = [e.text for e in events if hasattr(e, "text")]
+    assert notices and all("\x1b" not in n for n in notices)
+
+
+async def test_unknown_button_label_from_the_server_fails_cleanly(
+    hostile: Hostile, backend_for: Any
+) -> None:
+    hostile.on("/imagine", lambda p, b: submitted())
+    hostile.on("/message/m1", lambda p, b: json_reply(done_body([], buttons=["Zap ⚡"])))
+    hostile.on("/button", lambda p, b: submitted("m2"))
+    hostile.on(
+        "/message/m2",
+        lambda p, b: json_reply({"progress": 100, "response": {"content": "BUTTON_NOT_FOUND"}}),
+    )
+    backend, _ = await backend_for(hostile)
+    job = await run_one(backend)
+    child = backend.manager.press(job.id, "Zap ⚡")
+    await until(lambda: state_of(backend, child) is JobState.FAILED)
+    assert "does not offer that button" in (backend.manager.get(child.id).error or "")  # type: ignore[union-attr]
+
+
+async def test_a_10000_character_prompt_is_refused_with_its_length(
+    hostile: Hostile, backend_for: Any
+) -> None:
+    from app.jobs import PromptError
+
+    backend, _ = await backend_for(hostile)
+    with pytest.raises(PromptError, match="10,000 characters"):
+        backend.manager.submit_imagine("x" * 10_000)
+    assert backend.manager.jobs() == [] and hostile.hits == []
+
+
+async def test_prompts_are_sent_without_control_characters(
+    hostile: Hostile, backend_for: Any
+) -> None:
+    bodies: list[bytes] = []
+
+    def capture(path: str, body: bytes) -> Reply:
+        bodies.append(body)
+        return submitted()
+
+    hostile.on("/imagine", capture)
+    hostile.on("/message/m1", lambda p, b: json_reply(done_body([])))
+    backend, _ = await backend_for(hostile)
+    job = await run_one(backend, f"a cat 🐈 猫 кот {ESC_TEXT}\nsecond line")
+    import json as _json
+
+    sent = _json.loads(bodies[0])["msg"]
+    assert "\x1b" not in sent and "\x07" not in sent and "\n" not in sent
+    assert sent.startswith("a cat 🐈 猫 кот red") and job.prompt == sent
