@@ -84,3 +84,41 @@ async def test_receiver_refuses_junk_and_keeps_running(tmp_path: Path) -> None:
             assert ok.status_code == 200
     finally:
         await close_backend(backend)
+
+
+async def test_a_webhook_reconciles_an_uncertain_job(tmp_path: Path) -> None:
+    from hostile import Hostile, serve
+
+    hostile = Hostile()
+    hostile.on("/imagine", lambda p, b: (200, {}, b"{garbled"))  # the answer is lost
+    stop = serve(hostile)
+    settings = Settings.for_tests(
+        tmp_path, base_url=hostile.url, rate_interval=0.0, webhook_listen="127.0.0.1:0"
+    )
+    backend = await open_backend(settings)
+    try:
+        job = backend.manager.submit_imagine("did it arrive?")
+        for _ in range(100):
+            if backend.manager.get(job.id).state is JobState.UNCERTAIN:  # type: ignore[union-attr]
+                break
+            await asyncio.sleep(0.02)
+        assert backend.webhook is not None
+        body = {
+            "progress": 100,
+            "response": {
+                "ref": job.id,
+                "originatingMessageId": "srv-42",
+                "content": "did it arrive?",
+                "buttons": ["U1"],
+                "imageUrls": [],
+                "buttonMessageId": "b-42",
+            },
+        }
+        async with httpx.AsyncClient() as http:
+            assert (await http.post(backend.webhook.address, json=body)).status_code == 200
+        reconciled = backend.manager.get(job.id)
+        assert reconciled is not None and reconciled.state is JobState.DONE
+        assert reconciled.message_id == "srv-42" and hostile.hits.count("/imagine") == 1
+    finally:
+        await close_backend(backend)
+        stop()
