@@ -15,6 +15,8 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+MAX_LEARNED_SPACING = 10.0
+
 
 class Priority(enum.IntEnum):
     ACTION = 0  # imagine, button: a person is waiting for these
@@ -78,7 +80,13 @@ class RequestBudget:
             self._dispatch()
 
     def hold(self, seconds: float) -> None:
-        """Send nothing for ``seconds`` (a 429's Retry-After)."""
+        """Send nothing for ``seconds`` (a 429's Retry-After).
+
+        A 429 also means our spacing was tighter than the service's window: widen it to
+        the wait the service asked for (capped), or the released waiters would burst
+        into the next 429 together.
+        """
+        self._spacing = max(self._spacing, min(max(0.0, seconds), MAX_LEARNED_SPACING))
         until = self._clock() + max(0.0, seconds)
         self.held_until = max(self.held_until, until)
         self._next_free = max(self._next_free, until)

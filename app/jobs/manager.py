@@ -124,6 +124,7 @@ class JobManager:
         self._polling: set[str] = set()
         self._wake = asyncio.Event()
         self._poll_task: asyncio.Task[None] | None = None
+        self._closing = False
         self.online = True
         self.auth_failed = False
 
@@ -152,6 +153,7 @@ class JobManager:
         self._poll_task = asyncio.create_task(self._poll_loop())
 
     async def close(self) -> None:
+        self._closing = True
         tasks = [*self._tasks, *([self._poll_task] if self._poll_task else [])]
         for task in tasks:
             task.cancel()
@@ -309,14 +311,17 @@ class JobManager:
     # -- polling -----------------------------------------------------------------------
 
     async def _poll_loop(self) -> None:
-        while True:
+        while not self._closing:
             await asyncio.sleep(0)  # a granted slot returns without yielding: never starve the loop
             self._check_stalls()
             job_id, wait = self.planner.next_due(busy=self._polling)
             if job_id is None:
                 self._wake.clear()
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel
+                # that races with the event, and close() would then wait forever.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=min(wait, 5.0))
+                    async with asyncio.timeout(min(wait, 5.0)):
+                        await self._wake.wait()
                 continue
             await self.budget.acquire(Priority.POLL)
             # Choose again: the wait may have changed what is most worth asking about.

@@ -44,7 +44,8 @@ class WebhookReceiver:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         status = "400 Bad Request"
         try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), _READ_TIMEOUT)
+            async with asyncio.timeout(_READ_TIMEOUT):
+                head = await reader.readuntil(b"\r\n\r\n")
             lines = head.decode("latin-1").split("\r\n")
             method = lines[0].split(" ", 1)[0]
             headers = {
@@ -57,7 +58,8 @@ class WebhookReceiver:
             elif not 0 < length <= MAX_BODY:
                 status = "413 Payload Too Large" if length > MAX_BODY else status
             else:
-                body = await asyncio.wait_for(reader.readexactly(length), _READ_TIMEOUT)
+                async with asyncio.timeout(_READ_TIMEOUT):
+                    body = await reader.readexactly(length)
                 self.on_body(json.loads(body))
                 self.received += 1
                 status = "200 OK"

@@ -1,0 +1,96 @@
+"""The scheduler against the simulator's own rate limit: no 429s, Retry-After, stalls, expiry."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable
+from pathlib import Path
+
+from app.jobs import JobState
+from app.runtime import close_backend, open_backend
+from app.settings import Settings
+from app.simulator import Simulator, SimulatorConfig
+
+
+async def until(cond: Callable[[], bool], timeout: float) -> None:
+    for _ in range(int(timeout / 0.02)):
+        if cond():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not reached in time")
+
+
+async def test_ten_jobs_under_the_rate_limit_get_no_429(tmp_path: Path) -> None:
+    interval = 0.1
+    with Simulator(SimulatorConfig(speed=100, rate_limit=interval, tile_size=64)) as sim:
+        settings = Settings.for_tests(tmp_path, base_url=sim.base_url, rate_interval=interval)
+        backend = await open_backend(settings)
+        m = backend.manager
+        try:
+            jobs = [m.submit_imagine(f"busy {i}") for i in range(10)]
+            await until(lambda: all(m.get(j.id).state is JobState.DONE for j in jobs), 30)  # type: ignore[union-attr]
+        finally:
+            await close_backend(backend)
+        api = [r for r in sim.requests if not r.path.startswith("/images/")]
+    assert sum(r.status == 429 for r in api) == 0
+    gaps = [b.t - a.t for a, b in itertools.pairwise(api)]
+    assert min(gaps) >= interval * 0.95  # the budget was never exceeded
+    # Submissions went before polls: all ten imagines were sent before the tenth poll.
+    first_polls = [i for i, r in enumerate(api) if r.path.startswith("/message")]
+    last_submit = max(i for i, r in enumerate(api) if r.path == "/imagine")
+    assert last_submit < first_polls[min(9, len(first_polls) - 1)]
+
+
+async def test_retry_after_is_honoured(tmp_path: Path) -> None:
+    with Simulator(SimulatorConfig(speed=100, rate_limit=1.0, tile_size=64)) as sim:
+        # Our budget thinks there is no limit: the service's 429s must teach it to wait.
+        settings = Settings.for_tests(tmp_path, base_url=sim.base_url, rate_interval=0.0)
+        backend = await open_backend(settings)
+        m = backend.manager
+        try:
+            jobs = [m.submit_imagine(f"eager {i}") for i in range(3)]
+            await until(lambda: all(m.get(j.id).state is JobState.DONE for j in jobs), 30)  # type: ignore[union-attr]
+        finally:
+            await close_backend(backend)
+        api = [r for r in sim.requests if not r.path.startswith("/images/")]
+    limited = [r.t for r in api if r.status == 429]
+    assert limited, "the test needs at least one 429"
+    # Requests already in flight when a 429 came back can't be helped (received within
+    # 50 ms); after that, nothing is sent until its Retry-After (1 s) has passed.
+    for t in limited:
+        assert not [r for r in api if t + 0.05 < r.t < t + 0.95], "sent during Retry-After"
+    assert len(limited) <= len(api) // 2
+
+
+async def test_stalled_job_is_flagged_and_can_be_retried(tmp_path: Path) -> None:
+    settings = Settings.for_tests(tmp_path, sim_stall_words=("frozen",), stall_seconds=0.6)
+    backend = await open_backend(settings)
+    m = backend.manager
+    try:
+        job = m.submit_imagine("a frozen lake")
+        await until(lambda: m.get(job.id).state is JobState.STALLED, 10)  # type: ignore[union-attr]
+        stalled = m.get(job.id)
+        assert stalled is not None and "No progress" in (stalled.error or "")
+        assert stalled.progress == 46  # where the simulator froze it
+        again = m.retry(job.id)
+        assert again.id != job.id and again.prompt == job.prompt
+    finally:
+        await close_backend(backend)
+
+
+async def test_expire_mins_is_passed_through(tmp_path: Path) -> None:
+    settings = Settings.for_tests(tmp_path, sim_stall_words=("frozen",), expire_mins=1)
+    backend = await open_backend(settings)
+    m = backend.manager
+    try:
+        job = m.submit_imagine("frozen forever")  # 1 simulated minute = 0.5 s at speed 120
+        await until(lambda: m.get(job.id).state is JobState.FAILED, 10)  # type: ignore[union-attr]
+        assert "expired" in (m.get(job.id).error or "")  # type: ignore[union-attr]
+    finally:
+        await close_backend(backend)
+    assert backend.simulator is not None
+    assert any(
+        "expireMins=1" in r.path or r.path.startswith("/message")
+        for r in backend.simulator.requests
+    )
