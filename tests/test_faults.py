@@ -132,7 +132,7 @@ WORKER = textwrap.dedent(
 
 async def test_kill_9_loses_nothing_and_resumes(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    with Simulator(SimulatorConfig(speed=35, tile_size=1024)) as sim:  # ~1 s jobs, big images
+    with Simulator(SimulatorConfig(speed=35, tile_size=512)) as sim:  # ~1 s jobs, real-size images
         script = tmp_path / "worker.py"
         script.write_text(WORKER)
         proc = subprocess.Popen(

@@ -312,3 +312,17 @@ async def test_prompts_are_sent_without_control_characters(
     sent = _json.loads(bodies[0])["msg"]
     assert "\x1b" not in sent and "\x07" not in sent and "\n" not in sent
     assert sent.startswith("a cat 🐈 猫 кот red") and job.prompt == sent
+
+
+async def test_a_passing_image_hiccup_is_retried(hostile: Hostile, backend_for: Any) -> None:
+    hostile.on("/imagine", lambda p, b: submitted())
+    urls = [f"{hostile.url}/img/{i}.png" for i in range(4)]
+    hostile.on("/message/m1", lambda p, b: json_reply(done_body(urls)))
+    hostile.sequence("/img/0.png", [(503, {}, b"busy"), (200, {}, png_bytes())])
+    hostile.on("/img/*", lambda p, b: (200, {"Content-Type": "image/png"}, png_bytes()))
+    backend, events = await backend_for(hostile)
+    await run_one(backend)
+    await until(lambda: any(isinstance(e, ImagesReady) for e in events), 10)
+    ready = next(e for e in events if isinstance(e, ImagesReady))
+    assert ready.failures == () and all(backend.images.cached_path(u) for u in urls)
+    assert hostile.hits.count("/img/0.png") == 2

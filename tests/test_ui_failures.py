@@ -38,7 +38,8 @@ async def test_banned_word_fails_on_the_row_and_notifies(tmp_path: Path) -> None
 
 
 async def test_unknown_button_is_a_notification_not_a_crash(tmp_path: Path) -> None:
-    app = ImagineApp(ui_settings(tmp_path))
+    # "kite" jobs never finish here, so "u" surely lands on a running job.
+    app = ImagineApp(ui_settings(tmp_path, sim_stall_words=("kite",)))
     async with app.run_test(size=SIZE) as pilot:
         await wait_ready(pilot)
         app.prompt_input.value = "a red kite"

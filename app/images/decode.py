@@ -52,7 +52,7 @@ def open_checked(fp: IO[bytes], max_pixels: int) -> Iterator[Image.Image]:
     with im:
         width, height = im.size
         if width <= 0 or height <= 0:
-            raise ImageFetchError("The image is damaged or incomplete")
+            raise ImageFetchError("The image is damaged or incomplete", transient=True)
         if width * height > limit:
             raise ImageFetchError(TOO_LARGE)
         yield im
@@ -69,7 +69,7 @@ def verify_bytes(data: bytes, max_pixels: int) -> str:
     except UnidentifiedImageError:
         raise ImageFetchError(describe_non_image(data)) from None
     except (OSError, SyntaxError, ValueError, EOFError):
-        raise ImageFetchError("The image is damaged or incomplete") from None
+        raise ImageFetchError("The image is damaged or incomplete", transient=True) from None
 
 
 def read_size(path: Path, max_pixels: int) -> tuple[int, int]:

@@ -58,10 +58,10 @@ async def download(http: httpx.AsyncClient, url: str, max_bytes: int) -> bytes:
     except httpx.TooManyRedirects:
         raise ImageFetchError("The image link redirected too many times") from None
     except httpx.TimeoutException:
-        raise ImageFetchError("The image server did not answer in time") from None
+        raise ImageFetchError("The image server did not answer in time", transient=True) from None
     except httpx.ConnectError:
         host = clean_text(urlsplit(url).hostname or "?", single_line=True)[:100]
-        raise ImageFetchError(f"Cannot reach the image server {host}") from None
+        raise ImageFetchError(f"Cannot reach the image server {host}", transient=True) from None
     except httpx.UnsupportedProtocol:
         # A redirect can point at file: or ftp: even when the first link was https.
         raise ImageFetchError("Only http and https image links are fetched") from None
@@ -70,9 +70,11 @@ async def download(http: httpx.AsyncClient, url: str, max_bytes: int) -> bytes:
     except httpx.DecodingError:
         raise ImageFetchError("The image download was garbled (bad compression)") from None
     except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
-        raise ImageFetchError("The download broke off") from None
+        raise ImageFetchError("The download broke off", transient=True) from None
     except httpx.HTTPError as exc:
-        raise ImageFetchError(f"The image download failed ({type(exc).__name__})") from None
+        raise ImageFetchError(
+            f"The image download failed ({type(exc).__name__})", transient=True
+        ) from None
 
 
 async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
@@ -80,7 +82,8 @@ async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
     if status == 403:
         raise Forbidden()
     if status >= 400:
-        raise ImageFetchError(f"The image link answered HTTP {status}")
+        retry = status >= 500 or status == 429
+        raise ImageFetchError(f"The image link answered HTTP {status}", transient=retry)
     if status != 200:
         raise ImageFetchError(f"The image link answered HTTP {status}, not an image")
     # Trust Content-Length to fail early, but verify while reading: it can lie or be absent.

@@ -14,9 +14,11 @@ class ImageFetchError(Exception):
     ``human`` is one sentence a person understands; it never holds raw server bytes.
     """
 
-    def __init__(self, human: str) -> None:
+    def __init__(self, human: str, *, transient: bool = False) -> None:
         super().__init__(human)
         self.human = human
+        # True when asking again soon may well succeed (timeouts, broken transfers, 5xx).
+        self.transient = transient
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,7 @@ class ImagePipeline:
             async with asyncio.timeout(self._download_timeout):
                 data = await self._download(url)
         except TimeoutError:
-            raise ImageFetchError("The image download took too long") from None
+            raise ImageFetchError("The image download took too long", transient=True) from None
         return await self._in_thread(self._store, url, data)
 
     async def _download(self, url: str) -> bytes:

@@ -40,6 +40,7 @@ from app.jobs.store import JobStore
 
 log = logging.getLogger(__name__)
 
+IMAGE_RETRY_DELAYS = (1.0, 3.0)  # a timed-out or broken download is tried twice more
 MAX_PROMPT = 6000  # well past the service's own limit; longer is surely a paste accident
 _RETRYABLE_STATUS = (502, 503, 504)  # the gateway answered: the request never reached the app
 
@@ -465,17 +466,12 @@ class JobManager:
     # -- images -------------------------------------------------------------------------
 
     async def _download(self, job: Job, *, quiet: bool = False) -> None:
+        """Fetch a finished job's images at once (result URLs expire), retrying hiccups."""
         urls = job.display_urls
         if not urls or self.images is None:
             return
-        results = await asyncio.gather(
-            *(self.images.fetch(u) for u in urls), return_exceptions=True
-        )
-        failures = tuple(
-            clean_text(getattr(r, "human", None) or str(r))
-            for r in results
-            if isinstance(r, BaseException)
-        )
+        results = await asyncio.gather(*(self._fetch(u) for u in urls))
+        failures = tuple(clean_text(r) for r in results if r is not None)
         if failures and not quiet:
             self._emit(
                 Notice(
@@ -485,6 +481,20 @@ class JobManager:
                 )
             )
         self._emit(ImagesReady(job.id, failures))
+
+    async def _fetch(self, url: str) -> str | None:
+        """None when the image is in the cache, else why not."""
+        assert self.images is not None
+        delays = iter(IMAGE_RETRY_DELAYS)
+        while True:
+            try:
+                await self.images.fetch(url)
+                return None
+            except Exception as exc:  # the pipeline's errors, and anything it let through
+                delay = next(delays, None)
+                if delay is None or not getattr(exc, "transient", False):
+                    return str(getattr(exc, "human", None) or exc or type(exc).__name__)
+            await asyncio.sleep(delay)
 
     # -- plumbing -------------------------------------------------------------------------
 
