@@ -668,7 +668,7 @@ def test_client_compatibility_end_to_end(api: tuple[Simulator, httpx.Client]) ->
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_run_simulator_announces_then_stops_cleanly(stop_signal: signal.Signals) -> None:
-    command = [sys.executable, "-m", "app.simulator", "--speed", "100", "--seed", "1"]
+    command = [sys.executable, "-m", "app", "simulate", "--speed", "100", "--seed", "1"]
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     ) as process:
