@@ -91,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     button.add_argument("--ar", help="Custom Zoom: aspect ratio such as 16:9")
     _job_args(button)
 
+    graphics = sub.add_parser(
+        "graphics", help="show the detected terminal graphics and a test image"
+    )
+    graphics.add_argument("--graphics", choices=GRAPHICS, help="try this renderer")
+
     config = sub.add_parser("config", help="show the effective settings, or store the token")
     config.add_argument("action", nargs="?", choices=("show", "set-token", "path"), default="show")
 
@@ -118,6 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "simulate":
             return _simulate(args)
+        if args.command == "graphics":
+            from app.ui.graphics import run_graphics_command
+
+            return run_graphics_command(args.graphics or resolve({}).graphics)
         if args.command == "config" and args.action in ("set-token", "path"):
             return _config_write(args.action)
         settings = resolve(_flags(args))

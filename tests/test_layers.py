@@ -11,6 +11,7 @@ CORE = [
     "app.images",
     "app.simulator",
     "app.runtime",
+    "app.export",
     "app.settings",
     "app.cli",
 ]

@@ -8,7 +8,11 @@ the app down (``exit_on_error=False``).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Iterable
+from dataclasses import replace
+from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -16,12 +20,24 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 
 from app.api.text import clean_text
+from app.export import (
+    ancestors,
+    default_export_dir,
+    descendants,
+    export_tree,
+    open_in_viewer,
+    save_job_images,
+    tree_root,
+)
 from app.images import ImageFailure
+from app.images.cache import safe_stem
 from app.jobs.manager import (
     ConnectionChanged,
     ImagesReady,
@@ -36,9 +52,11 @@ from app.settings import Settings
 from app.ui.buttons import CUSTOM_ZOOM, ButtonBar
 from app.ui.format import STATE_STYLE, state_text
 from app.ui.grid import FULL_THUMB, LARGE_THUMB, TILE_THUMB, ImageGrid, Tile, TileView
+from app.ui.history import FILTERS, HistoryProvider, View, next_filter
 from app.ui.joblist import Clock, JobTable, default_elapsed
-from app.ui.prompt import PromptInput, PromptPane
-from app.ui.screens import CustomZoomScreen, HelpScreen, ImageScreen
+from app.ui.keys import help_rows, key_for, unknown_keymap_ids
+from app.ui.prompt import PromptInput, PromptPane, SearchInput
+from app.ui.screens import CustomZoomScreen, HelpScreen, ImageScreen, SaveScreen
 from app.ui.status import StatusInfo, StatusLine
 
 RETRYABLE = (JobState.FAILED, JobState.STALLED, JobState.UNCERTAIN)
@@ -56,23 +74,45 @@ class ImagineApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "imagine"
 
+    COMMANDS = App.COMMANDS | {HistoryProvider}
+
+    # Every binding has an id: the config file's [keys] table remaps it (id = "keys").
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "Quit", priority=True),
-        Binding("slash", "focus_prompt", "Prompt"),
-        Binding("u", "upscale", "Upscale"),
-        Binding("v", "vary", "Vary"),
-        Binding("r", "reroll", "Reroll"),
-        Binding("p", "parent", "Parent"),
-        Binding("c", "child", "Child"),
-        Binding("right_square_bracket", "child", "Child", show=False),
-        Binding("R", "retry", "Retry"),
-        Binding("question_mark", "help", "Help"),
-        Binding("1", "tile(1)", "Tile 1", show=False),
-        Binding("2", "tile(2)", "Tile 2", show=False),
-        Binding("3", "tile(3)", "Tile 3", show=False),
-        Binding("4", "tile(4)", "Tile 4", show=False),
-        Binding("i", "reload_images", "Reload images", show=False),
-        Binding("f", "favourite", "Favourite", show=False),
+        Binding("ctrl+q", "quit", "Quit", priority=True, id="quit"),
+        Binding(
+            App.COMMAND_PALETTE_BINDING,
+            "command_palette",
+            "palette",
+            show=False,
+            key_display=App.COMMAND_PALETTE_DISPLAY,
+            priority=True,
+            tooltip="Open the command palette",
+            id="command_palette",
+        ),
+        Binding("slash", "focus_prompt", "Prompt", id="focus_prompt"),
+        Binding("u", "upscale", "Upscale", id="upscale"),
+        Binding("v", "vary", "Vary", id="vary"),
+        Binding("r", "reroll", "Reroll", id="reroll"),
+        Binding("p", "parent", "Parent", id="parent"),
+        Binding("c,right_square_bracket", "child", "Child", id="child"),
+        Binding("R", "retry", "Retry", id="retry"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("1", "tile(1)", "Tile 1", show=False, id="tile_1"),
+        Binding("2", "tile(2)", "Tile 2", show=False, id="tile_2"),
+        Binding("3", "tile(3)", "Tile 3", show=False, id="tile_3"),
+        Binding("4", "tile(4)", "Tile 4", show=False, id="tile_4"),
+        Binding("i", "reload_images", "Reload images", show=False, id="reload_images"),
+        Binding("f", "favourite", "Favourite", show=False, id="favourite"),
+        Binding("F", "cycle_filter", "Filter", show=False, id="filter"),
+        Binding("ctrl+f", "search", "Search", show=False, id="search"),
+        Binding("escape", "clear_view", "Show all", show=False, id="show_all"),
+        Binding("e", "edit_prompt", "Edit prompt", show=False, id="edit_prompt"),
+        Binding("s", "save_tile", "Save tile", show=False, id="save"),
+        Binding("S", "save_job", "Save all", show=False, id="save_all"),
+        Binding("o", "open_external", "Open in viewer", show=False, id="open"),
+        Binding("y", "copy_url", "Copy link", show=False, id="copy_url"),
+        Binding("Y", "copy_prompt", "Copy prompt", show=False, id="copy_prompt"),
+        Binding("x", "export_tree", "Export tree", show=False, id="export"),
     ]
 
     def __init__(self, settings: Settings, *, elapsed: Clock = default_elapsed) -> None:
@@ -84,13 +124,19 @@ class ImagineApp(App[None]):
         self._grid_key: tuple[Any, ...] | None = None
         self._online = (True, "")
         self._closing = False
+        self._view = View()
+        self._search_timer: Timer | None = None
+        self._seeds: set[str] = set()  # jobs whose seed was already announced
+        self.set_keymap(settings.keymap)
 
     # -- layout -------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield PromptPane(id="prompt-pane")
         with Horizontal(id="main"):
-            yield JobTable(elapsed=self._elapsed, id="jobs")
+            with Vertical(id="left"):
+                yield SearchInput(id="search")
+                yield JobTable(elapsed=self._elapsed, id="jobs")
             with Vertical(id="right"):
                 yield Static("", id="detail")
                 yield ImageGrid(self.settings.graphics, id="grid")
@@ -110,8 +156,23 @@ class ImagineApp(App[None]):
     def prompt_input(self) -> PromptInput:
         return self.query_one("#prompt", PromptInput)
 
+    @property
+    def search_input(self) -> SearchInput:
+        return self.query_one("#search", SearchInput)
+
     def on_mount(self) -> None:
         self.table.border_title = "Jobs"
+        self.search_input.display = False
+        unknown = unknown_keymap_ids(self)
+        if unknown:
+            self.notify(
+                "Unknown key binding ids in the config file's [keys]: "
+                + ", ".join(unknown)
+                + " (press ? for the keys, ctrl+p for commands)",
+                severity="warning",
+                markup=False,
+                timeout=15,
+            )
         if self.settings.theme and self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
         self.query_one("#prompt-pane", PromptPane).show_error("")
@@ -135,6 +196,8 @@ class ImagineApp(App[None]):
             await close_backend(backend)
             return
         self.backend = backend
+        self._restore_theme(backend)
+        self._seeds = {j.id for j in backend.manager.jobs() if j.options.get("seed") is not None}
         self.prompt_input.set_history(list(reversed(backend.store.prompts())))
         self.table.load(backend.manager.jobs())
         if self.table.row_count:
@@ -156,13 +219,19 @@ class ImagineApp(App[None]):
         self.post_message(JobEventMessage(event))
 
     def on_job_event_message(self, message: JobEventMessage) -> None:
-        event = message.event
-        if self.backend is None:
+        if self.backend is None or self._closing:
             return
+        # NoMatches: the app is shutting down and its widgets are already gone.
+        with contextlib.suppress(NoMatches):
+            self._handle_job_event(message.event)
+
+    def _handle_job_event(self, event: JobEvent) -> None:
+        assert self.backend is not None
         if isinstance(event, JobChanged):
             self.table.upsert(event.job)
             if event.job.id == self._selected:
                 self._show_job(event.job)
+            self._announce_seed(event.job)
         elif isinstance(event, ImagesReady):
             if event.job_id == self._selected:
                 self._grid_key = None  # the images are on disk now: draw them
@@ -224,6 +293,11 @@ class ImagineApp(App[None]):
             text.append(f"   from {parent.title}", style="dim")
         text.append("\n")
         text.append(clean_text(job.prompt, single_line=True), style="italic")
+        seed = job.options.get("seed")
+        if seed is not None:
+            text.append("\n")
+            text.append("seed ", style="dim")
+            text.append(clean_text(str(seed), single_line=True), style="bold green")
         if job.error and job.state in RETRYABLE:
             text.append("\n")
             text.append(clean_text(job.error), style=STATE_STYLE[job.state])
@@ -295,7 +369,9 @@ class ImagineApp(App[None]):
         pane.show_error("")
         self.prompt_input.remember(job.prompt)
         self.prompt_input.value = ""
-        self.table.select(job.id)
+        self.table.upsert(job)  # its JobChanged is still queued: list it now to select it
+        if self.table.select(job.id):
+            self._select(job.id)  # now, not when RowHighlighted arrives: keys may come first
 
     @on(Input.Changed, "#prompt")
     def _prompt_changed(self) -> None:
@@ -390,12 +466,9 @@ class ImagineApp(App[None]):
         except (ValueError, KeyError, PromptError) as exc:
             self.notify(_reason(exc), severity="warning", markup=False)
             return
-        self.table.select(new.id)
-
-    def action_favourite(self) -> None:
-        job = self.selected_job
-        if job is not None and self.backend is not None:
-            self.backend.manager.set_favourite(job.id, not job.favourite)
+        self.table.upsert(new)
+        if self.table.select(new.id):
+            self._select(new.id)
 
     def action_reload_images(self) -> None:
         job = self.selected_job
@@ -404,7 +477,7 @@ class ImagineApp(App[None]):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(help_rows(self)))
 
     # -- tiles and the full-screen view -------------------------------------------------
 
@@ -437,13 +510,308 @@ class ImagineApp(App[None]):
                 image = fallback
         self.push_screen(ImageScreen(image, f"{title}   (Esc closes)", self.settings.graphics))
 
+    # -- history: filter, search, favourites, re-run ----------------------------------------
+
+    def show_job(self, job_id: str) -> None:
+        """Select ``job_id`` in the list, showing all jobs again if the view hides it."""
+        if not self.table.select(job_id):
+            self.action_clear_search()  # the view hid it: show every job
+            self.table.select(job_id)
+        self._select(self.table.selected_id)
+        self.table.focus()
+
+    def action_cycle_filter(self) -> None:
+        self._set_view(replace(self._view, state=next_filter(self._view.state)))
+        self.notify(f"Showing {self._view.state} jobs", timeout=2)
+
+    def action_search(self) -> None:
+        search = self.search_input
+        search.display = True
+        search.value = self._view.query
+        search.cursor_position = len(search.value)
+        search.focus()
+
+    def action_clear_view(self) -> None:
+        if self._view.active or self.search_input.display:
+            self.action_clear_search()
+
+    def action_clear_search(self) -> None:
+        """Esc in the search box or on the list: every job again, the list focused."""
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self.search_input.display = False
+        self.search_input.value = ""
+        self._set_view(View())
+        self.table.focus()
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        # Debounced: one rebuild when typing pauses, not one per key.
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        query = event.value
+        self._search_timer = self.set_timer(
+            0.15, lambda: self._set_view(replace(self._view, query=query))
+        )
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._set_view(replace(self._view, query=event.value))
+        if not event.value.strip():
+            self.search_input.display = False
+        self.table.focus()
+
+    @property
+    def view(self) -> View:
+        return self._view
+
+    def _set_view(self, view: View) -> None:
+        if view == self._view:
+            return
+        self._view = view
+        self.table.set_filter(view.predicate())
+        self._update_list_title()
+        if self.table.row_count:
+            self._select(self.table.selected_id)
+        else:
+            self._select(None)
+            if self.backend is not None and self.table.total:
+                self.grid.show_message("No job matches. Esc shows every job.")
+        self.refresh_status()
+
+    def _update_list_title(self) -> None:
+        words = self._view.describe()
+        if not words:
+            self.table.border_title = Text("Jobs")
+            return
+        self.table.border_title = Text(
+            f"Jobs · {words} · {self.table.row_count} of {self.table.total}"
+        )
+
+    def action_favourite(self) -> None:
+        job = self.selected_job
+        if job is not None and self.backend is not None:
+            self.backend.manager.set_favourite(job.id, not job.favourite)
+
+    def action_edit_prompt(self) -> None:
+        """The selected job's prompt in the prompt pane, focused: Enter runs it again."""
+        job = self.selected_job
+        if job is None:
+            self.notify("Select a job first.", severity="warning")
+            return
+        self.prompt_input.value = job.prompt
+        self.prompt_input.cursor_position = len(job.prompt)
+        self.prompt_input.focus()
+        self.notify("Edit the prompt, then Enter runs it again.", timeout=2)
+
+    # -- saving and sharing ---------------------------------------------------------------
+
+    def _tile_of(self, job: Job) -> tuple[int, str] | None:
+        """(tile number, URL) of the selected tile of a done job, or None."""
+        urls = job.display_urls
+        if job.state is not JobState.DONE or not urls:
+            return None
+        index = 1 if len(urls) == 1 else self.grid.selected
+        index = index if 1 <= index <= len(urls) else 1
+        return index, urls[index - 1]
+
+    def _selected_tile(self) -> tuple[Job, int, str] | None:
+        job = self.selected_job
+        found = self._tile_of(job) if job is not None else None
+        if job is None or found is None:
+            self.notify("No finished image selected.", severity="warning", timeout=3)
+            return None
+        return job, found[0], found[1]
+
+    def save_folder(self) -> Path:
+        """Where saves go: the last folder used, else ~/Pictures/imagine-tui or exports/."""
+        if self.backend is not None:
+            last = self.backend.store.get_meta("save_dir")
+            if last:
+                return Path(last)
+        return default_export_dir(self.settings.data_dir)
+
+    def action_save_tile(self) -> None:
+        picked = self._selected_tile()
+        if picked is None:
+            return
+        job, index, _url = picked
+        self._ask_and_save(job, [index], f"Save tile {index} of {job.title}")
+
+    def action_save_job(self) -> None:
+        picked = self._selected_tile()
+        if picked is None:
+            return
+        job = picked[0]
+        count = len(job.display_urls)
+        self._ask_and_save(job, None, f"Save all {count} images of {job.title}")
+
+    def _ask_and_save(self, job: Job, tiles: list[int] | None, title: str) -> None:
+        def answered(folder: Path | None) -> None:
+            if folder is not None:
+                self._save_images(job, tiles, folder)
+
+        self.push_screen(SaveScreen(title, self.save_folder()), answered)
+
+    async def _fetch_quietly(self, url: str) -> None:
+        if self.backend is not None:
+            # a failure is saved as "missing"; the notification says how many
+            with contextlib.suppress(Exception):
+                await self.backend.images.fetch(url)
+
+    @work(group="save", exit_on_error=False)
+    async def _save_images(self, job: Job, tiles: list[int] | None, dest: Path) -> list[Path]:
+        backend = self.backend
+        if backend is None:
+            return []
+        urls = job.display_urls
+        wanted = [urls[i - 1] for i in tiles] if tiles else list(urls)
+        await asyncio.gather(*(self._fetch_quietly(u) for u in wanted))
+        lineage = ancestors({j.id: j for j in backend.manager.jobs()}, job)
+        try:
+            files = await asyncio.to_thread(
+                save_job_images, job, backend.images.cached_path, dest, tiles, lineage=lineage
+            )
+        except (OSError, ValueError) as exc:
+            self.notify(f"Could not save: {_reason(exc)}", severity="error", markup=False)
+            return []
+        backend.store.set_meta("save_dir", str(dest))
+        missing = len(wanted) - len(files)
+        what = f"{len(files)} image" + ("s" if len(files) != 1 else "")
+        note = f" ({missing} could not be downloaded)" if missing else ""
+        self.notify(
+            f"Saved {what} + JSON sidecar to {dest}{note}",
+            severity="warning" if missing else "information",
+            markup=False,
+            timeout=6,
+        )
+        return files
+
+    def action_open_external(self) -> None:
+        picked = self._selected_tile()
+        if picked is not None:
+            self._open_external(picked[2])
+
+    @work(group="open", exit_on_error=False)
+    async def _open_external(self, url: str) -> None:
+        if self.backend is None:
+            return
+        try:
+            path = await self.backend.images.fetch(url)
+        except Exception as exc:
+            why = clean_text(getattr(exc, "human", None) or _reason(exc))
+            self.notify(f"Could not get the image: {why}", severity="error", markup=False)
+            return
+        opened = await asyncio.to_thread(open_in_viewer, path)
+        if opened:
+            self.notify(f"Opening {path.name} in the image viewer", markup=False, timeout=3)
+        else:
+            self.notify(
+                f"No image viewer here. The image is at {path}",
+                severity="warning",
+                markup=False,
+                timeout=20,
+            )
+
+    def action_copy_url(self) -> None:
+        picked = self._selected_tile()
+        if picked is not None:
+            job, index, url = picked
+            self.copy_to_clipboard(url)
+            self.notify(
+                f"Copied the link of {job.title} tile {index} (OSC 52)", markup=False, timeout=3
+            )
+
+    def action_copy_prompt(self) -> None:
+        job = self.selected_job
+        if job is None:
+            self.notify("Select a job first.", severity="warning")
+            return
+        self.copy_to_clipboard(job.prompt)
+        self.notify("Copied the prompt (OSC 52)", timeout=3)
+
+    def action_export_tree(self) -> None:
+        job = self.selected_job
+        if job is None or self.backend is None:
+            self.notify("Select a job first.", severity="warning")
+            return
+        jobs = self.backend.manager.jobs()
+        root = tree_root(jobs, job.id)
+        count = len(descendants(jobs, root))
+        folder = self.save_folder() / f"imagine-tree-{safe_stem(root)}"
+
+        def answered(dest: Path | None) -> None:
+            if dest is not None:
+                self._export_tree(root, dest)
+
+        title = f"Export this tree ({count} job{'s' if count != 1 else ''}) with an index.html"
+        self.push_screen(SaveScreen(title, folder, "Export"), answered)
+
+    @work(group="save", exit_on_error=False)
+    async def _export_tree(self, root: str, dest: Path) -> Path | None:
+        backend = self.backend
+        if backend is None:
+            return None
+        jobs = backend.manager.jobs()
+        cached = backend.images.cached_path
+
+        def run() -> tuple[Path, int]:
+            index = export_tree(jobs, root, cached, dest)
+            urls = [u for j, _ in descendants(jobs, root) for u in j.display_urls]
+            return index, sum(1 for u in urls if cached(u) is None)
+
+        try:
+            index, missing = await asyncio.to_thread(run)
+        except (OSError, ValueError, KeyError) as exc:
+            self.notify(f"Could not export: {_reason(exc)}", severity="error", markup=False)
+            return None
+        backend.store.set_meta("save_dir", str(dest.parent))
+        note = f" ({missing} images not downloaded yet are listed as missing)" if missing else ""
+        self.notify(f"Exported to {index}{note}", markup=False, timeout=8)
+        return index
+
+    # -- seeds (✉️) and themes ---------------------------------------------------------------
+
+    def _announce_seed(self, job: Job) -> None:
+        seed = job.options.get("seed")
+        if seed is None or job.state is not JobState.DONE or job.id in self._seeds:
+            return
+        self._seeds.add(job.id)
+        text = clean_text(str(seed), single_line=True)
+        self.notify(f"{job.title}: the seed is {text}", title="Seed", markup=False, timeout=15)
+
+    def _restore_theme(self, backend: Backend) -> None:
+        if self.settings.theme:
+            return  # the config file's theme wins
+        stored = backend.store.get_meta("theme")
+        if stored and stored in self.available_themes and stored != self.theme:
+            self.theme = stored
+
+    def watch_theme(self, theme: str) -> None:
+        """Remember the theme picked in the palette for the next start."""
+        backend = self.backend
+        if backend is None or self._closing:
+            return
+        try:
+            if backend.store.get_meta("theme") != theme:
+                backend.store.set_meta("theme", theme)
+        except Exception:  # a read-only or locked store must not break theme switching
+            pass
+
     # -- timers -------------------------------------------------------------------------
 
     def _tick(self) -> None:
-        if self.backend is not None:
-            self.table.tick()
+        if self.backend is not None and not self._closing:
+            with contextlib.suppress(NoMatches):  # a tick while the app shuts down
+                self.table.tick()
 
     def refresh_status(self) -> None:
+        with contextlib.suppress(NoMatches):  # a tick while the app shuts down
+            self._refresh_status()
+
+    def _refresh_status(self) -> None:
         backend = self.backend
         status = self.query_one("#status", StatusLine)
         if backend is None:
@@ -459,31 +827,42 @@ class ImagineApp(App[None]):
                 online=self._online[0],
                 offline_reason=self._online[1],
                 total=len(backend.manager.jobs()),
+                view=self._view.describe(),
+                shown=self.table.row_count,
             )
         )
+        if self._view.active:
+            self._update_list_title()
 
     # -- command palette ------------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for title, help_text, action in (
-            ("Focus the prompt", "Type a new prompt (/)", self.action_focus_prompt),
-            ("Upscale selected tile", "Press U1–U4 for the selected tile (u)", self.action_upscale),
-            ("Variations of selected tile", "Press V1–V4 (v)", self.action_vary),
-            ("Reroll", "Press 🔄 on the selected job (r)", self.action_reroll),
-            ("Parent job", "Go to the job this one came from (p)", self.action_parent),
-            ("First child job", "Go to the first job made from this one (c)", self.action_child),
-            ("Retry job", "Resubmit a failed, stalled or uncertain job (R)", self.action_retry),
-            (
-                "Open tile full screen",
-                "Show the selected tile large (Enter)",
-                self.action_open_tile,
-            ),
-            ("Reload images", "Download failed tiles again (i)", self.action_reload_images),
-            ("Toggle favourite", "Mark the selected job (f)", self.action_favourite),
-            ("Keys", "Show every key (?)", self.action_help),
+            ("Focus the prompt", "Type a new prompt", self.action_focus_prompt),
+            ("Upscale selected tile", "Press U1–U4 for the selected tile", self.action_upscale),
+            ("Variations of selected tile", "Press V1–V4", self.action_vary),
+            ("Reroll", "Press 🔄 on the selected job", self.action_reroll),
+            ("Parent job", "Go to the job this one came from", self.action_parent),
+            ("First child job", "Go to the first job made from this one", self.action_child),
+            ("Retry job", "Resubmit a failed, stalled or uncertain job", self.action_retry),
+            ("Open tile full screen", "Show the selected tile large", self.action_open_tile),
+            ("Reload images", "Download failed tiles again", self.action_reload_images),
+            ("Toggle favourite", "Mark the selected job with ★", self.action_favourite),
+            ("Filter jobs by state", " → ".join(FILTERS), self.action_cycle_filter),
+            ("Search prompts", "Show only jobs whose prompt matches", self.action_search),
+            ("Show all jobs", "Clear the filter and the search", self.action_clear_search),
+            ("Edit and re-run prompt", "Put it in the prompt pane", self.action_edit_prompt),
+            ("Save selected tile", "Save the image and a JSON sidecar", self.action_save_tile),
+            ("Save all images of job", "Every image and a JSON sidecar", self.action_save_job),
+            ("Open in image viewer", "Open the selected tile outside", self.action_open_external),
+            ("Copy image link", "The selected tile's URL, via OSC 52", self.action_copy_url),
+            ("Copy prompt", "The selected job's prompt, via OSC 52", self.action_copy_prompt),
+            ("Export job tree", "Images, sidecars and an index.html", self.action_export_tree),
+            ("Keys", "Show every key", self.action_help),
         ):
-            yield SystemCommand(title, help_text, action)
+            key = key_for(self, action.__name__.removeprefix("action_"))
+            yield SystemCommand(title, f"{help_text} ({key})" if key else help_text, action)
 
 
 def _waiting_hint(job: Job) -> str:

@@ -53,6 +53,7 @@ class JobTable(DataTable[Text]):
         self._kids: dict[str | None, list[str]] = {}
         self._depth: dict[str, int] = {}
         self._prompt_width = COLUMNS[1][2]
+        self._show: Callable[[Job], bool] | None = None  # None: every job is listed
 
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
@@ -72,6 +73,17 @@ class JobTable(DataTable[Text]):
         except CellDoesNotExist:
             return None
         return row_key.value
+
+    @property
+    def filtered(self) -> bool:
+        return self._show is not None
+
+    @property
+    def total(self) -> int:
+        return len(self._jobs)
+
+    def shows(self, job: Job) -> bool:
+        return self._show is None or self._show(job)
 
     def tree_order(self) -> list[str]:
         order: list[str] = []
@@ -93,13 +105,24 @@ class JobTable(DataTable[Text]):
             self._link(job)
         self._rebuild()
 
+    def set_filter(self, show: Callable[[Job], bool] | None) -> None:
+        """List only the jobs ``show`` accepts (None: all); one rebuild, in memory."""
+        self._show = show
+        self._rebuild()
+
     def upsert(self, job: Job) -> None:
         """Update a row in place, append a new root, or rebuild for a new child."""
-        if job.id in self._jobs:
+        old = self._jobs.get(job.id)
+        if old is not None:
             self._jobs[job.id] = job
-            self._update_row(job)
+            if self._show is not None and self._show(old) != self._show(job):
+                self._rebuild()  # it enters or leaves the filtered view
+            else:
+                self._update_row(job)
             return
         self._link(job)
+        if not self.shows(job):
+            return
         if self._parent_key(job) is None:
             self.add_row(*self._cells(job), key=job.id)
         else:
@@ -153,7 +176,10 @@ class JobTable(DataTable[Text]):
     def _rebuild(self) -> None:
         keep = self.selected_id
         self.clear()
+        show = self._show
         for job_id in self.tree_order():
-            self.add_row(*self._cells(self._jobs[job_id]), key=job_id)
+            job = self._jobs[job_id]
+            if show is None or show(job):
+                self.add_row(*self._cells(job), key=job_id)
         if keep is not None:
             self.select(keep)

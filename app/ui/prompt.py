@@ -78,3 +78,14 @@ class PromptPane(Vertical):
         error = self.query_one("#prompt-error", Static)
         error.update(Text(text))
         error.display = bool(text)
+
+
+class SearchInput(Input):
+    """The job list's search box: typing filters the list; Esc closes it and shows all."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.clear_search", "Show all", id="search_clear"),
+    ]
+
+    def __init__(self, id: str | None = None) -> None:
+        super().__init__(placeholder="Search prompts…  (Enter: back to the list, Esc: all)", id=id)

@@ -159,6 +159,50 @@ async def tour_help(pilot: Pilot[Any]) -> None:
     await pilot.pause(0.1)
 
 
+async def tour_save_dialog(pilot: Pilot[Any]) -> None:
+    await tour_done(pilot)
+    app = _app(pilot)
+    await pilot.press("s")
+    await until(pilot, lambda: app.screen.query("#save-folder"), "the save dialog")
+    from textual.widgets import Input
+
+    folder = app.screen.query_one("#save-folder", Input)
+    folder.cursor_blink = False
+    folder.value = "~/Pictures/imagine-tui"  # the real default depends on the machine
+    folder.cursor_position = len(folder.value)
+    await pilot.pause(0.1)
+
+
+async def tour_filter_search(pilot: Pilot[Any]) -> None:
+    app = await ready(pilot)
+    for prompt in ("a lighthouse at dusk, oil painting", "a harbour at night"):
+        await submit(pilot, prompt)
+
+        def finished(p: str = prompt) -> bool:
+            job = _latest(app, prompt=p)
+            return job is not None and job.state.finished
+
+        await until(pilot, finished, prompt)
+    await submit(pilot, f"a field of {BANNED_WORD} at noon")
+    await until(pilot, lambda: (j := _latest(app)) and j.state is JobState.FAILED, "refusal")
+    await settle(pilot)
+    await pilot.press("F", "F")  # done
+    await pilot.press("ctrl+f")
+    app.search_input.cursor_blink = False
+    for char in "lighthouse":
+        await pilot.press(char)
+    await pilot.press("enter")
+    await tiles_drawn(pilot, 4)
+    await settle(pilot)
+
+
+async def tour_help_remapped(pilot: Pilot[Any]) -> None:
+    await ready(pilot)
+    await settle(pilot)
+    await pilot.press("question_mark")
+    await pilot.pause(0.1)
+
+
 TOURS: dict[str, Tour] = {
     "empty": tour_empty,
     "running": tour_running,
@@ -166,4 +210,7 @@ TOURS: dict[str, Tour] = {
     "upscale": tour_upscale,
     "error": tour_error,
     "help": tour_help,
+    "save_dialog": tour_save_dialog,
+    "filter_search": tour_filter_search,
+    "help_remapped": tour_help_remapped,
 }

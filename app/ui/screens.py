@@ -1,11 +1,12 @@
-"""Screens over the main one: help, a full-screen image, the Custom Zoom question."""
+"""Screens over the main one: help, a full-screen image, Custom Zoom, the save folder."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import ClassVar
 
 from PIL import Image as PILImage
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -15,45 +16,66 @@ from textual.widgets import Button, Footer, Input, Label, Static
 
 from app.ui.graphics import make_image
 
-KEYS: tuple[tuple[str, str], ...] = (
-    ("/", "focus the prompt"),
-    ("Enter (in the prompt)", "submit the prompt"),
-    ("↑ ↓ (in the prompt)", "earlier / later prompts"),
-    ("Esc (in the prompt)", "back to the job list"),
-    ("↑ ↓  j k", "move in the job list"),
-    ("p", "go to the parent job"),
-    ("c  ]", "go to the first child job"),
-    ("1 2 3 4", "select a tile"),
-    ("Enter / click", "open the selected tile full screen"),
-    ("u", "upscale the selected tile (U1–U4)"),
-    ("v", "variations of the selected tile (V1–V4)"),
-    ("r", "reroll the grid (🔄)"),
-    ("R", "retry a failed, stalled or uncertain job"),
-    ("i", "reload images that failed to download"),
-    ("f", "mark / unmark as favourite"),
-    ("ctrl+p", "command palette (themes, all commands)"),
-    ("?", "this help"),
-    ("ctrl+q", "quit"),
-)
+HelpRow = tuple[str, str, str]  # (section, keys, what it does)
+
+
+def _keys_text(rows: list[HelpRow]) -> Text:
+    """Sections of 'keys  what' lines, as literal text (keys may come from a config file)."""
+    width = max((len(keys) for _, keys, _ in rows), default=0) + 2
+    text = Text()
+    section = None
+    for where, keys, what in rows:
+        if where != section:
+            if section is not None:
+                text.append("\n")
+            text.append(where, style="bold underline")
+            text.append("\n")
+            section = where
+        text.append(keys.ljust(width), style="bold cyan")
+        text.append(what)
+        text.append("\n")
+    text.rstrip()
+    return text
 
 
 class HelpScreen(ModalScreen[None]):
+    """Every key, read from the live bindings (so remaps from the config file show)."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Close"),
         Binding("question_mark", "dismiss", "Close", show=False),
         Binding("q", "dismiss", "Close", show=False),
     ]
 
+    def __init__(self, rows: list[HelpRow]) -> None:
+        super().__init__()
+        self.rows = rows
+
     def compose(self) -> ComposeResult:
-        table = Table.grid(padding=(0, 3))
-        table.add_column(style="bold cyan", no_wrap=True)
-        table.add_column()
-        for key, what in KEYS:
-            table.add_row(Text(key), Text(what))
+        # Two columns of sections, split between sections near the middle.
+        sections: list[list[HelpRow]] = []
+        for row in self.rows:
+            if not sections or sections[-1][0][0] != row[0]:
+                sections.append([])
+            sections[-1].append(row)
+        left: list[HelpRow] = []
+        right: list[HelpRow] = []
+        half = (len(self.rows) + len(sections)) / 2
+        for section in sections:
+            (left if len(left) + len(section) <= half or not left else right).extend(section)
         with Vertical(id="help-box"):
             yield Label("Keys", id="help-title")
-            yield Static(table, id="help-keys")
-            yield Label(Text("Esc closes · every key also works from the footer and ctrl+p"))
+            with Horizontal(id="help-columns"):
+                yield Static(_keys_text(left), id="help-keys")
+                if right:
+                    yield Static(_keys_text(right), id="help-keys-2")
+            yield Label(
+                Text(
+                    "Esc closes · remap keys in the config file's [keys] table "
+                    "(binding id = key) · ctrl+p finds every command and past prompts"
+                ),
+                id="help-foot",
+            )
 
 
 class ImageScreen(Screen[None]):
@@ -136,6 +158,59 @@ class CustomZoomScreen(ModalScreen[tuple[float, str | None] | None]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         if event.button.id == "zoom-ok":
+            self._submit()
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class SaveScreen(ModalScreen[Path | None]):
+    """Asks for a folder (prefilled, editable); answers the folder or None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, folder: Path, what: str = "Save") -> None:
+        super().__init__()
+        self._title = title
+        self._folder = folder
+        self._what = what
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="save-box"):
+            yield Label(Text(self._title), id="save-title")
+            yield Label("Folder (created if missing):")
+            yield Input(value=str(self._folder), id="save-folder")
+            yield Static("", id="save-error")
+            with Horizontal(id="save-buttons"):
+                yield Button(self._what, variant="primary", id="save-ok")
+                yield Button("Cancel", id="save-cancel")
+
+    def on_mount(self) -> None:
+        folder = self.query_one("#save-folder", Input)
+        folder.focus()
+        folder.cursor_position = len(folder.value)
+
+    def _submit(self) -> None:
+        raw = self.query_one("#save-folder", Input).value.strip()
+        error = self.query_one("#save-error", Static)
+        if not raw:
+            error.update(Text("Type a folder."))
+            return
+        folder = Path(os.path.expanduser(raw))
+        if folder.exists() and not folder.is_dir():
+            error.update(Text("That is a file, not a folder."))
+            return
+        self.dismiss(folder)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "save-ok":
             self._submit()
         else:
             self.dismiss(None)

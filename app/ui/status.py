@@ -17,6 +17,8 @@ class StatusInfo:
     online: bool = True
     offline_reason: str = ""
     total: int = 0
+    view: str = ""  # the job list's filter / search, in words ('' when all are shown)
+    shown: int = 0
 
 
 def status_text(info: StatusInfo) -> Text:
@@ -28,6 +30,9 @@ def status_text(info: StatusInfo) -> Text:
     sep = ("  │  ", "dim")
     text.append(*sep)
     text.append(f"{info.total} jobs", style="")
+    if info.view:
+        text.append(f" · showing {info.shown} ", style="bold")
+        text.append(info.view, style="bold yellow")  # a Text: the search words stay literal
     text.append(*sep)
     text.append(f"{info.in_flight} in flight", style="bold cyan" if info.in_flight else "dim")
     if info.holding:

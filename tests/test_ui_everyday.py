@@ -1,0 +1,426 @@
+"""Everyday use: keys and palette, history, saving and sharing, input buttons, themes."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.command import CommandPalette
+from textual.widgets import Input
+from ui_helpers import SIZE, find, jobs, ui_settings, wait_done, wait_for, wait_ready, wait_tiles
+
+from app.jobs.model import Job, JobState
+from app.ui import app as app_module
+from app.ui.app import ImagineApp
+from app.ui.buttons import JobButton
+from app.ui.history import View, hit_text, unique_prompts
+from app.ui.joblist import JobTable
+from app.ui.keys import help_rows
+from app.ui.screens import CustomZoomScreen, HelpScreen, SaveScreen
+
+ENVELOPE = "\u2709\ufe0f"
+
+
+class Notes:
+    """Records every notification's text (the toasts still appear)."""
+
+    def __init__(self, app: ImagineApp, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.texts: list[str] = []
+        original = app.notify
+
+        def notify(message: str, **kwargs: Any) -> None:
+            self.texts.append(str(message))
+            original(message, **kwargs)
+
+        monkeypatch.setattr(app, "notify", notify)
+
+    def has(self, fragment: str) -> bool:
+        return any(fragment in text for text in self.texts)
+
+
+async def _submit(pilot: Any, app: ImagineApp, prompt: str) -> Job:
+    app.prompt_input.focus()
+    app.prompt_input.value = prompt
+    await pilot.press("enter")
+    job = find(app, prompt=prompt, kind="imagine")
+    assert job is not None
+    return await wait_done(pilot, app, id=job.id)
+
+
+def _focus(app: ImagineApp) -> object:
+    return app.focused
+
+
+def _button(app: ImagineApp, label: str) -> JobButton | None:
+    for button in app.query(JobButton):
+        if button.job_label == label:
+            return button
+    return None
+
+
+# -- keys, help, palette -------------------------------------------------------------------
+
+
+async def test_keymap_remaps_and_help_lists_every_key(tmp_path: Path) -> None:
+    settings = ui_settings(tmp_path, keymap={"upscale": "U", "help": "f1", "no_such_id": "z"})
+    app = ImagineApp(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        # every App binding can be remapped: each has an id
+        for binding in ImagineApp.BINDINGS:
+            assert getattr(binding, "id", None), binding
+        rows = {(keys, what) for _section, keys, what in help_rows(app)}
+        assert ("U", "upscale the selected tile (U1–U4)") in rows
+        assert ("F1", "this help") in rows or ("f1", "this help") in rows
+        actions = {what for _s, _k, what in help_rows(app)}
+        for expected in ("save the selected tile (+ JSON sidecar)", "search prompts", "quit"):
+            assert expected in actions
+        root = await _submit(pilot, app, "a remapped barn")
+        app.table.focus()
+        await pilot.press("U")  # the new key
+        u1 = await wait_done(pilot, app, label="U1")
+        assert u1.parent_id == root.id
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "the help screen")
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+        # "?" no longer opens help; "u" no longer upscales
+        await pilot.press("question_mark")
+        await pilot.pause(0.05)
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_unknown_keymap_id_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = ImagineApp(ui_settings(tmp_path, keymap={"upscal": "U"}))
+    texts: list[str] = []
+    monkeypatch.setattr(app, "notify", lambda message, **kw: texts.append(str(message)))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        assert any("upscal" in t for t in texts)
+
+
+async def test_palette_finds_past_prompts_and_selects_the_job(tmp_path: Path) -> None:
+    app = ImagineApp(ui_settings(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        first = await _submit(pilot, app, "a [bold]lighthouse[/bold] at dusk")
+        await _submit(pilot, app, "a meadow of poppies")
+        assert app.table.selected_id != first.id
+        app.table.focus()
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+        for char in "lighthouse":
+            await pilot.press(char)
+
+        def hit_shown() -> bool:
+            return "imagine · a [bold]lighthouse" in _palette_text(app)
+
+        await wait_for(pilot, hit_shown, "the past prompt in the palette, literally")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.table.selected_id == first.id, "the job selected")
+
+
+def _palette_text(app: ImagineApp) -> str:
+    from textual.command import CommandList
+
+    found = app.screen.query(CommandList)
+    if not found:
+        return ""
+    options = found.first()
+    return "\n".join(
+        str(options.get_option_at_index(i).prompt) for i in range(options.option_count)
+    )
+
+
+def test_hit_text_is_literal_and_prompts_are_unique() -> None:
+    text = hit_text("[red]x[/red] \x1b[31mboom", [1])
+    assert text.plain == "imagine · [red]x[/red] boom"
+    older = Job(id="a", kind="imagine", prompt="p", created_at=1.0)
+    newer = Job(id="b", kind="imagine", prompt="p", created_at=2.0)
+    child = Job(id="c", kind="button", prompt="p", label="V1", created_at=3.0)
+    assert unique_prompts([older, newer, child]) == [("p", newer)]
+
+
+# -- history -------------------------------------------------------------------------------
+
+
+async def test_filter_search_favourite_and_rerun(tmp_path: Path) -> None:
+    settings = ui_settings(tmp_path, sim_banned=("grass",))
+    app = ImagineApp(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        barn = await _submit(pilot, app, "a red barn in snow")
+        await _submit(pilot, app, "a blue boat at sea")
+        app.prompt_input.value = "a field of grass"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: find(app, state=JobState.FAILED), "the refused job")
+        assert app.table.row_count == 3
+
+        # favourite: ★ in the row
+        app.table.select(barn.id)
+        app.table.focus()
+        await pilot.press("f")
+        await wait_for(pilot, lambda: "★" in str(app.table.get_cell(barn.id, "job")), "the ★")
+
+        # F cycles all → running → done → failed → favourites → all
+        seen = []
+        for _ in range(5):
+            await pilot.press("F")
+            seen.append((app.view.state, app.table.row_count))
+        assert seen == [("running", 0), ("done", 2), ("failed", 1), ("favourites", 1), ("all", 3)]
+        await pilot.press("F", "F")  # done
+        assert "done" in str(app.table.border_title)
+        assert "2 of 3" in str(app.table.border_title)
+
+        # search narrows within the filter; Esc shows everything again
+        await pilot.press("ctrl+f")
+        assert _focus(app) is app.search_input
+        for char in "barn":
+            await pilot.press(char)
+        await wait_for(pilot, lambda: app.table.row_count == 1, "one match")
+        assert app.table.selected_id == barn.id
+        await pilot.press("enter")
+        assert _focus(app) is app.table
+        assert app.table.row_count == 1
+        await pilot.press("escape")
+        assert app.table.row_count == 3
+        assert not app.view.active
+        assert not app.search_input.display
+
+        # e: the prompt goes back into the prompt pane; Enter runs it again
+        app.table.select(barn.id)
+        await pilot.press("e")
+        assert _focus(app) is app.prompt_input
+        assert app.prompt_input.value == "a red barn in snow"
+        await pilot.press("enter")
+        await wait_for(
+            pilot,
+            lambda: len([j for j in jobs(app) if j.prompt == "a red barn in snow"]) == 2,
+            "the re-run",
+        )
+
+
+async def test_filtered_list_follows_state_changes(tmp_path: Path) -> None:
+    app = ImagineApp(ui_settings(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        app.table.focus()
+        await pilot.press("F")  # running
+        assert app.view == View(state="running")
+        app.prompt_input.value = "a slow river"
+        app.prompt_input.focus()
+        await pilot.press("enter")
+        job = find(app, prompt="a slow river")
+        assert job is not None
+        await wait_done(pilot, app, id=job.id)
+        # it left the "running" view when it finished
+        await wait_for(pilot, lambda: app.table.row_count == 0, "the done job to leave the view")
+
+
+class _TableApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield JobTable(id="jobs")
+
+
+async def test_ten_thousand_jobs_filter_fast() -> None:
+    now = time.time()
+    many = [
+        Job(
+            id=f"j{i:05d}",
+            kind="imagine",
+            prompt=f"prompt number {i} {'castle' if i % 100 == 0 else 'field'}",
+            state=JobState.DONE if i % 3 else JobState.FAILED,
+            created_at=now + i,
+        )
+        for i in range(10_000)
+    ]
+    app = _TableApp()
+    async with app.run_test() as pilot:
+        table = app.query_one(JobTable)
+        table.load(many)
+        assert table.row_count == 10_000
+        started = time.perf_counter()
+        predicate = View(state="done", query="castle").predicate()
+        table.set_filter(predicate)
+        assert table.row_count == len([j for j in many if predicate and predicate(j)])
+        table.set_filter(None)
+        elapsed = time.perf_counter() - started
+        assert table.row_count == 10_000
+        assert elapsed < 3.0, f"filtering 10k jobs took {elapsed:.2f}s"
+        await pilot.pause()
+
+
+# -- saving and sharing --------------------------------------------------------------------
+
+
+async def _answer_folder(pilot: Any, app: ImagineApp, folder: Path) -> None:
+    await wait_for(pilot, lambda: isinstance(app.screen, SaveScreen), "the folder question")
+    field = app.screen.query_one("#save-folder", Input)
+    assert field.value  # prefilled
+    field.value = str(folder)
+    await pilot.press("enter")
+
+
+async def test_save_open_copy_and_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = ImagineApp(ui_settings(tmp_path / "data"))
+    copied: list[str] = []
+    monkeypatch.setattr(app, "copy_to_clipboard", copied.append)
+    opened: list[Path] = []
+
+    def no_viewer(path: Path) -> bool:
+        opened.append(path)
+        return False
+
+    monkeypatch.setattr(app_module, "open_in_viewer", no_viewer)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        notes = Notes(app, monkeypatch)
+        root = await _submit(pilot, app, "a lighthouse <b>at</b> dusk")
+        await wait_tiles(pilot, app, 4)
+        app.table.focus()
+        out = tmp_path / "saved"
+
+        # s: the selected tile
+        await pilot.press("2", "s")
+        await _answer_folder(pilot, app, out)
+        await wait_for(pilot, lambda: (out / f"{root.id}.json").exists(), "the sidecar")
+        assert sorted(p.name for p in out.glob("*.png")) == [f"{root.id}_2.png"]
+        meta = json.loads((out / f"{root.id}.json").read_text())
+        assert meta["prompt"] == "a lighthouse <b>at</b> dusk"
+        assert meta["jobId"] == root.id
+        assert meta["files"] == [f"{root.id}_2.png"]
+        assert meta["buttonMessageId"] == root.button_message_id
+        await wait_for(pilot, lambda: notes.has("Saved 1 image"), "the saved note")
+
+        # S: all four; the folder is remembered
+        await pilot.press("S")
+        await wait_for(pilot, lambda: isinstance(app.screen, SaveScreen), "the folder question")
+        assert app.screen.query_one("#save-folder", Input).value == str(out)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(list(out.glob("*.png"))) == 4, "four images")
+
+        # y / Y: OSC 52
+        await pilot.press("3", "y")
+        assert copied[-1] == root.display_urls[2]
+        await pilot.press("Y")
+        assert copied[-1] == "a lighthouse <b>at</b> dusk"
+        assert notes.has("Copied the prompt")
+
+        # o: no viewer here -> the notification gives the path
+        await pilot.press("o")
+        await wait_for(pilot, lambda: opened, "the viewer call")
+        assert opened[0].is_file()
+        await wait_for(pilot, lambda: notes.has(str(opened[0])), "the path in a notification")
+
+        # x: the whole tree
+        await pilot.press("1", "v")
+        v1 = await wait_done(pilot, app, label="V1")
+        app.table.select(v1.id)
+        await wait_tiles(pilot, app, 4)
+        await pilot.press("x")
+        tree = tmp_path / "tree"
+        await _answer_folder(pilot, app, tree)
+        await wait_for(pilot, lambda: (tree / "index.html").exists(), "index.html")
+        page = (tree / "index.html").read_text()
+        assert "a lighthouse &lt;b&gt;at&lt;/b&gt; dusk" in page
+        assert "<b>at</b>" not in page
+        assert (tree / f"{root.id}.json").exists() and (tree / f"{v1.id}.json").exists()
+        await wait_for(pilot, lambda: notes.has("Exported to"), "the export note")
+
+
+async def test_save_dialog_cancel_and_bad_folder(tmp_path: Path) -> None:
+    app = ImagineApp(ui_settings(tmp_path / "data"))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        await _submit(pilot, app, "a quiet pond")
+        app.table.focus()
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SaveScreen), "the folder question")
+        a_file = tmp_path / "file.txt"
+        a_file.write_text("x")
+        app.screen.query_one("#save-folder", Input).value = str(a_file)
+        await pilot.press("enter")
+        assert isinstance(app.screen, SaveScreen)  # stays open with an error
+        await pilot.press("escape")
+        assert not isinstance(app.screen, SaveScreen)
+        assert not (tmp_path / "data" / "exports").exists()
+
+
+# -- buttons that need input -----------------------------------------------------------------
+
+
+async def test_custom_zoom_and_envelope_seed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = ImagineApp(ui_settings(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        notes = Notes(app, monkeypatch)
+        await _submit(pilot, app, "a castle on a hill")
+        app.table.focus()
+        await pilot.press("1", "u")
+        u1 = await wait_done(pilot, app, label="U1")
+        app.table.select(u1.id)
+        zoom = await wait_for(pilot, lambda: _button(app, "Custom Zoom"), "Custom Zoom")
+        zoom.press()  # as Enter on the focused button does
+        await wait_for(pilot, lambda: isinstance(app.screen, CustomZoomScreen), "the question")
+        app.screen.query_one("#zoom-value", Input).value = "1.5"
+        app.screen.query_one("#zoom-ar", Input).value = "16:9"
+        await pilot.press("enter")
+        zoomed = await wait_done(pilot, app, label="Custom Zoom")
+        assert zoomed.parent_id == u1.id
+        assert zoomed.options.get("zoom") == 1.5
+        assert zoomed.options.get("ar") == "16:9"
+        assert len(zoomed.display_urls) == 4
+
+        app.table.select(u1.id)
+        envelope = await wait_for(pilot, lambda: _button(app, ENVELOPE), "the ✉️ button")
+        envelope.press()
+        sealed = await wait_done(pilot, app, label=ENVELOPE)
+        seed = sealed.options.get("seed")
+        assert seed
+        await wait_for(pilot, lambda: notes.has(f"seed is {seed}"), "the seed notification")
+        app.table.select(sealed.id)
+        await pilot.pause()
+        detail = app.query_one("#detail").render()
+        assert f"seed {seed}" in str(detail)
+
+
+# -- themes ------------------------------------------------------------------------------------
+
+
+async def test_theme_is_remembered_and_config_wins(tmp_path: Path) -> None:
+    app = ImagineApp(ui_settings(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        app.theme = "nord"
+        await pilot.pause()
+        assert app.backend is not None
+        assert app.backend.store.get_meta("theme") == "nord"
+
+    again = ImagineApp(ui_settings(tmp_path))
+    async with again.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        await wait_for(pilot, lambda: again.theme == "nord", "the remembered theme")
+
+    configured = ImagineApp(ui_settings(tmp_path, theme="gruvbox"))
+    async with configured.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        await pilot.pause()
+        assert configured.theme == "gruvbox"
+
+
+def test_detail_text_is_literal() -> None:
+    # A prompt with markup stays literal in the rows (Text, not markup).
+    from app.ui.format import prompt_text
+
+    job = Job(id="x", kind="imagine", prompt="[red]hi[/red]")
+    assert isinstance(prompt_text(job, 40), Text)
+    assert prompt_text(job, 40).plain == "[red]hi[/red]"
