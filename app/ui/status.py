@@ -29,7 +29,7 @@ def status_text(info: StatusInfo) -> Text:
         text.append(f" {info.backend} ", style="bold reverse")
     sep = ("  │  ", "dim")
     text.append(*sep)
-    text.append(f"{info.total} jobs", style="")
+    text.append(f"{info.total} job{'' if info.total == 1 else 's'}", style="")
     if info.view:
         text.append(f" · showing {info.shown} ", style="bold")
         text.append(info.view, style="bold yellow")  # a Text: the search words stay literal
