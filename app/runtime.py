@@ -63,7 +63,7 @@ async def open_backend(settings: Settings, listener: Listener | None = None) -> 
     budget = RequestBudget(settings.budget_interval())
 
     async def get_image(url: str) -> bytes:
-        await budget.acquire(Priority.POLL)  # /getImage is an API call: it costs a slot
+        await budget.acquire(Priority.IMAGE)  # /getImage is an API call: it costs a slot
         return await client.get_image(url)
 
     images = ImagePipeline(client.http, settings.image_dir, get_image=get_image)

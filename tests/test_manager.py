@@ -108,3 +108,40 @@ async def test_a_job_sent_before_a_crash_becomes_uncertain_not_resent(
         assert [j.prompt for j in backend.simulator.jobs.values()] == ["q"]
     finally:
         await close_backend(backend)
+
+
+async def test_startup_resumes_only_recent_missing_downloads(tmp_path: Path) -> None:
+    import time
+
+    from hostile import Hostile, png_bytes, serve
+
+    from app.jobs import Job, JobStore
+
+    hostile = Hostile()
+    hostile.on("/img/*", lambda p, b: (200, {"Content-Type": "image/png"}, png_bytes()))
+    stop = serve(hostile)
+    settings = Settings.for_tests(tmp_path / "d", base_url=hostile.url, rate_interval=0.0)
+    old = time.time() - 3 * 24 * 3600
+
+    def done(i: int, finished: float) -> Job:
+        urls = tuple(f"{hostile.url}/img/{i}_{n}.png" for n in range(4))
+        return Job(
+            id=f"j{i}",
+            kind="imagine",
+            prompt=f"p{i}",
+            state=JobState.DONE,
+            image_urls=urls,
+            created_at=finished - 30,
+            finished_at=finished,
+        )
+
+    with JobStore(settings.db_path) as store:
+        store.save_many([done(i, old + i) for i in range(500)] + [done(999, time.time() - 60)])
+    backend = await open_backend(settings)
+    try:
+        await until(lambda: hostile.hits.count("/img/999_3.png") == 1, 5)
+        await asyncio.sleep(0.3)
+        assert sorted(hostile.hits) == [f"/img/999_{n}.png" for n in range(4)]
+    finally:
+        await close_backend(backend)
+        stop()

@@ -21,6 +21,7 @@ MAX_LEARNED_SPACING = 10.0
 class Priority(enum.IntEnum):
     ACTION = 0  # imagine, button: a person is waiting for these
     POLL = 1
+    IMAGE = 2  # /getImage fallbacks: never ahead of noticing that a job finished
 
 
 class RequestBudget:

@@ -40,7 +40,9 @@ from app.jobs.store import JobStore
 
 log = logging.getLogger(__name__)
 
-IMAGE_RETRY_DELAYS = (1.0, 3.0)  # a timed-out or broken download is tried twice more
+IMAGE_RETRY_DELAYS = (1.0, 3.0)
+RESUME_DOWNLOADS_WITHIN = 24 * 3600.0  # result URLs older than this have likely expired
+RESUME_DOWNLOADS_MAX = 50  # a timed-out or broken download is tried twice more
 MAX_PROMPT = 6000  # well past the service's own limit; longer is surely a paste accident
 _RETRYABLE_STATUS = (502, 503, 504)  # the gateway answered: the request never reached the app
 
@@ -93,9 +95,11 @@ class ManagerSettings:
 
 
 class ImageFetcher(Protocol):
-    """What the manager needs of the image pipeline: download one URL into the cache."""
+    """What the manager needs of the image pipeline: the cache, and filling it."""
 
     async def fetch(self, url: str) -> object: ...
+
+    def cached_path(self, url: str) -> object | None: ...
 
 
 class JobManager:
@@ -149,8 +153,8 @@ class JobManager:
                     self._spawn(self._submit(job))
             elif job.state in (JobState.SUBMITTED, JobState.RUNNING, JobState.STALLED):
                 self.planner.add(job.id, job.progress)
-            elif job.state is JobState.DONE and self.images is not None:
-                self._spawn(self._download(job, quiet=True))
+        if self.images is not None:
+            self._spawn(self._resume_downloads())
         self._poll_task = asyncio.create_task(self._poll_loop())
 
     async def close(self) -> None:
@@ -481,6 +485,37 @@ class JobManager:
                 )
             )
         self._emit(ImagesReady(job.id, failures))
+
+    async def _resume_downloads(self) -> None:
+        """Finish downloads a previous run left undone: recent jobs only, a few at a time.
+
+        Old result URLs have expired anyway, and a long history must not turn into tens
+        of thousands of requests at start-up (it once kept 10k jobs from ever painting).
+        """
+        images = self.images
+        if images is None:
+            return
+        since = time.time() - RESUME_DOWNLOADS_WITHIN
+        recent = sorted(
+            (
+                j
+                for j in self._jobs.values()
+                if j.state is JobState.DONE and (j.finished_at or 0) > since
+            ),
+            key=lambda j: j.finished_at or 0,
+            reverse=True,
+        )[:RESUME_DOWNLOADS_MAX]
+
+        def missing() -> list[Job]:  # stat calls: off the event loop
+            return [j for j in recent if any(images.cached_path(u) is None for u in j.display_urls)]
+
+        gate = asyncio.Semaphore(2)
+
+        async def one(job: Job) -> None:
+            async with gate:
+                await self._download(job, quiet=True)
+
+        await asyncio.gather(*(one(j) for j in await asyncio.to_thread(missing)))
 
     async def _fetch(self, url: str) -> str | None:
         """None when the image is in the cache, else why not."""
