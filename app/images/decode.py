@@ -60,10 +60,16 @@ def open_checked(fp: IO[bytes], max_pixels: int) -> Iterator[Image.Image]:
 
 def verify_bytes(data: bytes, max_pixels: int) -> str:
     """Decode ``data`` fully; return its Pillow format name or raise ImageFetchError."""
+    return decode_bytes(data, max_pixels)[0]
+
+
+def decode_bytes(data: bytes, max_pixels: int) -> tuple[str, Image.Image]:
+    """Decode ``data`` fully: its format name and the loaded image, or ImageFetchError."""
     try:
         with open_checked(io.BytesIO(data), max_pixels) as im:
             im.load()  # a full decode: catches truncated and corrupt bodies
-            return str(im.format)
+            # copy: the image is closed (and unusable) once the ``with`` ends
+            return str(im.format), im.copy()
     except ImageFetchError:
         raise
     except UnidentifiedImageError:

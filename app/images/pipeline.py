@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import IO, ParamSpec, TypeVar
 
 import httpx
+from PIL import Image
 
 from app.images import cache, decode
 from app.images.fetch import Forbidden, check_url, download, too_large
@@ -22,6 +24,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 MEMORY_TILES = 64  # a few screens of 2x2 grids; each thumbnail is small
+FRESH_DECODES = 8  # full decoded images kept for their first thumbnail (2 grids' worth)
 MAX_THUMB_SIDE = 4096
 
 
@@ -50,6 +53,8 @@ class ImagePipeline:
         self._download_timeout = download_timeout
         # Bounds concurrent decodes; asyncio.to_thread needs no shutdown, unlike an executor.
         self._decode_slots = asyncio.Semaphore(max(1, decode_workers))
+        self._fresh: dict[str, Image.Image] = {}  # just downloaded and decoded, oldest first
+        self._fresh_lock = threading.Lock()
         self._inflight: dict[str, asyncio.Task[Path]] = {}
         self._tiles: OrderedDict[tuple[str, int, int], TileResult] = OrderedDict()
 
@@ -108,13 +113,20 @@ class ImagePipeline:
         return data
 
     def _store(self, url: str, data: bytes) -> Path:
-        fmt = decode.verify_bytes(data, self._max_pixels)
+        fmt, image = decode.decode_bytes(data, self._max_pixels)
         dest = cache.full_path(self._cache_dir, url, fmt)
 
         def write(fp: IO[bytes]) -> None:
             fp.write(data)
 
-        return cache.write_atomic(dest, write)
+        path = cache.write_atomic(dest, write)
+        # Keep the decoded picture for the thumbnail that is usually asked for next,
+        # instead of decoding the same bytes a second time.
+        with self._fresh_lock:
+            self._fresh[url] = image
+            while len(self._fresh) > FRESH_DECODES:
+                self._fresh.pop(next(iter(self._fresh)))
+        return path
 
     # -- tiles -------------------------------------------------------------------------
 
@@ -172,7 +184,13 @@ class ImagePipeline:
                     )
                 except (ImageFetchError, OSError, SyntaxError, ValueError):
                     cache.remove_quietly(small)  # a damaged thumbnail is rebuilt below
-            thumb = decode.make_thumbnail(path, size, self._max_pixels)
+            with self._fresh_lock:
+                fresh = self._fresh.pop(url, None)
+            if fresh is not None:
+                fresh.thumbnail(size)
+                thumb = decode.to_display_mode(fresh)
+            else:
+                thumb = decode.make_thumbnail(path, size, self._max_pixels)
         except (ImageFetchError, OSError, SyntaxError, ValueError):
             # The cached file went bad on disk: drop it so the next fetch downloads again.
             cache.remove_quietly(path)
