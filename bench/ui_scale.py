@@ -1,0 +1,312 @@
+"""Scenario 4, one case per process (so ru_maxrss is this case's peak).
+
+    python bench/ui_scale.py paint --jobs 10000 --out result.json
+    python bench/ui_scale.py keys --jobs 50 --out result.json
+
+``paint``: a history of N finished jobs, the app headless at 160x50; time from creating
+the app to the first frame drawn with the job list populated, and peak RSS.
+``keys``: N jobs polling against an out-of-process simulator; time from a key event
+(j/k) entering the app to the first frame drawn with the cursor moved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from textual import events  # noqa: E402
+
+from app.jobs.model import Job, JobState, new_job_id  # noqa: E402
+from app.jobs.store import JobStore  # noqa: E402
+from app.settings import Settings  # noqa: E402
+from app.ui.app import ImagineApp  # noqa: E402
+
+SIZE = (160, 50)
+DEAD_HOST = "http://127.0.0.1:9"  # loopback discard port: refused at once, never off-box
+WORDS = (
+    "misty",
+    "valley",
+    "lake",
+    "dawn",
+    "alpine",
+    "meadow",
+    "storm",
+    "river",
+    "pine",
+    "glacier",
+)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS. VmHWM, not ru_maxrss: on Linux ru_maxrss survives
+    fork+exec, so a child would report its parent's peak if that was higher."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def history(n: int, seed: int = 7) -> list[Job]:
+    """N finished jobs: imagines with V/U/reroll children (and grandchildren), some failed."""
+    rng = random.Random(seed)
+    jobs: list[Job] = []
+    now = time.time() - 90 * 86400
+    done_parents: list[Job] = []
+    while len(jobs) < n:
+        now += rng.uniform(5, 600)
+        jid = new_job_id()
+        prompt = " ".join(rng.choices(WORDS, k=rng.randint(3, 12))) + ", landscape painting"
+        parent = rng.choice(done_parents[-50:]) if done_parents and rng.random() < 0.55 else None
+        label = (
+            rng.choice(("V1", "V2", "V3", "V4", "U1", "U2", "U3", "U4", "🔄")) if parent else None
+        )
+        failed = rng.random() < 0.04
+        root = f"{DEAD_HOST}/images/{jid}"
+        upscale = bool(label and label.startswith("U"))
+        urls = () if failed or upscale else tuple(f"{root}/0_{i}.png" for i in range(4))
+        job = Job(
+            id=jid,
+            kind="button" if parent else "imagine",
+            prompt=parent.prompt if parent else prompt,
+            label=label,
+            parent_id=parent.id if parent else None,
+            state=JobState.FAILED if failed else JobState.DONE,
+            progress=0 if failed else 100,
+            message_id=f"m{jid}",
+            button_message_id=None if failed else f"b{jid}",
+            buttons=()
+            if failed
+            else (
+                ("Vary (Strong)", "Vary (Subtle)", "Zoom Out 2x")
+                if upscale
+                else ("U1", "U2", "U3", "U4", "🔄", "V1", "V2", "V3", "V4")
+            ),
+            image_url=None if failed else (f"{root}/image.png" if upscale else f"{root}/grid.png"),
+            image_urls=urls,
+            error="The job failed or expired before it finished." if failed else None,
+            error_code="incomplete" if failed else None,
+            created_at=now,
+            updated_at=now + 40,
+            finished_at=now + rng.uniform(30, 60),
+        )
+        jobs.append(job)
+        if not failed and not upscale:
+            done_parents.append(job)
+    return jobs
+
+
+class Frames:
+    """Wraps App._display: the time of every frame, and a predicate checked on each."""
+
+    def __init__(self, app: ImagineApp) -> None:
+        self.app = app
+        self.count = 0
+        self._want: Any = None
+        self._hit: asyncio.Event = asyncio.Event()
+        self.hit_at = 0.0
+        original = app._display
+
+        def display(screen: Any, renderable: Any) -> None:
+            original(screen, renderable)
+            if renderable is None:
+                return
+            self.count += 1
+            if self._want is not None and not self._hit.is_set():
+                try:
+                    ok = bool(self._want())
+                except Exception:
+                    ok = False
+                if ok:
+                    self.hit_at = time.perf_counter()
+                    self._hit.set()
+
+        app._display = display  # type: ignore[method-assign]
+
+    async def until(self, predicate: Any, timeout: float) -> float | None:
+        """perf_counter time of the first frame drawn while ``predicate()`` holds."""
+        self._hit = asyncio.Event()
+        self._want = predicate
+        try:
+            await asyncio.wait_for(self._hit.wait(), timeout)
+        except TimeoutError:
+            return None
+        finally:
+            self._want = None
+        return self.hit_at
+
+
+async def paint(n: int, settle: float, limit: float) -> dict[str, Any]:
+    data_dir = Path(tempfile.mkdtemp(prefix="bench-ui-"))
+    settings = Settings(data_dir=data_dir, graphics="halfcell", sim_speed=10.0)
+    jobs = history(n)
+    with JobStore(settings.db_path) as store:
+        store.save_many(jobs)
+    rss_before = peak_rss_mb()
+    t0 = time.perf_counter()
+    app = ImagineApp(settings)
+    frames = Frames(app)
+    result: dict[str, Any] = {"jobs": n}
+    async with app.run_test(size=SIZE) as pilot:
+
+        def populated() -> bool:
+            return app.backend is not None and app.table.row_count == n
+
+        painted = await frames.until(populated, limit)
+        if painted is None:
+            return {
+                "error": f"no frame with {n} rows within {limit:.0f}s "
+                f"(row_count {app.table.row_count}, {len(asyncio.all_tasks())} tasks, "
+                f"RSS {peak_rss_mb():.0f} MB)",
+                "peak_rss_mb": peak_rss_mb(),
+            }
+        result["first_paint"] = painted - t0
+        result["rss_at_paint_mb"] = peak_rss_mb()
+        await pilot.pause(settle)  # let start-up work (resumed downloads...) run
+        result["frames"] = frames.count
+        result["tasks_after_settle"] = len(asyncio.all_tasks())
+        result["peak_rss_mb"] = peak_rss_mb()
+        result["rss_before_app_mb"] = rss_before
+        t1 = time.perf_counter()
+    result["shutdown_seconds"] = time.perf_counter() - t1
+    return result
+
+
+def start_external_sim(speed: float) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from app.simulator import SimulatorConfig, run_simulator; "
+            "run_simulator(SimulatorConfig(speed=float(sys.argv[1])))",
+            str(speed),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if line.startswith("BASE_URL="):
+            return proc, line.strip().split("=", 1)[1]
+        if not line and proc.poll() is not None:
+            break
+    proc.kill()
+    raise RuntimeError("the simulator did not start")
+
+
+async def keys(n: int, presses: int, out: Path) -> dict[str, Any]:
+    proc, base_url = start_external_sim(speed=1.0)  # jobs take 35 s: they keep polling
+    try:
+        settings = Settings(
+            base_url=base_url,
+            rate_interval=0.05,
+            data_dir=Path(tempfile.mkdtemp(prefix="bench-keys-")),
+            graphics="halfcell",
+        )
+        app = ImagineApp(settings)
+        frames = Frames(app)
+        result: dict[str, Any] = {"jobs": n}
+        async with app.run_test(size=SIZE) as pilot:
+            for _ in range(400):  # bounded: 20 s
+                if app.backend is not None:
+                    break
+                await asyncio.sleep(0.05)
+            backend = app.backend
+            assert backend is not None, "backend never opened"
+            ids = [backend.manager.submit_imagine(f"bench polling job {i}").id for i in range(n)]
+            for _ in range(400):  # bounded: 20 s; all submitted once each has a message id
+                if all(backend.manager.get(i).message_id for i in ids):  # type: ignore[union-attr]
+                    break
+                await asyncio.sleep(0.05)
+            app.table.focus()
+            app.table.move_cursor(row=0, animate=False)
+            await pilot.pause()
+            granted0, t_start = backend.budget.granted, time.perf_counter()
+            lat: list[float] = []
+            misses = 0
+            for i in range(presses):
+                key = "j" if (i // 40) % 2 == 0 else "k"
+                want = app.table.cursor_row + (1 if key == "j" else -1)
+                t0 = time.perf_counter()
+                app._driver.send_message(events.Key(key, key))  # type: ignore[union-attr]
+                hit = await frames.until(lambda w=want: app.table.cursor_row == w, 2.0)
+                if hit is None:
+                    misses += 1
+                    lat.append(2.0)
+                else:
+                    lat.append(hit - t0)
+                await asyncio.sleep(0.03)  # a fast typist's gap, not a burst
+            span = time.perf_counter() - t_start
+            running = sum(1 for j in backend.manager.jobs() if j.state.active)
+            result.update(
+                n=len(lat),
+                missed=misses,
+                p50=statistics.median(lat),
+                p95=statistics.quantiles(lat, n=20)[18],
+                max=max(lat),
+                still_running=running,
+                polls_per_s=(backend.budget.granted - granted0) / span,
+            )
+            # The same through Textual's test helper, for comparison (it sleeps for idle).
+            pil: list[float] = []
+            for i in range(20):
+                t0 = time.perf_counter()
+                await pilot.press("j" if i % 2 == 0 else "k")
+                await pilot.pause()
+                pil.append(time.perf_counter() - t0)
+            result.update(
+                pilot_p50=statistics.median(pil), pilot_p95=statistics.quantiles(pil, n=20)[18]
+            )
+            result["peak_rss_mb"] = peak_rss_mb()
+            out.write_text(json.dumps(result))  # before shutdown, in case it hangs
+            t1 = time.perf_counter()
+        result["shutdown_seconds"] = time.perf_counter() - t1
+        return result
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("case", choices=("paint", "keys"))
+    parser.add_argument("--jobs", type=int, default=0)
+    parser.add_argument("--presses", type=int, default=100)
+    parser.add_argument("--settle", type=float, default=3.0)
+    parser.add_argument("--paint-timeout", type=float, default=60.0)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    try:
+        if args.case == "paint":
+            result = asyncio.run(paint(args.jobs, args.settle, args.paint_timeout))
+        else:
+            result = asyncio.run(keys(args.jobs, args.presses, args.out))
+    except Exception as exc:  # reported, not raised: the parent prints it in the table
+        result = {"error": f"{type(exc).__name__}: {exc}"}
+    args.out.write_text(json.dumps(result))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
