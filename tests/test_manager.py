@@ -145,3 +145,26 @@ async def test_startup_resumes_only_recent_missing_downloads(tmp_path: Path) -> 
     finally:
         await close_backend(backend)
         stop()
+
+
+async def test_a_job_the_service_forgot_fails_with_its_reason(settings: Settings) -> None:
+    from app.jobs import Job, JobStore
+
+    with JobStore(settings.db_path) as store:  # left running by an earlier demo session
+        store.save(
+            Job(
+                id="old1",
+                kind="imagine",
+                prompt="p",
+                state=JobState.RUNNING,
+                progress=46,
+                message_id="gone0000000000000000",
+            )
+        )
+    backend = await open_backend(settings)
+    try:
+        await until(lambda: backend.manager.get("old1").state is JobState.FAILED)  # type: ignore[union-attr]
+        error = backend.manager.get("old1").error or ""  # type: ignore[union-attr]
+        assert "no longer knows this job" in error and "forgets them when it stops" in error
+    finally:
+        await close_backend(backend)

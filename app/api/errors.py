@@ -63,6 +63,7 @@ class BadRequest(ApiError):
     def __init__(self, status: int, server_msg: str) -> None:
         super().__init__(f"The service refused the request (HTTP {status}): {server_msg}")
         self.status = status
+        self.server_msg = server_msg
 
 
 class ServerError(ApiError):

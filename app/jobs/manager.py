@@ -362,7 +362,7 @@ class JobManager:
             return
         if isinstance(exc, BadRequest) and exc.status == 404:
             self.planner.remove(job.id)
-            self._fail(job, "The service no longer knows this job (HTTP 404).")
+            self._fail(job, f"The service no longer knows this job (HTTP 404: {exc.server_msg}).")
             return
         if isinstance(exc, AuthError):
             self.auth_failed = True

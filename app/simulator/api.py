@@ -145,7 +145,11 @@ def _message(sim: Simulator, raw_path: str, base_url: str) -> Answer:
     message_id = unquote(parts.path.rstrip("/")[len("/message/") :])
     job = sim.store.get(message_id)
     if job is None:
-        return _error(404, f"message {message_id[:64]!r} not found")
+        return _error(
+            404,
+            f"message {message_id[:64]!r} not found (the built-in simulator keeps its jobs "
+            "in memory and forgets them when it stops)",
+        )
     expire: float | None = None
     raw = parse_qs(parts.query).get("expireMins")
     if raw:
