@@ -7,6 +7,8 @@ out (see ``JobManager``), which is what makes "never submit twice" hold across r
 
 from __future__ import annotations
 
+import functools
+import gc
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -64,32 +66,46 @@ class StoreError(Exception):
         self.human = human
 
 
-def _row_to_job(row: sqlite3.Row) -> Job:
+@functools.lru_cache(maxsize=1024)
+def _labels(raw: str) -> tuple[str, ...]:
+    """Button lists repeat across thousands of jobs: decode each distinct one once."""
+    return tuple(json.loads(raw))
+
+
+def _options(raw: str) -> dict[str, Any]:
+    return {} if raw == "{}" else dict(json.loads(raw))
+
+
+def _row_to_job(row: tuple[Any, ...]) -> Job:
+    # Positional, in _COLUMNS order: a history of 10k jobs loads at start-up.
+    (job_id, kind, prompt, label, parent_id, state, progress, message_id, button_message_id,
+     progress_image_url, buttons, image_url, image_urls, error, error_code, options,
+     favourite, created_at, updated_at, finished_at) = row  # fmt: skip
     try:
-        state = JobState(row["state"])
+        job_state = JobState(state)
     except ValueError:
-        state = JobState.FAILED
+        job_state = JobState.FAILED
     return Job(
-        id=row["id"],
-        kind=row["kind"],
-        prompt=row["prompt"],
-        label=row["label"],
-        parent_id=row["parent_id"],
-        state=state,
-        progress=row["progress"],
-        message_id=row["message_id"],
-        button_message_id=row["button_message_id"],
-        progress_image_url=row["progress_image_url"],
-        buttons=tuple(json.loads(row["buttons"])),
-        image_url=row["image_url"],
-        image_urls=tuple(json.loads(row["image_urls"])),
-        error=row["error"],
-        error_code=row["error_code"],
-        options=json.loads(row["options"]),
-        favourite=bool(row["favourite"]),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        finished_at=row["finished_at"],
+        id=job_id,
+        kind=kind,
+        prompt=prompt,
+        label=label,
+        parent_id=parent_id,
+        state=job_state,
+        progress=progress,
+        message_id=message_id,
+        button_message_id=button_message_id,
+        progress_image_url=progress_image_url,
+        buttons=_labels(buttons),
+        image_url=image_url,
+        image_urls=() if image_urls == "[]" else tuple(json.loads(image_urls)),
+        error=error,
+        error_code=error_code,
+        options=_options(options),
+        favourite=bool(favourite),
+        created_at=created_at,
+        updated_at=updated_at,
+        finished_at=finished_at,
     )
 
 
@@ -127,7 +143,6 @@ class JobStore:
             if str(path) != ":memory:":
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-            self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=5000")
@@ -172,7 +187,15 @@ class JobStore:
 
     def all(self) -> list[Job]:
         """Every job, oldest first."""
-        return list(self._iter("SELECT {cols} FROM jobs ORDER BY created_at, rowid"))
+        # Tens of thousands of new objects would trigger repeated full GC passes that
+        # find nothing to free: pause the collector for the load.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return list(self._iter("SELECT {cols} FROM jobs ORDER BY created_at, rowid"))
+        finally:
+            if enabled:
+                gc.enable()
 
     def unfinished(self) -> list[Job]:
         finished = (JobState.DONE.value, JobState.FAILED.value)
