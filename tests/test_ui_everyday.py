@@ -11,17 +11,27 @@ import pytest
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.command import CommandPalette
-from textual.widgets import Input
-from ui_helpers import SIZE, find, jobs, ui_settings, wait_done, wait_for, wait_ready, wait_tiles
+from textual.widgets import Input, Static
+from ui_helpers import (
+    SIZE,
+    find,
+    jobs,
+    ui_settings,
+    wait_done,
+    wait_for,
+    wait_grid,
+    wait_ready,
+    wait_tiles,
+)
 
 from app.jobs.model import Job, JobState
 from app.ui import app as app_module
 from app.ui.app import ImagineApp
-from app.ui.buttons import JobButton
+from app.ui.buttons import ButtonBar, JobButton
 from app.ui.history import View, hit_text, unique_prompts
 from app.ui.joblist import JobTable
 from app.ui.keys import help_rows
-from app.ui.screens import CustomZoomScreen, HelpScreen, SaveScreen
+from app.ui.screens import CustomZoomScreen, HelpScreen, ImageScreen, SaveScreen
 
 ENVELOPE = "\u2709\ufe0f"
 
@@ -424,3 +434,56 @@ def test_detail_text_is_literal() -> None:
     job = Job(id="x", kind="imagine", prompt="[red]hi[/red]")
     assert isinstance(prompt_text(job, 40), Text)
     assert prompt_text(job, 40).plain == "[red]hi[/red]"
+
+
+# -- moving through the list ---------------------------------------------------------------
+
+
+async def test_moving_shows_text_at_once_and_images_where_the_cursor_stops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app_module, "GRID_DELAY", 0.4)  # wide: pilot.press is slow
+    app = ImagineApp(ui_settings(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        done = [await _submit(pilot, app, f"a quiet harbour {i}") for i in range(3)]
+        app.table.focus()
+        app.table.select(done[0].id)
+        await wait_tiles(pilot, app, 4)
+        bar = app.query_one("#buttons", ButtonBar)
+        buttons = list(app.query(JobButton))
+        loaded: list[str] = []
+        original = app._load_tiles
+
+        def record(job_id: str, *args: Any) -> Any:
+            loaded.append(job_id)
+            return original(job_id, *args)
+
+        monkeypatch.setattr(app, "_load_tiles", record)
+
+        await pilot.press("j", "j")
+        # the row's text and buttons follow at once; the grid still shows the first job
+        assert app.selected_job is not None and app.selected_job.id == done[2].id
+        detail = str(app.query_one("#detail", Static).content)
+        assert "a quiet harbour 2" in detail
+        assert bar.job_id == done[2].id
+        assert list(app.query(JobButton)) == buttons  # same buttons: retargeted, not rebuilt
+        assert app.grid_job == done[0].id and loaded == []
+        # Enter before the images arrive starts loading them and opens nothing (never the
+        # previous job's tile); the grid catches up, loading only the row it stopped on
+        notes = Notes(app, monkeypatch)
+        app.action_open_tile()
+        assert notes.has("No image to open here yet") and not isinstance(app.screen, ImageScreen)
+        await wait_grid(pilot, app, done[2].id)
+        assert loaded == [done[2].id]
+        await wait_tiles(pilot, app, 4)
+        assert app.grid.tile(1).view.url == done[2].display_urls[0]
+        # a button press acts on the row now selected
+        button = _button(app, "V1")
+        assert button is not None
+        button.press()
+        await wait_for(
+            pilot,
+            lambda: find(app, parent_id=done[2].id, label="V1") is not None,
+            "V1 of the row the cursor is on",
+        )

@@ -6,6 +6,7 @@ import time
 
 import pytest
 from textual.app import App, ComposeResult
+from textual.widgets import DataTable
 
 from app.jobs.model import Job, JobState
 from app.ui.buttons import group_buttons
@@ -160,3 +161,114 @@ async def test_prompt_history_walks_back_and_forth() -> None:
         assert prompt.value == "draft"
         prompt.remember("one")
         assert prompt.history == ["two", "one"]
+
+
+def _tree(now: float) -> list[Job]:
+    """Roots with children and grandchildren, a favourite, a failure and a running job."""
+    out: list[Job] = []
+    for i in range(30):
+        root = Job(
+            id=f"r{i}",
+            kind="imagine",
+            prompt=f"a lake at dawn number {i} with a very long tail of words",
+            state=JobState.DONE,
+            created_at=now + 10 * i,
+            finished_at=now + 10 * i + 31,
+            favourite=i == 3,
+        )
+        kid = Job(
+            id=f"k{i}",
+            kind="button",
+            prompt=root.prompt,
+            label="V2",
+            parent_id=root.id,
+            state=JobState.FAILED if i % 7 == 0 else JobState.RUNNING,
+            progress=40,
+            error="boom" if i % 7 == 0 else None,
+            created_at=now + 10 * i + 40,
+        )
+        grandkid = Job(
+            id=f"g{i}",
+            kind="button",
+            prompt=root.prompt,
+            label="U1",
+            parent_id=kid.id,
+            state=JobState.QUEUED,
+            created_at=now + 10 * i + 50,
+        )
+        out += [grandkid, root, kid]  # load() sorts by creation time
+    return out
+
+
+def _snapshot(table: JobTable) -> tuple[object, ...]:
+    ordered = [row.key.value for row in table.ordered_rows]
+    return (
+        table.row_count,
+        ordered,
+        [table.get_row_index(key) for key in ordered if key is not None],
+        [table.get_row_at(i) for i in range(table.row_count)],
+        [(key.value, y) for key, y in table._y_offsets],
+        [(row.height, row.label, row.auto_height) for row in table.ordered_rows],
+        table.cursor_coordinate,
+        table.virtual_size,
+    )
+
+
+async def test_bulk_load_matches_add_row() -> None:
+    """JobTable fills DataTable's internals itself (see joblist.py): the result must be
+    what add_row one row at a time gives (this guards a textual upgrade)."""
+    jobs = _tree(time.time() - 3600)
+    app = _TableApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.query_one(JobTable)
+        table.load(jobs)
+        await pilot.pause()
+        fast = _snapshot(table)
+        assert table.tree_order()[:3] == ["r0", "k0", "g0"]
+
+        order = table.tree_order()
+        DataTable.clear(table)
+        for job_id in order:
+            DataTable.add_row(table, *table._cells(table._jobs[job_id]), key=job_id)
+        await pilot.pause()
+        assert _snapshot(table) == fast
+        # DataTable's own measuring pass and offsets agree with the shortcuts
+        assert DataTable._y_offsets.fget(table) == table._y_offsets  # type: ignore[attr-defined]
+        DataTable._update_dimensions(table, [])
+        assert table.virtual_size == fast[-1]
+
+        # The cached row order follows every kind of change.
+        table.select("r5")
+        table.upsert(jobs[1].evolve(state=JobState.FAILED, error="x"))  # in place
+        child = Job(id="c", kind="button", prompt="p", label="V1", parent_id="r0")
+        table.upsert(child)  # a rebuild
+        root = Job(id="z", kind="imagine", prompt="new", created_at=time.time() + 10)
+        table.upsert(root)  # appended
+        await pilot.pause()
+        keys = [row.key.value for row in table.ordered_rows]
+        assert keys == table.tree_order()
+        assert keys[3] == "c" and keys[-1] == "z"
+        assert [key.value for key, _ in table._y_offsets] == keys
+        assert table.selected_id == "r5"
+        assert table.virtual_size.height == table.row_count + 1  # + the header
+        table.set_filter(lambda job: job.state is JobState.FAILED)
+        assert [row.key.value for row in table.ordered_rows] == [
+            j for j in table.tree_order() if table._jobs[j].state is JobState.FAILED
+        ]
+
+
+def test_cached_cells_equal_fresh_ones() -> None:
+    from app.ui.format import elapsed_cell, prompt_cell, state_cell, title_cell
+
+    for job in _tree(time.time()):
+        for depth in (0, 1, 3):
+            assert title_cell(job, depth) == title_text(job, depth)
+        assert state_cell(job, 22) == state_text(job, 22)
+        assert elapsed_cell(job.elapsed) == elapsed_text(job.elapsed)
+        assert elapsed_cell(None) == elapsed_text(None)
+        from app.ui.format import prompt_text
+
+        assert prompt_cell(job, 16) == prompt_text(job, 16)
+    # shared between equal rows: one object, so a 10k list holds few Texts
+    a, b = Job(id="a", kind="imagine", prompt="p"), Job(id="b", kind="imagine", prompt="p")
+    assert state_cell(a) is state_cell(b) and prompt_cell(a, 16) is prompt_cell(b, 16)

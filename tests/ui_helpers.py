@@ -68,7 +68,15 @@ async def wait_tiles(pilot: Pilot[Any], app: ImagineApp, count: int) -> None:
     """Until the grid draws ``count`` images for the selected job."""
 
     def drawn() -> bool:
+        selected = app.selected_job
+        if selected is None or app.grid_job != selected.id:
+            return False  # still the previous row's images (the grid follows after a delay)
         views = [app.grid.tile(i).view for i in range(1, 5)]
         return sum(v.image is not None for v in views) == count
 
     await wait_for(pilot, drawn, f"{count} tile image(s) drawn")
+
+
+async def wait_grid(pilot: Pilot[Any], app: ImagineApp, job_id: str) -> None:
+    """Until the grid shows ``job_id`` (it follows the cursor after GRID_DELAY)."""
+    await wait_for(pilot, lambda: app.grid_job == job_id, f"the grid to show {job_id}")

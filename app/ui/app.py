@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -60,6 +62,11 @@ from app.ui.screens import CustomZoomScreen, HelpScreen, ImageScreen, SaveScreen
 from app.ui.status import StatusInfo, StatusLine
 
 RETRYABLE = (JobState.FAILED, JobState.STALLED, JobState.UNCERTAIN)
+# Moving through the list shows the row's text at once; its images only once the cursor
+# has rested this long, so holding j scrolls smoothly and only the last row loads images.
+GRID_DELAY = 0.07
+FREEZE_HISTORY = 1000  # jobs; see _open_backend
+DETAIL_LINES = 4  # #detail's max-height in app.tcss
 
 
 class JobEventMessage(Message):
@@ -122,6 +129,9 @@ class ImagineApp(App[None]):
         self._elapsed = elapsed
         self._selected: str | None = None
         self._grid_key: tuple[Any, ...] | None = None
+        self._grid_job: str | None = None  # the job whose images the grid shows
+        self._grid_timer: Timer | None = None
+        self._frozen = False  # gc.freeze() called for a long history
         self._online = (True, "")
         self._closing = False
         self._view = View()
@@ -200,6 +210,13 @@ class ImagineApp(App[None]):
         self._seeds = {j.id for j in backend.manager.jobs() if j.options.get("seed") is not None}
         self.prompt_input.set_history(list(reversed(backend.store.prompts())))
         self.table.load(backend.manager.jobs())
+        if self.table.total >= FREEZE_HISTORY and not self._frozen:
+            # The history now in memory lives as long as the app. Freezing it keeps the
+            # cyclic GC from walking it again and again: with 10,000 jobs the first
+            # collection after start-up took ~100 ms (it landed on the first frame), and
+            # every later full one would be a pause of that size under a key press.
+            gc.freeze()
+            self._frozen = True
         if self.table.row_count:
             self.table.move_cursor(row=self.table.row_count - 1, animate=False)
         self._select(self.table.selected_id)
@@ -209,6 +226,10 @@ class ImagineApp(App[None]):
 
     async def on_unmount(self) -> None:
         self._closing = True
+        self._stop_grid_timer()
+        if self._frozen:
+            gc.unfreeze()  # collectable again (tests run many apps in one process)
+            self._frozen = False
         backend, self.backend = self.backend, None
         if backend is not None:
             await close_backend(backend)
@@ -261,11 +282,13 @@ class ImagineApp(App[None]):
         self._selected = job_id
         job = self._job(job_id)
         if job is None:
-            self.query_one("#detail", Static).update("")
+            self._stop_grid_timer()
+            self._set_detail(Text(""))
             self.query_one("#buttons", ButtonBar).show(None, ())
             self._grid_key = None
+            self._grid_job = None
             return
-        self._show_job(job)
+        self._show_job(job, images_later=True)
 
     def _job(self, job_id: str | None) -> Job | None:
         if self.backend is None or job_id is None:
@@ -276,12 +299,54 @@ class ImagineApp(App[None]):
     def selected_job(self) -> Job | None:
         return self._job(self._selected)
 
-    def _show_job(self, job: Job) -> None:
-        self.query_one("#detail", Static).update(self._detail(job))
+    @property
+    def grid_job(self) -> str | None:
+        """The job whose images (or waiting text) the grid shows; it follows the selection
+        after GRID_DELAY."""
+        return self._grid_job
+
+    def _show_job(self, job: Job, *, images_later: bool = False) -> None:
+        """The detail line and buttons now; the images now or after GRID_DELAY."""
+        self._set_detail(self._detail(job))
         hint = "Buttons appear when the job is done." if job.state.active else ""
         labels = job.buttons if job.state is JobState.DONE else ()
         self.query_one("#buttons", ButtonBar).show(job.id, labels, hint)
-        self._show_images(job)
+        if images_later:
+            self._stop_grid_timer()
+            self._grid_timer = self.set_timer(GRID_DELAY, self._show_selected_images)
+        elif self._grid_timer is None:  # else the pending timer draws the latest state
+            self._show_images(job)
+
+    def _stop_grid_timer(self) -> None:
+        if self._grid_timer is not None:
+            self._grid_timer.stop()
+            self._grid_timer = None
+
+    def _show_selected_images(self) -> None:
+        self._grid_timer = None
+        job = self.selected_job
+        if job is not None and not self._closing:
+            with contextlib.suppress(NoMatches):  # the timer fired during shut-down
+                self._show_images(job)
+
+    def flush_grid(self) -> None:
+        """Draw the selected job's grid now if it is still waiting for GRID_DELAY."""
+        if self._grid_timer is not None:
+            self._stop_grid_timer()
+            self._show_selected_images()
+
+    def _set_detail(self, text: Text) -> None:
+        """Update the detail pane; re-lay out the screen only if its height may change.
+
+        A layout pass re-renders every widget, the job list included: done on each cursor
+        move it was the largest part of the key-to-screen time. When no line needs
+        wrapping, the height is the line count, so an equal count needs no layout.
+        """
+        detail = self.query_one("#detail", Static)
+        width, height = detail.content_size
+        lines = text.plain.split("\n")
+        fits = width > 0 and all(0 < cell_len(line) <= width for line in lines)
+        detail.update(text, layout=not (fits and min(len(lines), DETAIL_LINES) == height))
 
     def _detail(self, job: Job) -> Text:
         text = Text()
@@ -325,8 +390,11 @@ class ImagineApp(App[None]):
             else:
                 grid.tile(1).set_caption(caption[0])
             return
-        self._grid_key = (job.id, "text", job.state, job.progress, job.error)
-        grid.show_message(_waiting_hint(job))
+        key = (job.id, "text", job.state, job.progress, job.error)
+        if force or key != self._grid_key:
+            self._grid_key = key
+            self._grid_job = job.id
+            grid.show_message(_waiting_hint(job))
 
     @work(exclusive=True, group="grid", exit_on_error=False)
     async def _load_tiles(
@@ -351,6 +419,7 @@ class ImagineApp(App[None]):
             else TileView(image=r.thumbnail, url=r.url)
             for r in results
         ]
+        self._grid_job = job_id
         self.grid.show_views(views, captions)
 
     # -- prompt -------------------------------------------------------------------------
@@ -483,6 +552,8 @@ class ImagineApp(App[None]):
 
     @on(Tile.Clicked)
     def _tile_clicked(self, event: Tile.Clicked) -> None:
+        if self._grid_job != self._selected:
+            return  # the grid still shows the previous row's images
         tile = self.grid.tile(event.index)
         if tile.view.failed:
             self.action_reload_images()
@@ -493,9 +564,11 @@ class ImagineApp(App[None]):
 
     @on(JobTable.OpenTile)
     def action_open_tile(self) -> None:
+        self.flush_grid()
         tile = self.grid.tile(self.grid.selected)
         job = self.selected_job
-        if tile.view.image is None or tile.view.url is None or job is None:
+        stale = self._grid_job != self._selected  # its images are still loading
+        if stale or tile.view.image is None or tile.view.url is None or job is None:
             self.notify("No image to open here yet.", timeout=2)
             return
         self._open_full(tile.view.url, tile.view.image, f"{job.title} · tile {tile.index}")

@@ -65,9 +65,17 @@ class ButtonBar(Vertical):
     def compose(self) -> ComposeResult:
         yield Label("", classes="buttons-empty")
 
+    @property
+    def job_id(self) -> str | None:
+        """The job the buttons act on."""
+        return self._job_id
+
     def show(self, job_id: str | None, labels: tuple[str, ...], hint: str = "") -> None:
-        """Rebuild only when the job or its buttons changed (progress ticks do not)."""
-        if job_id == self._job_id and labels == self._labels and self.children:
+        """Rebuild only when the buttons changed: moving between two done jobs with the
+        same buttons (or two running ones) only retargets them, and mounting widgets is
+        the costly part of a cursor move."""
+        if labels == self._labels and self.children:
+            self._job_id = job_id
             self._hint(hint if not labels else "")
             return
         self._job_id, self._labels = job_id, labels
@@ -86,7 +94,8 @@ class ButtonBar(Vertical):
         found = self.query(".buttons-empty")
         if found:
             label = found.first(Label)
-            label.update(Text(hint))
+            if str(label.content) != hint:
+                label.update(Text(hint))
             label.display = bool(hint)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

@@ -43,6 +43,8 @@ class Tile(Container):
         self.index = index
         self._graphics = graphics
         self.view = TileView()
+        self._caption = str(index)
+        self._shown = False  # nothing set on the child widgets yet
 
     def compose(self) -> ComposeResult:
         yield Label(str(self.index), classes="tile-label")
@@ -58,20 +60,25 @@ class Tile(Container):
         return found.first() if found else None
 
     def show(self, view: TileView, caption: str | None = None) -> None:
-        self.view = view
-        label = self.query_one(".tile-label", Label)
-        label.update(Text(caption if caption is not None else str(self.index)))
+        """Change only what differs: re-encoding an unchanged image is the costly part."""
+        old, self.view = self.view, view
+        self.set_caption(caption if caption is not None else str(self.index))
         image = self._image
         if image is not None:
-            image.image = view.image  # type: ignore[attr-defined]
+            if view.image is not old.image or not self._shown:
+                image.image = view.image  # type: ignore[attr-defined]
             image.display = view.image is not None
-        note = self.query_one(".tile-note", Static)
-        note.update(Text(view.note))  # server text: never markup
-        note.display = view.image is None
+        if view.note != old.note or not self._shown:
+            self.query_one(".tile-note", Static).update(Text(view.note))  # never markup
+        self.query_one(".tile-note", Static).display = view.image is None
         self.set_class(view.failed, "-failed")
+        self._shown = True
 
     def set_caption(self, caption: str) -> None:
-        self.query_one(".tile-label", Label).update(Text(caption))
+        if caption != self._caption:
+            self._caption = caption
+            # one line, full width (app.tcss): no layout pass needed
+            self.query_one(".tile-label", Label).update(Text(caption), layout=False)
 
     def clear(self) -> None:
         self.show(TileView())

@@ -59,4 +59,4 @@ class StatusLine(Static):
     def set_info(self, info: StatusInfo) -> None:
         if info != self._info:
             self._info = info
-            self.update(status_text(info))
+            self.update(status_text(info), layout=False)  # always one line (app.tcss)
