@@ -118,6 +118,7 @@ async def close_backend(backend: Backend) -> None:
     if backend.webhook is not None:
         await backend.webhook.close()
     await backend.manager.close()
+    await backend.images.flush()
     await backend.client.aclose()
     backend.store.close()
     if backend.simulator is not None:

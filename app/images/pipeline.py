@@ -8,6 +8,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, ParamSpec, TypeVar
 
@@ -21,6 +22,8 @@ from app.images.model import ImageFailure, ImageFetchError, TileResult
 log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
+# One thread for thumbnail cache files: ordered, bounded, joined at interpreter exit.
+_CACHE_WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="thumb-cache")
 T = TypeVar("T")
 
 MEMORY_TILES = 64  # a few screens of 2x2 grids; each thumbnail is small
@@ -59,6 +62,10 @@ class ImagePipeline:
         self._tiles: OrderedDict[tuple[str, int, int], TileResult] = OrderedDict()
 
     # -- full images -------------------------------------------------------------------
+
+    async def flush(self) -> None:
+        """Wait until thumbnail files queued so far are on disk (before exit or cleanup)."""
+        await asyncio.wrap_future(_CACHE_WRITER.submit(lambda: None))
 
     def cached_path(self, url: str) -> Path | None:
         """The full image if it is already on disk (a stat per known extension, no more)."""
@@ -197,10 +204,8 @@ class ImagePipeline:
             raise ImageFetchError(
                 "The cached image was damaged; it will be downloaded again"
             ) from None
-        try:
-            cache.write_atomic(small, lambda fp: thumb.save(fp, format="PNG", compress_level=1))
-        except OSError:
-            log.warning("could not write a thumbnail to the cache", exc_info=True)
+        # The disk copy only speeds up a later start: write it off the critical path.
+        _CACHE_WRITER.submit(_write_thumbnail, small, thumb.copy())
         return TileResult(url, path, thumb, width, height)
 
     # -- plumbing ----------------------------------------------------------------------
@@ -227,3 +232,10 @@ def _tile_key(url: str, size: tuple[int, int]) -> tuple[str, int, int]:
     if not (0 < width <= MAX_THUMB_SIDE and 0 < height <= MAX_THUMB_SIDE):
         raise ValueError(f"thumbnail size must be 1..{MAX_THUMB_SIDE} per side, got {size}")
     return url, int(width), int(height)
+
+
+def _write_thumbnail(dest: Path, thumb: Image.Image) -> None:
+    try:
+        cache.write_atomic(dest, lambda fp: thumb.save(fp, format="PNG", compress_level=1))
+    except OSError:
+        log.warning("could not write a thumbnail to the cache", exc_info=True)
