@@ -12,8 +12,7 @@ import enum
 import heapq
 import itertools
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 
 MAX_LEARNED_SPACING = 10.0
 
@@ -52,9 +51,6 @@ class RequestBudget:
         """True when requests are queued behind the budget rather than going out."""
         return self.waiting > 0 and self._next_free > self._clock()
 
-    def seconds_until_free(self) -> float:
-        return max(0.0, self._next_free - self._clock())
-
     async def acquire(self, priority: Priority = Priority.POLL) -> None:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
@@ -68,11 +64,6 @@ class RequestBudget:
                 self._next_free = self._clock()
                 self._dispatch()
             raise
-
-    @asynccontextmanager
-    async def slot(self, priority: Priority = Priority.POLL) -> AsyncIterator[None]:
-        await self.acquire(priority)
-        yield
 
     def give_back(self) -> None:
         """The last granted slot went unused: let the next request go now."""

@@ -16,7 +16,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from app.api.client import ImagineClient
@@ -91,7 +91,6 @@ class ManagerSettings:
     submit_attempts: int = 6
     webhook_url: str | None = None
     webhook_grace: float = 30.0  # poll anyway when no webhook came this long after the estimate
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class ImageFetcher(Protocol):
@@ -221,10 +220,6 @@ class JobManager:
 
     def set_favourite(self, job_id: str, favourite: bool) -> Job:
         return self._update(self._jobs[job_id], favourite=favourite)
-
-    def forget_uncertain(self, job_id: str) -> Job:
-        job = self._jobs[job_id]
-        return self._update(job, state=JobState.FAILED, error="Dismissed: " + (job.error or ""))
 
     # -- submission --------------------------------------------------------------------
 

@@ -213,12 +213,6 @@ class JobStore:
             )
         )
 
-    def count(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
-
-    def delete(self, job_id: str) -> None:
-        self._write("DELETE FROM jobs WHERE id = ?", (job_id,))
-
     # -- prompt history ----------------------------------------------------------------
 
     def remember_prompt(self, prompt: str, used_at: float) -> None:
