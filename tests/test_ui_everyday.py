@@ -487,3 +487,23 @@ async def test_moving_shows_text_at_once_and_images_where_the_cursor_stops(
             lambda: find(app, parent_id=done[2].id, label="V1") is not None,
             "V1 of the row the cursor is on",
         )
+
+
+async def test_palette_presses_any_button_of_the_selected_job(tmp_path: Path) -> None:
+    app = ImagineApp(ui_settings(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        job = await _submit(pilot, app, "a quiet harbour")
+        up = app.press(job.id, "U2")
+        assert up is not None
+        await wait_done(pilot, app, id=up.id)
+        app.show_job(up.id)
+        app.table.focus()
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+        for char in "zoom out 2":
+            await pilot.press(char)
+        await wait_for(pilot, lambda: "button · Zoom Out 2x" in _palette_text(app), "the button")
+        await pilot.press("enter")
+        child = await wait_for(pilot, lambda: find(app, label="Zoom Out 2x"), "a Zoom Out 2x job")
+        assert child.parent_id == up.id

@@ -54,7 +54,7 @@ from app.settings import Settings
 from app.ui.buttons import CUSTOM_ZOOM, ButtonBar
 from app.ui.format import STATE_STYLE, state_text
 from app.ui.grid import FULL_THUMB, LARGE_THUMB, TILE_THUMB, ImageGrid, Tile, TileView
-from app.ui.history import FILTERS, HistoryProvider, View, next_filter
+from app.ui.history import FILTERS, ButtonProvider, HistoryProvider, View, next_filter
 from app.ui.joblist import Clock, JobTable, default_elapsed
 from app.ui.keys import help_rows, key_for, unknown_keymap_ids
 from app.ui.prompt import PromptInput, PromptPane, SearchInput
@@ -81,7 +81,7 @@ class ImagineApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "imagine"
 
-    COMMANDS = App.COMMANDS | {HistoryProvider}
+    COMMANDS = App.COMMANDS | {HistoryProvider, ButtonProvider}
 
     # Every binding has an id: the config file's [keys] table remaps it (id = "keys").
     BINDINGS: ClassVar[list[BindingType]] = [

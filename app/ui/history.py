@@ -161,3 +161,34 @@ class HistoryProvider(Provider):
                 text=f"imagine · {shown}",
                 help=f"{job.title} · {job.state} · select this job",
             )
+
+
+class ButtonProvider(Provider):
+    """The selected job's buttons, so every one of them is reachable from the keyboard."""
+
+    def _hits(self) -> list[tuple[str, Callable[[], object]]]:
+        from app.ui.app import ImagineApp
+
+        app = self.app
+        assert isinstance(app, ImagineApp)
+        job = app.selected_job
+        if job is None:
+            return []
+        # Shown cleaned (server text), sent back exactly as received.
+        return [
+            (f"button · {clean_text(label, single_line=True)}", partial(app.press, job.id, label))
+            for label in job.buttons
+        ]
+
+    async def discover(self) -> Hits:
+        for shown, press in self._hits():
+            yield DiscoveryHit(Text(shown), press, text=shown, help="Press it on the selected job")
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for shown, press in self._hits():
+            score = matcher.match(shown)
+            if score > 0:
+                yield Hit(
+                    score, Text(shown), press, text=shown, help="Press it on the selected job"
+                )
