@@ -25,6 +25,9 @@ _ROUTES = {
     ("POST", "/blend"): "blend",
 }
 
+# Said with every "not found": a restarted demo app meets its old jobs this way.
+FORGETS = " (the built-in simulator keeps its jobs in memory and forgets them when it stops)"
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -136,7 +139,7 @@ def _button(sim: Simulator, data: dict[str, Any]) -> Answer:
         return blocked
     parent = sim.store.find_by_button_id(parent_id)
     if parent is None:
-        return _error(404, f"buttonMessageId {parent_id[:64]!r} not found")
+        return _error(404, f"buttonMessageId {parent_id[:64]!r} not found{FORGETS}")
     return _submitted(sim.store.create_button(parent, label, data, ref, hook).message_id)
 
 
@@ -145,11 +148,7 @@ def _message(sim: Simulator, raw_path: str, base_url: str) -> Answer:
     message_id = unquote(parts.path.rstrip("/")[len("/message/") :])
     job = sim.store.get(message_id)
     if job is None:
-        return _error(
-            404,
-            f"message {message_id[:64]!r} not found (the built-in simulator keeps its jobs "
-            "in memory and forgets them when it stops)",
-        )
+        return _error(404, f"message {message_id[:64]!r} not found{FORGETS}")
     expire: float | None = None
     raw = parse_qs(parts.query).get("expireMins")
     if raw:
