@@ -7,6 +7,7 @@ scenes, or its failure code); only time decides when the outcome becomes visible
 from __future__ import annotations
 
 import random
+import secrets
 import string
 import threading
 import time
@@ -83,7 +84,7 @@ class JobStore:
         self.lock = threading.Lock()
         self._jobs: dict[str, SimJob] = {}
         self._by_button_id: dict[str, SimJob] = {}
-        self._ids = random.Random(landscape.stable_int("ids", config.seed))
+
         self.base_url = ""  # for webhook bodies, set once the server is bound
 
     # -- reading --------------------------------------------------------------------
@@ -100,7 +101,9 @@ class JobStore:
 
     def _new_id(self) -> str:
         while True:  # a clash among 62**20 ids would need ~10**17 jobs; bounded in practice
-            candidate = "".join(self._ids.choice(ID_ALPHABET) for _ in range(20))
+            # Not seeded: a restarted simulator (a restarted demo app) must never hand out
+            # an id an earlier run used, or old jobs would pick up new jobs' results.
+            candidate = "".join(secrets.choice(ID_ALPHABET) for _ in range(20))
             if candidate not in self._jobs and candidate not in self._by_button_id:
                 return candidate
 
