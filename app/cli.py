@@ -164,6 +164,8 @@ def _err(text: str) -> None:
 def _config_show(settings: Settings) -> int:
     print(f"config file: {settings.config_path}")
     for name, source in settings.sources.items():
+        if name == "config_path":  # shown above; not a setting
+            continue
         value = getattr(settings, name)
         if name == "token":
             value = "set (hidden)" if value else "not set"
