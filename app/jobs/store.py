@@ -8,13 +8,13 @@ out (see ``JobManager``), which is what makes "never submit twice" hold across r
 from __future__ import annotations
 
 import functools
-import gc
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from app.gcpause import gc_paused
 from app.jobs.model import Job, JobState
 
 SCHEMA_VERSION = 1
@@ -187,15 +187,8 @@ class JobStore:
 
     def all(self) -> list[Job]:
         """Every job, oldest first."""
-        # Tens of thousands of new objects would trigger repeated full GC passes that
-        # find nothing to free: pause the collector for the load.
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with gc_paused():  # a 10k-job history loads at start-up
             return list(self._iter("SELECT {cols} FROM jobs ORDER BY created_at, rowid"))
-        finally:
-            if enabled:
-                gc.enable()
 
     def unfinished(self) -> list[Job]:
         finished = (JobState.DONE.value, JobState.FAILED.value)

@@ -15,9 +15,7 @@ tests/test_ui_units.py checks the result against ``add_row``'s.)
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from typing import ClassVar
 
 from rich.text import Text
@@ -28,6 +26,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, Row, RowDoesNotExist, RowKey
 
+from app.gcpause import gc_paused
 from app.jobs.model import Job
 from app.ui.format import elapsed_cell, prompt_cell, state_cell, title_cell
 
@@ -43,19 +42,6 @@ Clock = Callable[[Job], float | None]
 
 def default_elapsed(job: Job) -> float | None:
     return job.elapsed
-
-
-@contextmanager
-def _bulk() -> Iterator[None]:
-    """No garbage collection while a whole list is built: every object made here lives on,
-    and collections that keep walking a growing heap doubled the time of a 10k load."""
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
 
 
 class JobTable(DataTable[Text]):
@@ -128,7 +114,7 @@ class JobTable(DataTable[Text]):
         self._jobs = {}
         self._kids = {}
         self._depth = {}
-        with _bulk():
+        with gc_paused():
             for job in sorted(jobs, key=lambda j: j.created_at):
                 self._link(job)
             self._rebuild()
@@ -136,7 +122,7 @@ class JobTable(DataTable[Text]):
     def set_filter(self, show: Callable[[Job], bool] | None) -> None:
         """List only the jobs ``show`` accepts (None: all); one rebuild, in memory."""
         self._show = show
-        with _bulk():
+        with gc_paused():
             self._rebuild()
 
     def upsert(self, job: Job) -> None:
