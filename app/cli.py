@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from app.api.client import ImagineClient
-from app.api.errors import ApiError, NetworkError, RateLimited, ServerError, describe_failure
+from app.api.errors import (
+    ApiError,
+    NetworkError,
+    RateLimited,
+    ServerError,
+    describe_failure,
+    safe_to_resend,
+)
 from app.api.models import MessageStatus, Submitted
 from app.api.text import clean_text
 from app.jobs.budget import Priority, RequestBudget
@@ -277,12 +284,8 @@ async def _submit(
             )
         except RateLimited as exc:
             budget.hold(exc.retry_after or 3.0)
-        except ServerError as exc:
-            if exc.status not in (502, 503, 504) or attempt == attempts - 1:
-                raise
-            await asyncio.sleep(0.5 * 2**attempt)
-        except NetworkError as exc:
-            if exc.maybe_sent or attempt == attempts - 1:
+        except ApiError as exc:
+            if not safe_to_resend(exc) or attempt == attempts - 1:
                 raise
             await asyncio.sleep(0.5 * 2**attempt)
     raise RateLimited(None)

@@ -106,6 +106,18 @@ class ApiTimeout(NetworkError):
     kind = "timeout"
 
 
+def safe_to_resend(exc: ApiError) -> bool:
+    """True when the service certainly did not take the request, so a POST may go again:
+    a 429, a gateway's 502/503/504, or a connection that never reached it."""
+    if isinstance(exc, RateLimited):
+        return True
+    if isinstance(exc, ServerError):
+        return exc.status in (502, 503, 504)
+    if isinstance(exc, NetworkError):
+        return not exc.maybe_sent
+    return False
+
+
 # Status codes the service puts in `response.content` when a job fails.
 FAILURE_CODES: dict[str, str] = {
     "ALREADY_REQUESTED_UPSCALE": "That tile was already upscaled from this grid.",

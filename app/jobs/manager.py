@@ -28,8 +28,8 @@ from app.api.errors import (
     NetworkError,
     PromptBlocked,
     RateLimited,
-    ServerError,
     describe_failure,
+    safe_to_resend,
 )
 from app.api.models import MessageStatus, Submitted, parse_message
 from app.api.text import clean_text
@@ -44,7 +44,6 @@ IMAGE_RETRY_DELAYS = (1.0, 3.0)
 RESUME_DOWNLOADS_WITHIN = 24 * 3600.0  # result URLs older than this have likely expired
 RESUME_DOWNLOADS_MAX = 50  # a timed-out or broken download is tried twice more
 MAX_PROMPT = 6000  # well past the service's own limit; longer is surely a paste accident
-_RETRYABLE_STATUS = (502, 503, 504)  # the gateway answered: the request never reached the app
 
 Severity = Literal["information", "warning", "error"]
 
@@ -241,26 +240,19 @@ class JobManager:
                 self._hold(exc)
                 job = self._update(job, options=_without(job.options, "sending"))
                 continue  # a 429 was not accepted: safe to send again
-            except ServerError as exc:
-                if exc.status not in _RETRYABLE_STATUS:
-                    self._uncertain(job, exc)
-                    return
-                job = self._update(job, options=_without(job.options, "sending"), error=exc.human)
-            except NetworkError as exc:
-                if exc.maybe_sent:
-                    self._uncertain(job, exc)
-                    return
-                self._set_online(False, exc.human)
-                job = self._update(job, options=_without(job.options, "sending"), error=exc.human)
-            except BadResponse as exc:
-                self._uncertain(job, exc)
-                return
             except (AuthError, PromptBlocked, BadRequest) as exc:
                 self._fail(job, exc.human, code=exc.kind)
                 if isinstance(exc, AuthError):
                     self.auth_failed = True
                     self._emit(Notice(exc.human, "error"))
                 return
+            except ApiError as exc:
+                if not safe_to_resend(exc):  # it may have arrived: never resend blindly
+                    self._uncertain(job, exc)
+                    return
+                if isinstance(exc, NetworkError):
+                    self._set_online(False, exc.human)
+                job = self._update(job, options=_without(job.options, "sending"), error=exc.human)
             else:
                 self._set_online(True, "Connected.")
                 job = self._update(
