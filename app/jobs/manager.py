@@ -442,10 +442,12 @@ class JobManager:
         return next((j for j in self._jobs.values() if j.message_id in ids), None)
 
     def _check_stalls(self) -> None:
-        for job in list(self._jobs.values()):
-            if job.state is not JobState.RUNNING or job.id not in self.planner:
+        # Runs on every poll-loop turn: walk the polled jobs, not the whole history.
+        for job_id in self.planner.job_ids():
+            job = self._jobs.get(job_id)
+            if job is None or job.state is not JobState.RUNNING:
                 continue
-            idle = self.planner.seconds_since_change(job.id)
+            idle = self.planner.seconds_since_change(job_id)
             if idle > self.settings.stall_seconds:
                 self._update(
                     job,

@@ -47,6 +47,9 @@ class PollPlanner:
     def __len__(self) -> int:
         return len(self._tracks)
 
+    def job_ids(self) -> list[str]:
+        return list(self._tracks)
+
     def add(
         self, job_id: str, progress: int = 0, *, started: float | None = None, defer: float = 0.0
     ) -> None:
