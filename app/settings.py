@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -112,18 +113,26 @@ ENV_VARS = {
 }
 
 
+def _path(value: Any) -> Path:
+    return Path(os.path.expanduser(str(value)))
+
+
+# Values arrive as strings (environment) or TOML/argparse types; these need converting.
+_CONVERT: dict[str, Callable[[Any], Any]] = {
+    "data_dir": _path,
+    "rate_interval": float,
+    "timeout": float,
+    "stall_seconds": float,
+    "expected_seconds": float,
+    "webhook_grace": float,
+    "sim_speed": float,
+    "expire_mins": int,
+}
+
+
 def _coerce(name: str, value: Any) -> Any:
-    kinds = {f.name: f.type for f in fields(Settings)}
-    kind = str(kinds.get(name, "str"))
-    if name == "data_dir":
-        return Path(os.path.expanduser(str(value)))
-    if "float" in kind and value is not None:
-        return float(value)
-    if "int" in kind and value is not None and "tuple" not in kind:
-        return int(value)
-    if "tuple" in kind:
-        return tuple(value) if not isinstance(value, str) else (value,)
-    return value
+    convert = _CONVERT.get(name)
+    return convert(value) if convert is not None else value
 
 
 def resolve(
@@ -148,10 +157,14 @@ def resolve(
         if value is not None and value != ():
             values[name] = value
             sources[name] = "flag"
-    try:
-        coerced = {k: _coerce(k, v) for k, v in values.items()}
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"A setting has the wrong type: {exc}") from None
+    coerced: dict[str, Any] = {}
+    for key, value in values.items():
+        try:
+            coerced[key] = _coerce(key, value)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"The setting {key} ({sources[key]}) is {str(value)[:40]!r}, not a number."
+            ) from None
     settings = replace(settings, **coerced, keymap=keymap, config_path=path)
     settings.sources = sources
     return settings.check()

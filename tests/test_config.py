@@ -80,3 +80,9 @@ def test_set_token_writes_0600_and_config_masks_it(tmp_path: Path) -> None:
     assert "SECRET" not in show.stdout + show.stderr + run.stdout + run.stderr
     assert "token = set (hidden)" in show.stdout
     assert f"[file {cfg}]" in show.stdout
+
+
+def test_a_non_number_in_the_environment_names_the_variable(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        resolve({}, {"IMAGINE_RATE_INTERVAL": "abc"}, tmp_path / "none.toml")
+    assert "rate_interval (env IMAGINE_RATE_INTERVAL)" in err.value.human
