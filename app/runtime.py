@@ -6,6 +6,7 @@ behaves the same everywhere.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from app.api.client import ImagineClient
@@ -68,6 +69,8 @@ async def open_backend(settings: Settings, listener: Listener | None = None) -> 
 
     images = ImagePipeline(client.http, settings.image_dir, get_image=get_image)
     receiver, webhook_url = await _start_webhook(settings)
+    # A long history takes a while to read: off the event loop, so the UI keeps drawing.
+    history = await asyncio.to_thread(store.all)
     manager = JobManager(
         client,
         store,
@@ -81,6 +84,7 @@ async def open_backend(settings: Settings, listener: Listener | None = None) -> 
             webhook_grace=settings.webhook_grace,
         ),
         listener=listener,
+        history=history,
     )
     if receiver is not None:
         receiver.on_body = manager.webhook_body

@@ -28,7 +28,9 @@ async def test_imagine_then_variation_then_upscale_builds_a_tree(settings: Setti
         m = backend.manager
         job = m.submit_imagine("a red fox in snow")
         assert job.state is JobState.QUEUED  # listed at once, before any network
+        assert m.in_flight == 1  # the status line's count
         await until(lambda: m.get(job.id).state is JobState.DONE)  # type: ignore[union-attr]
+        assert m.in_flight == 0
         done = m.get(job.id)
         assert done is not None and len(done.image_urls) == 4 and "V2" in done.buttons
         v2 = m.press(job.id, "V2")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from pathlib import Path
+
+import pytest
 
 from app.jobs.model import Job, JobState
 from app.jobs.store import JobStore
@@ -50,3 +53,35 @@ def test_many_jobs_round_trip(tmp_path: Path) -> None:
         )
         jobs = store.all()
     assert len(jobs) == 2000 and jobs[0].id == "j0" and jobs[-1].id == "j1999"
+
+
+def test_loaded_jobs_behave_like_new_ones(tmp_path: Path) -> None:
+    """store.all() builds jobs without __init__ (start-up speed): they must still be
+    equal, frozen and evolvable, and a state this version does not know reads as failed."""
+    path = tmp_path / "h.sqlite3"
+    job = Job(
+        id="a",
+        kind="button",
+        prompt="p",
+        label="🔄",
+        state=JobState.RUNNING,
+        progress=40,
+        options={"seed": 7},
+        favourite=True,
+        image_urls=("http://x/0.png", "http://x/1.png"),
+        finished_at=None,
+    )
+    with JobStore(path) as store:
+        store.save(job)
+        store.save(Job(id="b", kind="imagine", prompt="q"))
+    sqlite3.connect(path, isolation_level=None).execute(
+        "UPDATE jobs SET state = 'from-the-future' WHERE id = 'b'"
+    )
+    with JobStore(path) as store:
+        loaded, other = store.all()
+    assert loaded == job and loaded.title == "🔄" and loaded.options == {"seed": 7}
+    assert other.state is JobState.FAILED
+    moved = loaded.evolve(progress=80)
+    assert moved.progress == 80 and loaded.progress == 40
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        loaded.progress = 99  # type: ignore[misc]

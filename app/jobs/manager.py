@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -110,7 +110,9 @@ class JobManager:
         images: ImageFetcher | None = None,
         settings: ManagerSettings | None = None,
         listener: Listener | None = None,
+        history: Iterable[Job] | None = None,
     ) -> None:
+        """``history``: the store's jobs, when the caller has read them already."""
         self.client = client
         self.store = store
         self.budget = budget
@@ -122,7 +124,11 @@ class JobManager:
         self.planner = PollPlanner(
             min_gap=min_gap, max_gap=max_gap, expected_seconds=self.settings.expected_seconds
         )
-        self._jobs: dict[str, Job] = {job.id: job for job in store.all()}
+        self._jobs: dict[str, Job] = {
+            job.id: job for job in (store.all() if history is None else history)
+        }
+        # Kept as jobs change: the status line asks for the count twice a second.
+        self._active = {job.id for job in self._jobs.values() if job.state.active}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._polling: set[str] = set()
         self._wake = asyncio.Event()
@@ -177,7 +183,7 @@ class JobManager:
 
     @property
     def in_flight(self) -> int:
-        return sum(1 for j in self._jobs.values() if j.state.active)
+        return len(self._active)
 
     # -- actions -----------------------------------------------------------------------
 
@@ -223,7 +229,7 @@ class JobManager:
     # -- submission --------------------------------------------------------------------
 
     def _enqueue(self, job: Job) -> Job:
-        self._jobs[job.id] = job
+        self._put(job)
         self.store.save(job)
         self._emit(JobChanged(job))
         self._spawn(self._submit(job))
@@ -525,10 +531,17 @@ class JobManager:
     def _update(self, job: Job, **changes: Any) -> Job:
         current = self._jobs.get(job.id, job)
         new = current.evolve(**changes)
-        self._jobs[new.id] = new
+        self._put(new)
         self.store.save(new)
         self._emit(JobChanged(new))
         return new
+
+    def _put(self, job: Job) -> None:
+        self._jobs[job.id] = job
+        if job.state.active:
+            self._active.add(job.id)
+        else:
+            self._active.discard(job.id)
 
     def _fail(self, job: Job, reason: str, code: str | None = None) -> None:
         self.planner.remove(job.id)
