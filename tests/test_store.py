@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.jobs.model import Job, JobState
-from app.jobs.store import JobStore
+from app.jobs.store import JobStore, read_history_shape
 
 
 def test_jobs_and_lineage_survive_reopening(tmp_path: Path) -> None:
@@ -85,3 +85,19 @@ def test_loaded_jobs_behave_like_new_ones(tmp_path: Path) -> None:
     assert moved.progress == 80 and loaded.progress == 40
     with pytest.raises(dataclasses.FrozenInstanceError):
         loaded.progress = 99  # type: ignore[misc]
+
+
+def test_the_history_shape_is_every_link_and_the_newest_jobs(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    assert read_history_shape(path) is None  # no history yet
+    with JobStore(path) as store:
+        store.save_many(
+            Job(id=f"j{i}", kind="imagine", prompt="p", created_at=i) for i in range(10)
+        )
+        store.save(Job(id="kid", kind="button", prompt="p", parent_id="j3", created_at=20))
+    shape = read_history_shape(path, newest=3)
+    assert shape is not None
+    assert shape.lineage == [(f"j{i}", None) for i in range(10)] + [("kid", "j3")]
+    assert [j.id for j in shape.newest] == ["kid", "j9", "j8"]
+    path.write_bytes(b"this is not a database" * 100)
+    assert read_history_shape(path) is None  # opening the store later reports it

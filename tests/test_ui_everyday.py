@@ -29,7 +29,7 @@ from app.ui import app as app_module
 from app.ui.app import ImagineApp
 from app.ui.buttons import ButtonBar, JobButton
 from app.ui.history import View, hit_text, unique_prompts
-from app.ui.joblist import JobTable
+from app.ui.joblist import JobList
 from app.ui.keys import help_rows
 from app.ui.screens import CustomZoomScreen, HelpScreen, ImageScreen, SaveScreen
 
@@ -177,7 +177,7 @@ async def test_filter_search_favourite_and_rerun(tmp_path: Path) -> None:
         app.table.select(barn.id)
         app.table.focus()
         await pilot.press("f")
-        await wait_for(pilot, lambda: "★" in str(app.table.get_cell(barn.id, "job")), "the ★")
+        await wait_for(pilot, lambda: "★" in str(app.table.cells(barn.id)["job"]), "the ★")
 
         # F cycles all → running → done → failed → favourites → all
         seen = []
@@ -236,7 +236,7 @@ async def test_filtered_list_follows_state_changes(tmp_path: Path) -> None:
 
 class _TableApp(App[None]):
     def compose(self) -> ComposeResult:
-        yield JobTable(id="jobs")
+        yield JobList(id="jobs")
 
 
 async def test_ten_thousand_jobs_filter_fast() -> None:
@@ -253,7 +253,7 @@ async def test_ten_thousand_jobs_filter_fast() -> None:
     ]
     app = _TableApp()
     async with app.run_test() as pilot:
-        table = app.query_one(JobTable)
+        table = app.query_one(JobList)
         table.load(many)
         assert table.row_count == 10_000
         started = time.perf_counter()

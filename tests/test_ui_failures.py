@@ -28,7 +28,7 @@ async def test_banned_word_fails_on_the_row_and_notifies(tmp_path: Path) -> None
             "the job to fail",
         )
         assert job.error and "grass" in job.error
-        cell = app.table.get_cell(job.id, "state")
+        cell = app.table.cells(job.id)["state"]
         assert cell.plain == "failed: prompt blocked"
         messages = [n.message for n in app._notifications]
         assert any("refused the prompt" in m for m in messages), messages

@@ -53,7 +53,7 @@ async def test_whole_journey_and_restart(tmp_path: Path) -> None:
 
         await wait_done(pilot, app, id=root.id)
         await wait_tiles(pilot, app, 4)
-        assert app.table.get_cell(root.id, "state") == Text("✓ done")
+        assert app.table.cells(root.id)["state"] == Text("✓ done")
 
         await pilot.press("escape")  # leave the prompt: keys act on the job list again
         assert app.focused is app.table
@@ -61,7 +61,7 @@ async def test_whole_journey_and_restart(tmp_path: Path) -> None:
         v2 = await wait_done(pilot, app, label="V2")
         assert v2.parent_id == root.id
         assert app.table.tree_order() == [root.id, v2.id]
-        assert str(app.table.get_cell(v2.id, "job")) == "└ V2"
+        assert str(app.table.cells(v2.id)["job"]) == "└ V2"
 
         await pilot.press("c")
         assert app.table.selected_id == v2.id
@@ -83,7 +83,7 @@ async def test_whole_journey_and_restart(tmp_path: Path) -> None:
         subtle = await wait_done(pilot, app, label="Vary (Subtle)")
         assert subtle.parent_id == u1.id
         assert app.table.tree_order() == [root.id, v2.id, u1.id, subtle.id]
-        assert str(app.table.get_cell(subtle.id, "job")) == "    └ Vary (Subtle)"
+        assert str(app.table.cells(subtle.id)["job"]) == "    └ Vary (Subtle)"
         before = {j.id for j in jobs(app)}
 
     # A new app on the same data dir lists every job and draws from the disk cache.

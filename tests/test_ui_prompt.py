@@ -41,7 +41,7 @@ async def test_markup_in_a_prompt_is_shown_literally(tmp_path: Path) -> None:
         await pilot.press("enter")
         job = find(app, prompt=prompt)
         assert job is not None
-        cell = app.table.get_cell(job.id, "prompt")
+        cell = app.table.cells(job.id)["prompt"]
         assert cell.plain.startswith("[bold]x[/]")
         assert not cell.spans  # no style was parsed out of the prompt
         await wait_done(pilot, app, id=job.id)

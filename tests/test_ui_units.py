@@ -6,12 +6,11 @@ import time
 
 import pytest
 from textual.app import App, ComposeResult
-from textual.widgets import DataTable
 
 from app.jobs.model import Job, JobState
 from app.ui.buttons import group_buttons
 from app.ui.format import elapsed_text, progress_bar, state_text, title_text
-from app.ui.joblist import JobTable
+from app.ui.joblist import JobList
 from app.ui.prompt import PromptInput
 from app.ui.screens import parse_zoom
 from app.ui.status import StatusInfo, status_text
@@ -94,7 +93,7 @@ def test_status_line_words() -> None:
 
 class _TableApp(App[None]):
     def compose(self) -> ComposeResult:
-        yield JobTable(id="jobs")
+        yield JobList(id="jobs")
         yield PromptInput()
 
 
@@ -113,7 +112,7 @@ async def test_ten_thousand_jobs_stay_fast() -> None:
     ]
     app = _TableApp()
     async with app.run_test(size=(120, 40)) as pilot:
-        table = app.query_one(JobTable)
+        table = app.query_one(JobList)
         started = time.perf_counter()
         table.load(roots)
         assert time.perf_counter() - started < 3.0
@@ -137,11 +136,11 @@ async def test_ten_thousand_jobs_stay_fast() -> None:
         started = time.perf_counter()
         table.upsert(child)
         assert time.perf_counter() - started < 3.0
-        assert table.get_row_index("c1") == 4
+        assert table.row_index("c1") == 4
         assert table.selected_id == "r5000"
         # A new root is appended without a rebuild.
         table.upsert(Job(id="new", kind="imagine", prompt="x", created_at=now + 30_000))
-        assert table.get_row_index("new") == 10_001
+        assert table.row_index("new") == 10_001
 
 
 async def test_prompt_history_walks_back_and_forth() -> None:
@@ -200,75 +199,117 @@ def _tree(now: float) -> list[Job]:
     return out
 
 
-def _snapshot(table: JobTable) -> tuple[object, ...]:
-    ordered = [row.key.value for row in table.ordered_rows]
-    return (
-        table.row_count,
-        ordered,
-        [table.get_row_index(key) for key in ordered if key is not None],
-        [table.get_row_at(i) for i in range(table.row_count)],
-        [(key.value, y) for key, y in table._y_offsets],
-        [(row.height, row.label, row.auto_height) for row in table.ordered_rows],
-        table.cursor_coordinate,
-        table.virtual_size,
-    )
+def _screen(table: JobList) -> list[str]:
+    """The list's lines as drawn (header first), trailing blanks trimmed."""
+    return [table.render_line(y).text.rstrip() for y in range(table.size.height)]
 
 
-async def test_bulk_load_matches_add_row() -> None:
-    """JobTable fills DataTable's internals itself (see joblist.py): the result must be
-    what add_row one row at a time gives (this guards a textual upgrade)."""
+async def test_the_list_keeps_tree_order_and_the_cursor_through_changes() -> None:
     jobs = _tree(time.time() - 3600)
     app = _TableApp()
-    async with app.run_test(size=(120, 40)) as pilot:
-        table = app.query_one(JobTable)
+    async with app.run_test(size=(120, 20)) as pilot:
+        table = app.query_one(JobList)
         table.load(jobs)
         await pilot.pause()
-        fast = _snapshot(table)
         assert table.tree_order()[:3] == ["r0", "k0", "g0"]
+        lines = _screen(table)
+        assert lines[0].split() == ["Job", "Prompt", "State", "Time"]
+        assert lines[1].startswith(" imagine") and "└ V2" in lines[2] and "  └ U1" in lines[3]
+        assert "failed: boom" in lines[2]  # k0 failed
+        # the prompt column takes the width the others leave, with an ellipsis
+        assert "a lake at dawn number 0 with a very long tail of words" in lines[1]
 
-        order = table.tree_order()
-        DataTable.clear(table)
-        for job_id in order:
-            DataTable.add_row(table, *table._cells(table._jobs[job_id]), key=job_id)
-        await pilot.pause()
-        assert _snapshot(table) == fast
-        # DataTable's own measuring pass and offsets agree with the shortcuts
-        assert DataTable._y_offsets.fget(table) == table._y_offsets  # type: ignore[attr-defined]
-        DataTable._update_dimensions(table, [])
-        assert table.virtual_size == fast[-1]
-
-        # The cached row order follows every kind of change.
         table.select("r5")
         table.upsert(jobs[1].evolve(state=JobState.FAILED, error="x"))  # in place
         child = Job(id="c", kind="button", prompt="p", label="V1", parent_id="r0")
-        table.upsert(child)  # a rebuild
+        table.upsert(child)  # under its parent: a rebuild
         root = Job(id="z", kind="imagine", prompt="new", created_at=time.time() + 10)
-        table.upsert(root)  # appended
+        table.upsert(root)  # a new root: appended
         await pilot.pause()
-        keys = [row.key.value for row in table.ordered_rows]
-        assert keys == table.tree_order()
-        assert keys[3] == "c" and keys[-1] == "z"
-        assert [key.value for key, _ in table._y_offsets] == keys
+        order = table.tree_order()
+        assert order[3] == "c" and order[-1] == "z"
+        assert [table.row_index(i) for i in ("c", "z")] == [3, table.row_count - 1]
         assert table.selected_id == "r5"
         assert table.virtual_size.height == table.row_count + 1  # + the header
+
         table.set_filter(lambda job: job.state is JobState.FAILED)
-        assert [row.key.value for row in table.ordered_rows] == [
-            j for j in table.tree_order() if table._jobs[j].state is JobState.FAILED
-        ]
+        failed = [j for j in order if table._jobs[j].state is JobState.FAILED]
+        assert [table._rows[i] for i in range(table.row_count)] == failed
+        table.set_filter(None)
+        assert table.row_count == len(order)
 
 
-def test_cached_cells_equal_fresh_ones() -> None:
-    from app.ui.format import elapsed_cell, prompt_cell, state_cell, title_cell
+async def test_the_cursor_stays_in_view_and_clicks_select() -> None:
+    app = _TableApp()
+    now = time.time()
+    async with app.run_test(size=(100, 12)) as pilot:
+        table = app.query_one(JobList)
+        table.load(
+            Job(id=f"r{i}", kind="imagine", prompt=f"prompt {i}", created_at=now + i)
+            for i in range(200)
+        )
+        table.focus()
+        await pilot.press("end")
+        await pilot.pause()
+        assert table.selected_id == "r199"
+        assert any("prompt 199" in line for line in _screen(table))
+        await pilot.press("home", "pagedown")
+        assert table.cursor_row > 5
+        assert any(f"prompt {table.cursor_row}" in line for line in _screen(table))
+        before = table.cursor_row
+        await pilot.press("k")
+        assert table.cursor_row == before - 1
+        await pilot.press("home")
+        # the header is the first line: row 3 of the list is drawn at y = 1 + 3
+        await pilot.click(JobList, offset=(5, 4))
+        assert table.selected_id == "r3"
 
-    for job in _tree(time.time()):
-        for depth in (0, 1, 3):
-            assert title_cell(job, depth) == title_text(job, depth)
-        assert state_cell(job, 22) == state_text(job, 22)
-        assert elapsed_cell(job.elapsed) == elapsed_text(job.elapsed)
-        assert elapsed_cell(None) == elapsed_text(None)
-        from app.ui.format import prompt_text
 
-        assert prompt_cell(job, 16) == prompt_text(job, 16)
-    # shared between equal rows: one object, so a 10k list holds few Texts
-    a, b = Job(id="a", kind="imagine", prompt="p"), Job(id="b", kind="imagine", prompt="p")
-    assert state_cell(a) is state_cell(b) and prompt_cell(a, 16) is prompt_cell(b, 16)
+async def test_the_list_is_drawn_from_the_shape_before_every_job_is_read() -> None:
+    """At start-up the list knows every id and parent but only the newest jobs: the rows in
+    view are drawn, the others wait with "…"; loading everything keeps the cursor."""
+    jobs = sorted(_tree(time.time() - 3600), key=lambda j: j.created_at)
+    lineage = [(j.id, j.parent_id) for j in jobs]
+    app = _TableApp()
+    async with app.run_test(size=(120, 20)) as pilot:
+        table = app.query_one(JobList)
+        table.load_shape(lineage, jobs[-30:])
+        table.move_cursor(table.row_count - 1)
+        await pilot.pause()
+        assert table.row_count == 90 and not table.complete
+        assert table.unloaded_on_screen() == 0  # the newest are at the bottom, in view
+        assert table.selected_id == "g29"
+        table.move_cursor(0)
+        await pilot.pause()
+        assert table.unloaded_on_screen() > 0
+        assert _screen(table)[1].strip() == "…"
+        table.move_cursor(table.row_count - 1)
+        table.load(jobs)
+        await pilot.pause()
+        assert table.complete and table.selected_id == "g29"
+        table.move_cursor(0)
+        await pilot.pause()
+        assert table.unloaded_on_screen() == 0 and "imagine" in _screen(table)[1]
+
+
+async def test_new_jobs_show_up_when_the_end_of_the_list_is_in_view() -> None:
+    app = _TableApp()
+    now = time.time()
+    async with app.run_test(size=(100, 12)) as pilot:
+        table = app.query_one(JobList)
+        table.load(
+            Job(id=f"r{i}", kind="imagine", prompt=f"prompt {i}", created_at=now + i)
+            for i in range(50)
+        )
+        table.move_cursor(49)
+        await pilot.pause()
+        # a child of the last job lands below the view's end: the view follows
+        table.upsert(Job(id="kid", kind="button", prompt="p", label="V2", parent_id="r49"))
+        await pilot.pause()
+        assert table.selected_id == "r49"
+        assert any("└ V2" in line for line in _screen(table))
+        # scrolled up, the view stays where the user put it
+        table.move_cursor(0)
+        table.upsert(Job(id="new", kind="imagine", prompt="latest", created_at=now + 99))
+        await pilot.pause()
+        assert not any("latest" in line for line in _screen(table))

@@ -26,7 +26,7 @@ from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import Footer, Input, Static
 
 from app.api.text import clean_text
 from app.export import (
@@ -49,13 +49,14 @@ from app.jobs.manager import (
     PromptError,
 )
 from app.jobs.model import REROLL_LABEL, Job, JobState
+from app.jobs.store import read_history_shape
 from app.runtime import Backend, close_backend, open_backend
 from app.settings import Settings
 from app.ui.buttons import CUSTOM_ZOOM, ButtonBar
 from app.ui.format import STATE_STYLE, state_text
 from app.ui.grid import FULL_THUMB, LARGE_THUMB, TILE_THUMB, ImageGrid, Tile, TileView
 from app.ui.history import FILTERS, ButtonProvider, HistoryProvider, View, next_filter
-from app.ui.joblist import Clock, JobTable, default_elapsed
+from app.ui.joblist import Clock, JobList, default_elapsed
 from app.ui.keys import help_rows, key_for, unknown_keymap_ids
 from app.ui.prompt import PromptInput, PromptPane, SearchInput
 from app.ui.screens import CustomZoomScreen, HelpScreen, ImageScreen, SaveScreen
@@ -125,6 +126,8 @@ class ImagineApp(App[None]):
     def __init__(self, settings: Settings, *, elapsed: Clock = default_elapsed) -> None:
         super().__init__()
         self.settings = settings
+        # Before the UI exists: the first frame can then list the history (see on_mount).
+        self._shape = read_history_shape(settings.db_path)
         self.backend: Backend | None = None
         self._elapsed = elapsed
         self._selected: str | None = None
@@ -146,7 +149,7 @@ class ImagineApp(App[None]):
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield SearchInput(id="search")
-                yield JobTable(elapsed=self._elapsed, id="jobs")
+                yield JobList(elapsed=self._elapsed, id="jobs")
             with Vertical(id="right"):
                 yield Static("", id="detail")
                 yield ImageGrid(self.settings.graphics, id="grid")
@@ -155,8 +158,8 @@ class ImagineApp(App[None]):
         yield Footer()
 
     @property
-    def table(self) -> JobTable:
-        return self.query_one("#jobs", JobTable)
+    def table(self) -> JobList:
+        return self.query_one("#jobs", JobList)
 
     @property
     def grid(self) -> ImageGrid:
@@ -191,7 +194,14 @@ class ImagineApp(App[None]):
         self.prompt_input.focus()
         self.set_interval(1.0, self._tick)
         self.set_interval(0.5, self.refresh_status)
-        self._open_backend()
+        if self._shape is not None:
+            self.table.load_shape(self._shape.lineage, self._shape.newest)
+            self._shape = None
+            if self.table.row_count:
+                self.table.move_cursor(self.table.row_count - 1)
+        # After the first frame: reading a long history and starting the simulator would
+        # otherwise hold it back (10,000 jobs: ~100 ms).
+        self.call_after_refresh(self._open_backend)
 
     @work(exclusive=True, group="backend", exit_on_error=False)
     async def _open_backend(self) -> None:
@@ -209,6 +219,7 @@ class ImagineApp(App[None]):
         self._restore_theme(backend)
         self._seeds = {j.id for j in backend.manager.jobs() if j.options.get("seed") is not None}
         self.prompt_input.set_history(list(reversed(backend.store.prompts())))
+        shown_early = self.table.row_count > 0  # from the history's shape
         self.table.load(backend.manager.jobs())
         if self.table.total >= FREEZE_HISTORY and not self._frozen:
             # The history now in memory lives as long as the app. Freezing it keeps the
@@ -217,8 +228,9 @@ class ImagineApp(App[None]):
             # every later full one would be a pause of that size under a key press.
             gc.freeze()
             self._frozen = True
-        if self.table.row_count:
-            self.table.move_cursor(row=self.table.row_count - 1, animate=False)
+        if self.table.row_count and not shown_early:
+            self.table.move_cursor(self.table.row_count - 1)
+        self._selected = None  # selected before the jobs were there: show it now
         self._select(self.table.selected_id)
         if not self.table.row_count:
             self.grid.show_message("No jobs yet: type a prompt above and press Enter.")
@@ -272,9 +284,9 @@ class ImagineApp(App[None]):
 
     # -- selection and the right-hand pane ------------------------------------------------
 
-    @on(DataTable.RowHighlighted, "#jobs")
-    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._select(event.row_key.value)
+    @on(JobList.Highlighted, "#jobs")
+    def _row_highlighted(self, event: JobList.Highlighted) -> None:
+        self._select(event.job_id)
 
     def _select(self, job_id: str | None) -> None:
         if job_id == self._selected and job_id is not None:
@@ -562,7 +574,7 @@ class ImagineApp(App[None]):
             self.grid.select(event.index)
         self.action_open_tile()
 
-    @on(JobTable.OpenTile)
+    @on(JobList.OpenTile)
     def action_open_tile(self) -> None:
         self.flush_grid()
         tile = self.grid.tile(self.grid.selected)

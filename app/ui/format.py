@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from rich.text import Text
 
 from app.api.text import clean_text, shorten
@@ -104,62 +102,3 @@ def elapsed_text(seconds: float | None) -> Text:
     else:
         out = f"{s // 3600}h{s % 3600 // 60:02d}"
     return Text(out, style="dim", justify="right")
-
-
-# -- cached cells for the job list --------------------------------------------------------
-# Building a Text costs a few microseconds; 10,000 rows x 4 cells made that a visible part
-# of start-up. Most cells repeat ("✓ done", "└ V2", a prompt shared by a tree), so the job
-# list asks these, keyed on exactly what the functions above read. The Text objects are
-# shared between rows: treat them as read-only (DataTable and Rich only read them).
-
-_CELL_CACHE = 16_384
-
-
-@lru_cache(maxsize=_CELL_CACHE)
-def _title_cell(title: str, depth: int, imagine: bool, favourite: bool) -> Text:
-    text = Text()
-    if depth:
-        text.append("  " * (depth - 1) + "└ ", style="dim")
-    text.append(title, style="bold" if imagine else "")
-    if favourite:
-        text.append(" ★", style="yellow")
-    return text
-
-
-def title_cell(job: Job, depth: int) -> Text:
-    """:func:`title_text`, shared between rows that look the same."""
-    return _title_cell(job.title, depth, job.kind == "imagine", job.favourite)
-
-
-@lru_cache(maxsize=_CELL_CACHE)
-def _prompt_cell(prompt: str, width: int, button: bool) -> Text:
-    return Text(shorten(prompt, width), style="dim" if button else "")
-
-
-def prompt_cell(job: Job, width: int) -> Text:
-    """:func:`prompt_text`, shared between rows with the same prompt."""
-    return _prompt_cell(job.prompt, width, job.kind == "button")
-
-
-_STATE_CELLS: dict[tuple[object, ...], Text] = {}
-
-
-def state_cell(job: Job, width: int = 22) -> Text:
-    """:func:`state_text`, shared between rows in the same state."""
-    key = (job.state, job.progress, job.error_code, job.error, width)
-    text = _STATE_CELLS.get(key)
-    if text is None:
-        if len(_STATE_CELLS) >= _CELL_CACHE:
-            _STATE_CELLS.clear()
-        text = _STATE_CELLS[key] = state_text(job, width)
-    return text
-
-
-@lru_cache(maxsize=_CELL_CACHE)
-def _elapsed_cell(seconds: int | None) -> Text:
-    return elapsed_text(seconds)
-
-
-def elapsed_cell(seconds: float | None) -> Text:
-    """:func:`elapsed_text`, shared between rows that took the same whole seconds."""
-    return _elapsed_cell(None if seconds is None else int(seconds))

@@ -1,41 +1,45 @@
-"""The job list: a DataTable in tree order (children under their parent), kept fast.
+"""The job list: every job in tree order (children under their parent), drawn line by line.
 
-A DataTable draws only the visible lines, so 10,000 rows are fine as long as we never
-rebuild on every change: a JobChanged updates that row's cells in place; only a new
-child (which must be inserted mid-table) rebuilds, keeping the cursor on the same job.
+A history can hold 10,000 jobs. The list keeps only their order (a list of ids) and draws
+the rows on screen through Textual's line API, as ``Log`` does: start-up, filtering and a
+new child cost list work over ids, never a widget, a Text or a table row per job. A
+JobChanged redraws that one line; a new child rebuilds the order, keeping the cursor on
+the same job.
 
-Filling the table is the other cost. ``DataTable.add_row`` sets the cursor reactive and
-schedules work per row, and on the next idle it measures every cell of every new row to
-size auto-width columns, about 0.3 ms a row. Our columns have fixed widths and our rows
-are one line high, so nothing needs measuring: :meth:`JobTable._append_rows` fills the
-table's row maps in one pass and :meth:`JobTable._update_dimensions` only sets the
-virtual size. (Both lean on DataTable internals; textual is pinned, and
-tests/test_ui_units.py checks the result against ``add_row``'s.)
+At start-up the list can be drawn from the history's shape (every id and parent) and the
+newest jobs alone (:meth:`JobList.load_shape`), before the whole history is read; a row
+whose job is not read yet shows "…" until :meth:`JobList.load` brings it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import ClassVar
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.binding import Binding, BindingType
-from textual.coordinate import Coordinate
+from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
-from textual.widgets import DataTable
-from textual.widgets.data_table import CellDoesNotExist, Row, RowDoesNotExist, RowKey
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from app.gcpause import gc_paused
 from app.jobs.model import Job
-from app.ui.format import elapsed_cell, prompt_cell, state_cell, title_cell
+from app.ui.format import elapsed_text, prompt_text, state_text, title_text
 
+# (key, header, width); the prompt (width 0) takes what the others leave.
 COLUMNS = (
     ("job", "Job", 11),
-    ("prompt", "Prompt", 16),
+    ("prompt", "Prompt", 0),
     ("state", "State", 22),
     ("time", "Time", 5),
 )
+MIN_PROMPT = 10
+HEADER = 1  # lines above the first row
 
 Clock = Callable[[Job], float | None]
 
@@ -44,48 +48,93 @@ def default_elapsed(job: Job) -> float | None:
     return job.elapsed
 
 
-class JobTable(DataTable[Text]):
-    """Rows keyed by job id. ``elapsed`` lets snapshot tests hide wall-clock time."""
+def column_widths(width: int) -> list[int]:
+    """Cell widths (without the one-cell padding either side) for a list ``width`` wide."""
+    fixed = sum(w for _, _, w in COLUMNS) + 2 * len(COLUMNS)
+    return [w or max(MIN_PROMPT, width - fixed) for _, _, w in COLUMNS]
+
+
+class JobList(ScrollView, can_focus=True):
+    """Rows are job ids. ``elapsed`` lets snapshot tests hide wall-clock time."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "joblist--header",
+        "joblist--cursor",
+        "joblist--even-row",
+    }
+    DEFAULT_CSS = """
+    JobList {
+        background: $surface;
+        color: $foreground;
+        overflow-x: hidden;
+        &:focus {
+            background-tint: $foreground 5%;
+            & > .joblist--cursor {
+                background: $block-cursor-background;
+                color: $block-cursor-foreground;
+                text-style: $block-cursor-text-style;
+            }
+            & > .joblist--header { background-tint: $foreground 5%; }
+        }
+        & > .joblist--header { text-style: bold; background: $panel; color: $foreground; }
+        &:ansi > .joblist--header { background: ansi_bright_blue; color: ansi_default; }
+        & > .joblist--even-row { background: $surface-lighten-1 50%; }
+        &:dark > .joblist--even-row { background: $surface-darken-1 40%; }
+        & > .joblist--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+            text-style: $block-cursor-blurred-text-style;
+        }
+    }
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
+        Binding("down,j", "cursor_down", "Down", show=False),
+        Binding("up,k", "cursor_up", "Up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("home", "first", "First", show=False),
+        Binding("end", "last", "Last", show=False),
         Binding("enter", "select_cursor", "Open tile", show=False),
     ]
+
+    class Highlighted(Message):
+        """The cursor moved to another job (None: the list is empty)."""
+
+        def __init__(self, job_list: JobList, job_id: str | None) -> None:
+            super().__init__()
+            self.job_list = job_list
+            self.job_id = job_id
+
+        @property
+        def control(self) -> JobList:
+            return self.job_list
 
     class OpenTile(Message):
         """Enter on the list opens the selected tile (the rows themselves have no page)."""
 
     def __init__(self, *, elapsed: Clock = default_elapsed, id: str | None = None) -> None:
-        # ordered_rows / _y_offsets, kept while the rows stay the same (set before
-        # DataTable.__init__, which already asks for them)
-        self._order_cache: tuple[object, int, list[Row], list[tuple[RowKey, int]]] | None = None
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        super().__init__(id=id)
         self._elapsed = elapsed
-        self._jobs: dict[str, Job] = {}
+        self._jobs: dict[str, Job] = {}  # every listed job, once loaded
+        self._parent_of: dict[str, str | None] = {}  # each id's parent on the list (None: root)
         self._kids: dict[str | None, list[str]] = {}
         self._depth: dict[str, int] = {}
-        self._prompt_width = COLUMNS[1][2]
         self._show: Callable[[Job], bool] | None = None  # None: every job is listed
-
-    def on_mount(self) -> None:
-        for key, label, width in COLUMNS:
-            self.add_column(label, key=key, width=width)
-
-    def action_select_cursor(self) -> None:
-        self.post_message(self.OpenTile())
+        self._rows: list[str] = []  # job ids on the list, top to bottom
+        self._index: dict[str, int] | None = None  # row of each id, built when asked
+        self.cursor_row = 0
+        self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(512)
 
     # -- queries ------------------------------------------------------------------------
 
     @property
+    def row_count(self) -> int:
+        return len(self._rows)
+
+    @property
     def selected_id(self) -> str | None:
-        if not self.row_count:
-            return None
-        try:
-            row_key, _ = self.coordinate_to_cell_key(Coordinate(self.cursor_row, 0))
-        except CellDoesNotExist:
-            return None
-        return row_key.value
+        return self._rows[self.cursor_row] if self._rows else None
 
     @property
     def filtered(self) -> bool:
@@ -93,10 +142,32 @@ class JobTable(DataTable[Text]):
 
     @property
     def total(self) -> int:
-        return len(self._jobs)
+        return len(self._parent_of)
+
+    @property
+    def complete(self) -> bool:
+        """Every job is loaded (not just the history's shape)."""
+        return len(self._jobs) == len(self._parent_of)
+
+    def unloaded_on_screen(self) -> int:
+        """Rows in view still waiting for their job (drawn as "…")."""
+        top = self.scroll_offset.y
+        on_screen = self._rows[top : top + max(0, self.size.height - HEADER)]
+        return sum(1 for job_id in on_screen if job_id not in self._jobs)
 
     def shows(self, job: Job) -> bool:
         return self._show is None or self._show(job)
+
+    def row_index(self, job_id: str) -> int | None:
+        if self._index is None:
+            self._index = {job_id: row for row, job_id in enumerate(self._rows)}
+        return self._index.get(job_id)
+
+    def cells(self, job_id: str) -> dict[str, Text]:
+        """The row's cells as drawn, by column key (for tests and screen readers)."""
+        job = self._jobs[job_id]
+        widths = column_widths(self.scrollable_content_region.width)
+        return dict(zip((key for key, _, _ in COLUMNS), self._cells(job, widths), strict=True))
 
     def tree_order(self) -> list[str]:
         order: list[str] = []
@@ -110,165 +181,231 @@ class JobTable(DataTable[Text]):
     # -- changes ------------------------------------------------------------------------
 
     def load(self, jobs: Iterable[Job]) -> None:
-        """Replace everything (start-up)."""
-        self._jobs = {}
-        self._kids = {}
-        self._depth = {}
+        """Replace everything (start-up), keeping the cursor on the same job."""
         with gc_paused():
-            for job in sorted(jobs, key=lambda j: j.created_at):
-                self._link(job)
+            ordered = sorted(jobs, key=lambda j: j.created_at)
+            self._reset()
+            for job in ordered:
+                self._link(job.id, job.parent_id)
+            self._jobs = {job.id: job for job in ordered}
+            self._rebuild()
+
+    def load_shape(self, lineage: Iterable[tuple[str, str | None]], jobs: Iterable[Job]) -> None:
+        """List every job of ``lineage`` ((id, parent id), oldest first) and draw those
+        of ``jobs``; the others show "…" until :meth:`load`."""
+        with gc_paused():
+            self._reset()
+            for job_id, parent_id in lineage:
+                self._link(job_id, parent_id)
+            self._jobs = {job.id: job for job in jobs if job.id in self._parent_of}
             self._rebuild()
 
     def set_filter(self, show: Callable[[Job], bool] | None) -> None:
-        """List only the jobs ``show`` accepts (None: all); one rebuild, in memory."""
+        """List only the jobs ``show`` accepts (None: all); one pass over the ids."""
         self._show = show
         with gc_paused():
             self._rebuild()
 
     def upsert(self, job: Job) -> None:
-        """Update a row in place, append a new root, or rebuild for a new child."""
-        old = self._jobs.get(job.id)
-        if old is not None:
+        """Redraw a changed row, append a new root, or rebuild for a new child."""
+        if job.id in self._parent_of:
+            old = self._jobs.get(job.id)
             self._jobs[job.id] = job
-            if self._show is not None and self._show(old) != self._show(job):
+            if self._show is not None and (old is None or self._show(old) != self._show(job)):
                 self._rebuild()  # it enters or leaves the filtered view
             else:
-                self._update_row(job)
+                self._refresh_job(job.id)
             return
-        self._link(job)
+        self._link(job.id, job.parent_id)
+        self._jobs[job.id] = job
         if not self.shows(job):
             return
-        if self._parent_key(job) is None:
-            self.add_row(*self._cells(job), key=job.id)
+        if self._parent_of[job.id] is None:
+            self._rows.append(job.id)
+            if self._index is not None:
+                self._index[job.id] = len(self._rows) - 1
+            self._rows_changed(highlight=len(self._rows) == 1)
         else:
             self._rebuild()
 
     def tick(self) -> None:
-        """Refresh the elapsed time of unfinished jobs (called once a second)."""
-        for job in self._jobs.values():
-            if not job.state.finished:
-                self._set(job.id, "time", elapsed_cell(self._elapsed(job)))
+        """Redraw the elapsed time of unfinished jobs on screen (called once a second)."""
+        top = self.scroll_offset.y
+        for row in range(top, min(len(self._rows), top + self.size.height)):
+            job = self._jobs.get(self._rows[row])
+            if job is not None and not job.state.finished:
+                self.refresh_line(row + HEADER)
 
     def select(self, job_id: str) -> bool:
-        try:
-            row = self.get_row_index(job_id)
-        except RowDoesNotExist:
+        row = self.row_index(job_id)
+        if row is None:
             return False
-        self.move_cursor(row=row, animate=False, scroll=True)
+        self.move_cursor(row)
         return True
+
+    def move_cursor(self, row: int, *, scroll: bool = True) -> None:
+        """Put the cursor on ``row`` (clamped), scroll it into view, say which job it is."""
+        old = self.cursor_row
+        self.cursor_row = max(0, min(row, len(self._rows) - 1))
+        if scroll:
+            self._scroll_to_cursor()
+        self.refresh_line(old + HEADER)
+        self.refresh_line(self.cursor_row + HEADER)
+        if old != self.cursor_row:
+            self.post_message(self.Highlighted(self, self.selected_id))
+
+    # -- actions and mouse ---------------------------------------------------------------
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(self.cursor_row + 1)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(self.cursor_row - 1)
+
+    def action_page_down(self) -> None:
+        self.move_cursor(self.cursor_row + self._page())
+
+    def action_page_up(self) -> None:
+        self.move_cursor(self.cursor_row - self._page())
+
+    def action_first(self) -> None:
+        self.move_cursor(0)
+
+    def action_last(self) -> None:
+        self.move_cursor(len(self._rows) - 1)
+
+    def action_select_cursor(self) -> None:
+        self.post_message(self.OpenTile())
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < HEADER:
+            return
+        row = self.scroll_offset.y + offset.y - HEADER
+        if row < len(self._rows):
+            self.move_cursor(row, scroll=False)
+
+    # -- drawing ------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        if y < HEADER:
+            return self._header(width)
+        row = self.scroll_offset.y + y - HEADER
+        if row >= len(self._rows):
+            return Strip.blank(width, self.rich_style)
+        job_id = self._rows[row]
+        job = self._jobs.get(job_id)
+        cursor = row == self.cursor_row
+        if job is None:
+            return self._line(self._waiting(job_id), width, row, cursor).apply_offsets(0, row)
+        elapsed = None if job.state.finished else elapsed_text(self._elapsed(job)).plain
+        # The job object itself is in the key: jobs are immutable, a change is a new one.
+        key = (job.id, id(job), width, cursor, row % 2, elapsed, self.has_focus)
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._line(self._cells(job, column_widths(width)), width, row, cursor)
+            self._strips[key] = strip
+        return strip.apply_offsets(0, row)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()  # a theme change, or focus moving in or out
+
+    def _header(self, width: int) -> Strip:
+        cells = [Text(label) for _, label, _ in COLUMNS]
+        style = self.get_component_rich_style("joblist--header")
+        return self._line(cells, width, -1, False, row_style=style)
+
+    def _waiting(self, job_id: str) -> list[Text]:
+        depth = self._depth.get(job_id, 0)
+        indent = "  " * (depth - 1) + "└ " if depth else ""
+        return [Text(indent + "…", style="dim"), Text(""), Text(""), Text("")]
+
+    def _cells(self, job: Job, widths: list[int]) -> list[Text]:
+        return [
+            title_text(job, self._depth.get(job.id, 0)),
+            prompt_text(job, widths[1]),
+            state_text(job, widths[2]),
+            elapsed_text(self._elapsed(job)),
+        ]
+
+    def _line(
+        self,
+        cells: list[Text],
+        width: int,
+        row: int,
+        cursor: bool,
+        row_style: Style | None = None,
+    ) -> Strip:
+        console = self.app.console
+        drawn: list[Segment] = []
+        for cell, cell_width in zip(cells, column_widths(width), strict=True):
+            cell = cell.copy()
+            cell.truncate(cell_width, overflow="ellipsis")
+            # Padding in segments of its own, as DataTable does: SVG screenshots then
+            # place every cell's text at its column.
+            pad = " " * (cell_width - cell.cell_len)
+            left, right = (pad + " ", " ") if cell.justify == "right" else (" ", " " + pad)
+            # Text.render leaves the Text's own style out (its console rendering adds it)
+            body = Segment.apply_style(cell.render(console), console.get_style(cell.style))
+            drawn += [Segment(left), *body, Segment(right)]
+        if row_style is None:
+            row_style = (
+                self.get_component_rich_style("joblist--even-row") if row % 2 == 0 else Style()
+            )
+        base = self.rich_style + row_style
+        post = self.get_component_rich_style("joblist--cursor") if cursor else None
+        return Strip(Segment.apply_style(drawn, base, post)).crop_extend(0, width, base)
 
     # -- internals ------------------------------------------------------------------------
 
-    def _parent_key(self, job: Job) -> str | None:
+    def _page(self) -> int:
+        return max(1, self.scrollable_content_region.height - HEADER - 1)
+
+    def _scroll_to_cursor(self) -> None:
+        visible = max(1, self.scrollable_content_region.height - HEADER)
+        top = self.scroll_offset.y
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False, immediate=True, force=True)
+        elif self.cursor_row >= top + visible:
+            self.scroll_to(
+                y=self.cursor_row - visible + 1, animate=False, immediate=True, force=True
+            )
+
+    def _refresh_job(self, job_id: str) -> None:
+        row = self.row_index(job_id)
+        if row is not None:
+            self.refresh_line(row + HEADER)
+
+    def _reset(self) -> None:
+        self._jobs, self._parent_of, self._kids, self._depth = {}, {}, {}, {}
+
+    def _link(self, job_id: str, parent_id: str | None) -> None:
         # A child whose parent is missing from the history is shown as a root.
-        return job.parent_id if job.parent_id in self._jobs else None
-
-    def _link(self, job: Job) -> None:
-        self._jobs[job.id] = job
-        parent = self._parent_key(job)
-        self._kids.setdefault(parent, []).append(job.id)
-        self._depth[job.id] = 0 if parent is None else self._depth.get(parent, 0) + 1
-
-    def _cells(self, job: Job) -> tuple[Text, Text, Text, Text]:
-        return (
-            title_cell(job, self._depth.get(job.id, 0)),
-            prompt_cell(job, self._prompt_width),
-            state_cell(job, COLUMNS[2][2]),
-            elapsed_cell(self._elapsed(job)),
-        )
-
-    def _update_row(self, job: Job) -> None:
-        for key, cell in zip(("job", "prompt", "state", "time"), self._cells(job), strict=True):
-            self._set(job.id, key, cell)
-
-    def _set(self, job_id: str, column: str, value: Text) -> None:
-        try:
-            if self.get_cell(job_id, column) != value:
-                self.update_cell(job_id, column, value)
-        except (CellDoesNotExist, RowDoesNotExist):
-            pass
+        parent = parent_id if parent_id in self._parent_of else None
+        self._parent_of[job_id] = parent
+        self._kids.setdefault(parent, []).append(job_id)
+        self._depth[job_id] = 0 if parent is None else self._depth.get(parent, 0) + 1
 
     def _rebuild(self) -> None:
         keep = self.selected_id
-        self.clear()
-        show = self._show
-        jobs = self._jobs
-        self._append_rows(
-            [
-                (job_id, self._cells(jobs[job_id]))
-                for job_id in self.tree_order()
-                if show is None or show(jobs[job_id])
-            ]
-        )
-        if keep is not None:
-            self.select(keep)
+        show, jobs = self._show, self._jobs
+        order = self.tree_order()
+        # Under a filter, a job not loaded yet waits for load() to be listed.
+        self._rows = order if show is None else [i for i in order if i in jobs and show(jobs[i])]
+        self._index = None
+        row = self.row_index(keep) if keep is not None else None
+        self.cursor_row = min(self.cursor_row, max(0, len(self._rows) - 1)) if row is None else row
+        self._rows_changed(highlight=row is None)
 
-    # -- DataTable, in bulk ----------------------------------------------------------------
-
-    def _fixed_layout(self) -> bool:
-        """Nothing to measure: fixed-width columns, no row labels, one-line rows."""
-        return not self._labelled_row_exists and not any(
-            column.auto_width for column in self.columns.values()
-        )
-
-    def _append_rows(self, rows: Sequence[tuple[str, Sequence[Text]]]) -> None:
-        """``add_row`` for many one-line rows at once: the same state, set in one pass."""
-        if not rows:
-            return
-        if not self._fixed_layout():  # not our layout: take the documented path
-            for key, cells in rows:
-                self.add_row(*cells, key=key)
-            return
-        start = self.row_count
-        column_keys = [column.key for column in self.ordered_columns]
-        locations, data, metadata = self._row_locations, self._data, self.rows
-        for index, (key, cells) in enumerate(rows, start):
-            row_key = RowKey(key)
-            if row_key in locations:
-                raise ValueError(f"duplicate row key {key!r}")
-            locations[row_key] = index
-            data[row_key] = dict(zip(column_keys, cells, strict=True))
-            metadata[row_key] = Row(row_key, 1)
-        self._require_update_dimensions = True
-        self._update_count += 1
-        cursor = self.cursor_coordinate
-        self.cursor_coordinate = self._clamp_cursor_coordinate(cursor)
-        if start == 0 and self.columns and self.show_cursor and self.cursor_type != "none":
-            self._highlight_cursor()  # what add_row does for the first row: RowHighlighted
-        self.check_idle()
+    def _rows_changed(self, *, highlight: bool) -> None:
+        following = bool(self._rows) and self.scroll_offset.y >= self.max_scroll_y
+        self.virtual_size = Size(self.scrollable_content_region.width, len(self._rows) + HEADER)
+        if following:  # the end was in view: keep it there, so new jobs show up
+            top = max(0, len(self._rows) + HEADER - self.scrollable_content_region.height)
+            if self.cursor_row >= top:
+                self.scroll_to(y=top, animate=False, immediate=True, force=True)
         self.refresh()
-
-    def _row_order(self) -> tuple[list[Row], list[tuple[RowKey, int]]] | None:
-        """DataTable recomputes both lists whenever any cell changes (O(rows) per job
-        update); ours change only when rows are added, removed, cleared or sorted, and each
-        of those either grows ``_row_locations`` or replaces it."""
-        if not self._fixed_layout():
-            return None
-        locations, count = self._row_locations, len(self._data)
-        cached = self._order_cache
-        if cached is None or cached[0] is not locations or cached[1] != count:
-            key_at = locations.get_key
-            rows = self.rows
-            ordered = [rows[key_at(index)] for index in range(count)]  # type: ignore[index]
-            cached = (locations, count, ordered, [(row.key, 0) for row in ordered])
-            self._order_cache = cached
-        return cached[2], cached[3]
-
-    @property
-    def ordered_rows(self) -> list[Row]:
-        order = self._row_order()
-        return super().ordered_rows if order is None else order[0]
-
-    @property
-    def _y_offsets(self) -> list[tuple[RowKey, int]]:
-        order = self._row_order()
-        return super()._y_offsets if order is None else order[1]
-
-    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
-        if not self._fixed_layout() or any(row.auto_height for row in self.rows.values()):
-            super()._update_dimensions(new_rows)
-            return
-        # Column widths are fixed: only the scrollable size follows the row count.
-        width = sum(column.get_render_width(self) for column in self.columns.values())
-        header = self.header_height if self.show_header else 0
-        self.virtual_size = Size(width, self.row_count + header)
+        if highlight:  # the cursor is on another job now (or on none)
+            self.post_message(self.Highlighted(self, self.selected_id))

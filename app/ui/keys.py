@@ -22,6 +22,10 @@ HelpRow = tuple[str, str, str]  # (section, keys, what it does)
 ACTIONS: dict[str, tuple[str, str]] = {
     "cursor_down": ("Job list", "move down"),
     "cursor_up": ("Job list", "move up"),
+    "page_down": ("Job list", "a page down"),
+    "page_up": ("Job list", "a page up"),
+    "first": ("Job list", "first job"),
+    "last": ("Job list", "last job"),
     "parent": ("Job list", "go to the parent job"),
     "child": ("Job list", "go to the first child job"),
     "select_cursor": ("Job list", "open the selected tile full screen"),
@@ -58,11 +62,11 @@ def _base(action: str) -> str:
 
 
 def _namespaces(app: ImagineApp) -> list[DOMNode]:
-    from app.ui.joblist import JobTable
+    from app.ui.joblist import JobList
     from app.ui.prompt import PromptInput, SearchInput
 
     nodes: list[DOMNode] = [app]
-    for cls in (JobTable, PromptInput, SearchInput):
+    for cls in (JobList, PromptInput, SearchInput):
         found = app.query(cls)
         if found:
             nodes.append(found.first())
