@@ -313,3 +313,21 @@ async def test_new_jobs_show_up_when_the_end_of_the_list_is_in_view() -> None:
         table.upsert(Job(id="new", kind="imagine", prompt="latest", created_at=now + 99))
         await pilot.pause()
         assert not any("latest" in line for line in _screen(table))
+
+
+async def test_a_changed_job_is_redrawn_on_its_line() -> None:
+    app = _TableApp()
+    async with app.run_test(size=(100, 8)) as pilot:
+        table = app.query_one(JobList)
+        job = Job(id="a", kind="imagine", prompt="p", state=JobState.RUNNING, progress=40)
+        table.load([job])
+        await pilot.pause()
+        assert "40%" in _screen(table)[1]
+        for progress in (60, 80, 60):  # back and forth: no stale line from a cache
+            job = job.evolve(progress=progress)
+            table.upsert(job)
+            await pilot.pause()
+            assert f"{progress}%" in _screen(table)[1]
+        table.upsert(job.evolve(state=JobState.DONE, progress=100))
+        await pilot.pause()
+        assert "✓ done" in _screen(table)[1]

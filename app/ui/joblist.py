@@ -124,7 +124,7 @@ class JobList(ScrollView, can_focus=True):
         self._rows: list[str] = []  # job ids on the list, top to bottom
         self._index: dict[str, int] | None = None  # row of each id, built when asked
         self.cursor_row = 0
-        self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(512)
+        self._strips: LRUCache[tuple[object, ...], tuple[Job, Strip]] = LRUCache(512)
 
     # -- queries ------------------------------------------------------------------------
 
@@ -300,13 +300,14 @@ class JobList(ScrollView, can_focus=True):
         if job is None:
             return self._line(self._waiting(job_id), width, row, cursor).apply_offsets(0, row)
         elapsed = None if job.state.finished else elapsed_text(self._elapsed(job)).plain
-        # The job object itself is in the key: jobs are immutable, a change is a new one.
-        key = (job.id, id(job), width, cursor, row % 2, elapsed, self.has_focus)
-        strip = self._strips.get(key)
-        if strip is None:
+        # Jobs are immutable and a change is a new object: a strip is reused only for the
+        # object it was drawn from (held by the cache, so no new job can take its id()).
+        key = (job.id, width, cursor, row % 2, elapsed, self.has_focus)
+        cached = self._strips.get(key)
+        if cached is None or cached[0] is not job:
             strip = self._line(self._cells(job, column_widths(width)), width, row, cursor)
-            self._strips[key] = strip
-        return strip.apply_offsets(0, row)
+            cached = self._strips[key] = (job, strip)
+        return cached[1].apply_offsets(0, row)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
