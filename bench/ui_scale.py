@@ -249,7 +249,7 @@ async def keys(n: int, presses: int, out: Path) -> dict[str, Any]:
                     break
                 await asyncio.sleep(0.05)
             app.table.focus()
-            app.table.move_cursor(row=0, animate=False)
+            app.table.move_cursor(0)
             await pilot.pause()
             granted0, t_start = backend.budget.granted, time.perf_counter()
             lat: list[float] = []
