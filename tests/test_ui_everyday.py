@@ -417,8 +417,13 @@ async def test_theme_is_remembered_and_config_wins(tmp_path: Path) -> None:
 
     again = ImagineApp(ui_settings(tmp_path))
     async with again.run_test(size=SIZE) as pilot:
+        # on the first frame already, not switched once the backend is open
+        assert again.backend is None and again.theme == "nord"
+        again.theme = "dracula"  # picked before the backend is open: saved once it is
         await wait_ready(pilot)
-        await wait_for(pilot, lambda: again.theme == "nord", "the remembered theme")
+        assert again.backend is not None
+        store = again.backend.store
+        await wait_for(pilot, lambda: store.get_meta("theme") == "dracula", "the early pick")
 
     configured = ImagineApp(ui_settings(tmp_path, theme="gruvbox"))
     async with configured.run_test(size=SIZE) as pilot:

@@ -70,6 +70,7 @@ class HistoryShape:
 
     lineage: list[tuple[str, str | None]]  # (id, parent id) of every job, oldest first
     newest: list[Job]  # the most recently created jobs, newest first
+    theme: str | None = None  # the theme the UI last used, kept with the history
 
 
 def read_history_shape(path: Path, newest: int = NEWEST) -> HistoryShape | None:
@@ -79,7 +80,7 @@ def read_history_shape(path: Path, newest: int = NEWEST) -> HistoryShape | None:
         return None
     try:
         with JobStore(path) as store:
-            return HistoryShape(store.lineage(), store.newest(newest))
+            return HistoryShape(store.lineage(), store.newest(newest), store.get_meta("theme"))
     except (StoreError, sqlite3.DatabaseError):
         return None
 

@@ -186,8 +186,10 @@ class ImagineApp(App[None]):
                 markup=False,
                 timeout=15,
             )
-        if self.settings.theme and self.settings.theme in self.available_themes:
-            self.theme = self.settings.theme
+        # Before the first frame: the config file's theme, else the one last used.
+        theme = self.settings.theme or (self._shape.theme if self._shape else None)
+        if theme and theme in self.available_themes:
+            self.theme = theme
         self.query_one("#prompt-pane", PromptPane).show_error("")
         self.grid.show_message("Starting…")
         self.query_one("#buttons", ButtonBar).show(None, ())
@@ -216,7 +218,7 @@ class ImagineApp(App[None]):
             await close_backend(backend)
             return
         self.backend = backend
-        self._restore_theme(backend)
+        self._save_theme(backend)  # one picked before the backend was open
         self._seeds = {j.id for j in backend.manager.jobs() if j.options.get("seed") is not None}
         self.prompt_input.set_history(list(reversed(backend.store.prompts())))
         shown_early = self.table.row_count > 0  # from the history's shape
@@ -867,21 +869,15 @@ class ImagineApp(App[None]):
         text = clean_text(str(seed), single_line=True)
         self.notify(f"{job.title}: the seed is {text}", title="Seed", markup=False, timeout=15)
 
-    def _restore_theme(self, backend: Backend) -> None:
-        if self.settings.theme:
-            return  # the config file's theme wins
-        stored = backend.store.get_meta("theme")
-        if stored and stored in self.available_themes and stored != self.theme:
-            self.theme = stored
-
     def watch_theme(self, theme: str) -> None:
         """Remember the theme picked in the palette for the next start."""
-        backend = self.backend
-        if backend is None or self._closing:
-            return
+        if self.backend is not None and not self._closing:
+            self._save_theme(self.backend)
+
+    def _save_theme(self, backend: Backend) -> None:
         try:
-            if backend.store.get_meta("theme") != theme:
-                backend.store.set_meta("theme", theme)
+            if backend.store.get_meta("theme") != self.theme:
+                backend.store.set_meta("theme", self.theme)
         except Exception:  # a read-only or locked store must not break theme switching
             pass
 
