@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any
 
 import pytest
 from hostile import Hostile, Reply, json_reply, png_bytes, serve
+from waiting import until
 
 from app.jobs import ImagesReady, Job, JobChanged, JobEvent, JobState
 from app.runtime import Backend, close_backend, open_backend
@@ -63,14 +63,6 @@ async def backend_for(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
     yield make
     for backend in opened:
         await close_backend(backend)
-
-
-async def until(cond: Callable[[], object], timeout: float = 10.0) -> None:
-    for _ in range(int(timeout / 0.02)):
-        if cond():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not reached")
 
 
 def state_of(backend: Backend, job: Job) -> JobState:

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from waiting import until
 
 from app.jobs import JobChanged, JobEvent, JobState, PromptError
 from app.runtime import Backend, close_backend, open_backend
 from app.settings import Settings
-
-
-async def until(cond: Callable[[], bool], timeout: float = 10.0) -> None:
-    for _ in range(int(timeout / 0.02)):
-        if cond():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not reached in time")
 
 
 async def test_imagine_then_variation_then_upscale_builds_a_tree(settings: Settings) -> None:

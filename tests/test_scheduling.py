@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-from collections.abc import Callable
 from pathlib import Path
+
+from waiting import until
 
 from app.jobs import JobState
 from app.runtime import close_backend, open_backend
 from app.settings import Settings
 from app.simulator import Simulator, SimulatorConfig
-
-
-async def until(cond: Callable[[], bool], timeout: float) -> None:
-    for _ in range(int(timeout / 0.02)):
-        if cond():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not reached in time")
 
 
 async def test_ten_jobs_under_the_rate_limit_get_no_429(tmp_path: Path) -> None:

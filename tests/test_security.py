@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 
 import pytest
+from waiting import until
 
 from app.api import ImagineClient
 from app.jobs import JobState
@@ -16,14 +16,6 @@ from app.simulator import Simulator, SimulatorConfig
 from app.ui.app import ImagineApp
 
 TOKEN = "tok-9f8e7d6c5b4a-SECRET"
-
-
-async def until(cond: object, timeout: float = 10.0) -> None:
-    for _ in range(int(timeout / 0.02)):
-        if callable(cond) and cond():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not reached")
 
 
 async def test_token_is_not_in_logs_store_or_errors(
