@@ -43,6 +43,9 @@ def start_simulator(settings: Settings) -> Simulator:
             seed=settings.sim_seed,
             tile_size=settings.sim_tile_size,
             stall_words=settings.sim_stall_words,
+            # The history in data_dir outlives the app; the demo service's jobs must too,
+            # or a restarted demo could not press buttons of, or finish, its old jobs.
+            state_path=settings.data_dir / "simulator-state.json",
         )
     )
     simulator.start()
@@ -60,7 +63,9 @@ async def open_backend(settings: Settings, listener: Listener | None = None) -> 
     """Open the store, start the simulator when in demo mode, and resume unfinished jobs."""
     settings.check()
     store = JobStore(settings.db_path)
-    client, simulator = open_client(settings)
+    # In a thread: the demo simulator loads its saved jobs, and the TLS context takes
+    # ~20 ms to build; neither should hold up the UI's event loop.
+    client, simulator = await asyncio.to_thread(open_client, settings)
     budget = RequestBudget(settings.budget_interval())
 
     async def get_image(url: str) -> bytes:

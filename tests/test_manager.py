@@ -159,6 +159,6 @@ async def test_a_job_the_service_forgot_fails_with_its_reason(settings: Settings
     try:
         await until(lambda: backend.manager.get("old1").state is JobState.FAILED)  # type: ignore[union-attr]
         error = backend.manager.get("old1").error or ""  # type: ignore[union-attr]
-        assert "no longer knows this job" in error and "forgets them when it stops" in error
+        assert "no longer knows this job" in error and "has no record of this one" in error
     finally:
         await close_backend(backend)

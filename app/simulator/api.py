@@ -25,8 +25,10 @@ _ROUTES = {
     ("POST", "/blend"): "blend",
 }
 
-# Said with every "not found": a restarted demo app meets its old jobs this way.
+# Said with every "not found": a restarted app meets its old jobs this way when the
+# simulator has no state file (tests, `imagine-tui simulate`).
 FORGETS = " (the built-in simulator keeps its jobs in memory and forgets them when it stops)"
+NOT_SAVED = " (the built-in simulator saves its jobs, but has no record of this one)"
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,10 @@ def dispatch(sim: Simulator, name: str, raw_path: str, body: bytes, base_url: st
         "blend": _blend,
     }
     return handlers[name](sim, data)
+
+
+def _why_unknown(sim: Simulator) -> str:
+    return FORGETS if sim.config.state_path is None else NOT_SAVED
 
 
 def _submitted(message_id: str) -> Answer:
@@ -139,7 +145,7 @@ def _button(sim: Simulator, data: dict[str, Any]) -> Answer:
         return blocked
     parent = sim.store.find_by_button_id(parent_id)
     if parent is None:
-        return _error(404, f"buttonMessageId {parent_id[:64]!r} not found{FORGETS}")
+        return _error(404, f"buttonMessageId {parent_id[:64]!r} not found{_why_unknown(sim)}")
     return _submitted(sim.store.create_button(parent, label, data, ref, hook).message_id)
 
 
@@ -148,7 +154,7 @@ def _message(sim: Simulator, raw_path: str, base_url: str) -> Answer:
     message_id = unquote(parts.path.rstrip("/")[len("/message/") :])
     job = sim.store.get(message_id)
     if job is None:
-        return _error(404, f"message {message_id[:64]!r} not found{FORGETS}")
+        return _error(404, f"message {message_id[:64]!r} not found{_why_unknown(sim)}")
     expire: float | None = None
     raw = parse_qs(parts.query).get("expireMins")
     if raw:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 # As in the seed's logs: an imagine created at 21:25:28 finished at 21:26:03.
 GENERATION_SECONDS = 35.0
@@ -27,6 +28,8 @@ class SimulatorConfig:
     tile_size: int = 512  # px of each grid tile; an upscale is 2 * tile_size
     stall_words: tuple[str, ...] = ()  # prompts containing one freeze at 46 %
     default_expire_mins: float = 12.0
+    # Where jobs are saved so a restart remembers them (demo mode); None = memory only.
+    state_path: Path | None = None
 
     def __post_init__(self) -> None:
         if not self.speed > 0:

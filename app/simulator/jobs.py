@@ -11,7 +11,8 @@ import secrets
 import string
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -79,11 +80,22 @@ class Delivery:
 
 
 class JobStore:
-    def __init__(self, config: SimulatorConfig) -> None:
+    def __init__(
+        self,
+        config: SimulatorConfig,
+        saved: Iterable[SimJob] = (),
+        on_change: Callable[[list[SimJob]], None] | None = None,
+    ) -> None:
+        """``saved``: jobs of an earlier run; ``on_change`` gets a copy of every job
+        whenever one is created or finishes (it saves them)."""
         self.config = config
         self.lock = threading.Lock()
         self._jobs: dict[str, SimJob] = {}
         self._by_button_id: dict[str, SimJob] = {}
+        self._on_change = on_change
+        self._save_lock = threading.Lock()
+        for job in saved:
+            self._add(job)
 
         self.base_url = ""  # for webhook bodies, set once the server is bound
 
@@ -111,6 +123,17 @@ class JobStore:
         self._jobs[job.message_id] = job
         self._by_button_id[job.button_message_id] = job
         return job
+
+    def _changed(self) -> None:
+        """Hand copies of all jobs to ``on_change``; never called with ``self.lock`` held."""
+        if self._on_change is None:
+            return
+        # One save at a time, each copying the jobs after the last one did: the newest
+        # state is always the one written last.
+        with self._save_lock:
+            with self.lock:  # copies, so the save runs without blocking requests
+                jobs = [replace(j, pressed=set(j.pressed)) for j in self._jobs.values()]
+            self._on_change(jobs)
 
     def _stalls(self, prompt: str) -> bool:
         low = prompt.lower()
@@ -140,7 +163,9 @@ class JobStore:
                 stall=self._stalls(prompt),
                 gen_seed=gen_seed,
             )
-            return self._add(job)
+            self._add(job)
+        self._changed()
+        return job
 
     def create_describe(self, url: str, ref: str | None, webhook: str | None) -> SimJob:
         rng = random.Random(landscape.stable_int("describe", url, self.config.seed))
@@ -166,7 +191,9 @@ class JobStore:
                 image_owner=message_id,
                 describe=prompts,
             )
-            return self._add(job)
+            self._add(job)
+        self._changed()
+        return job
 
     def find_by_button_id(self, button_message_id: str) -> SimJob | None:
         with self.lock:
@@ -189,7 +216,9 @@ class JobStore:
             plan = plan_button(view, label, body, self.config.tile_size, parent.presses)
             if plan.failure_code is None and label.startswith("U") and not parent.single:
                 parent.pressed.add(label)
-            return self._add(self._job_from_plan(parent, label, plan, ref, webhook))
+            job = self._add(self._job_from_plan(parent, label, plan, ref, webhook))
+        self._changed()
+        return job
 
     def _job_from_plan(
         self, parent: SimJob, label: str, plan: Plan, ref: str | None, webhook: str | None
@@ -242,11 +271,17 @@ class JobStore:
         now = time.monotonic() if now is None else now
         expire = self.config.scaled(self.config.default_expire_mins * 60)
         owed = []
+        moved = False
         with self.lock:
             for job in self._jobs.values():
-                if self._settle(job, now, expire) and job.webhook:
+                if not self._settle(job, now, expire):
+                    continue
+                moved = True
+                if job.webhook:
                     body = self._body(job, now, self.base_url)
                     owed.append(Delivery(job.webhook, body, job.message_id))
+        if moved:
+            self._changed()
         return owed
 
     def message(
@@ -257,10 +292,14 @@ class JobStore:
         now = time.monotonic()
         with self.lock:
             owed = []
-            if self._settle(job, now, self.config.scaled(mins * 60)) and job.webhook:
+            moved = self._settle(job, now, self.config.scaled(mins * 60))
+            if moved and job.webhook:
                 hook_body = self._body(job, now, self.base_url)
                 owed.append(Delivery(job.webhook, hook_body, job.message_id))
-            return self._body(job, now, base_url), owed
+            body = self._body(job, now, base_url)
+        if moved:
+            self._changed()
+        return body, owed
 
     # -- JSON -----------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from app.simulator.config import MAX_BODY_BYTES, SimulatorConfig
 from app.simulator.images import IMAGE_PATH, ImageStore
 from app.simulator.jobs import JobStore, SimJob
 from app.simulator.ratelimit import RateLimiter
+from app.simulator.state import StateFile
 from app.simulator.webhook import WebhookRecord, WebhookSender
 
 _HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
@@ -244,7 +245,13 @@ class Simulator:
         self.host = host
         self.port = port
         self.base_url = ""
-        self.store = JobStore(self.config)
+        # With a state file, jobs outlive the process, as a real service's do.
+        state = StateFile(self.config.state_path) if self.config.state_path else None
+        self.store = JobStore(
+            self.config,
+            saved=state.load() if state else (),
+            on_change=state.save if state else None,
+        )
         self.images = ImageStore()
         self.chaos = Chaos(self.config.chaos, self.config.seed)
         self.limiter = RateLimiter(self.config.rate_limit)
