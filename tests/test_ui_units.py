@@ -199,6 +199,14 @@ def _tree(now: float) -> list[Job]:
     return out
 
 
+def _roots(n: int) -> list[Job]:
+    """r0 … r{n-1}, oldest first, with prompts 'prompt 0' …"""
+    now = time.time()
+    return [
+        Job(id=f"r{i}", kind="imagine", prompt=f"prompt {i}", created_at=now + i) for i in range(n)
+    ]
+
+
 def _screen(table: JobList) -> list[str]:
     """The list's lines as drawn (header first), trailing blanks trimmed."""
     return [table.render_line(y).text.rstrip() for y in range(table.size.height)]
@@ -241,13 +249,9 @@ async def test_the_list_keeps_tree_order_and_the_cursor_through_changes() -> Non
 
 async def test_the_cursor_stays_in_view_and_clicks_select() -> None:
     app = _TableApp()
-    now = time.time()
     async with app.run_test(size=(100, 12)) as pilot:
         table = app.query_one(JobList)
-        table.load(
-            Job(id=f"r{i}", kind="imagine", prompt=f"prompt {i}", created_at=now + i)
-            for i in range(200)
-        )
+        table.load(_roots(200))
         table.focus()
         await pilot.press("end")
         await pilot.pause()
@@ -294,13 +298,9 @@ async def test_the_list_is_drawn_from_the_shape_before_every_job_is_read() -> No
 
 async def test_new_jobs_show_up_when_the_end_of_the_list_is_in_view() -> None:
     app = _TableApp()
-    now = time.time()
     async with app.run_test(size=(100, 12)) as pilot:
         table = app.query_one(JobList)
-        table.load(
-            Job(id=f"r{i}", kind="imagine", prompt=f"prompt {i}", created_at=now + i)
-            for i in range(50)
-        )
+        table.load(_roots(50))
         table.move_cursor(49)
         await pilot.pause()
         # a child of the last job lands below the view's end: the view follows
@@ -310,7 +310,7 @@ async def test_new_jobs_show_up_when_the_end_of_the_list_is_in_view() -> None:
         assert any("└ V2" in line for line in _screen(table))
         # scrolled up, the view stays where the user put it
         table.move_cursor(0)
-        table.upsert(Job(id="new", kind="imagine", prompt="latest", created_at=now + 99))
+        table.upsert(Job(id="new", kind="imagine", prompt="latest", created_at=time.time() + 99))
         await pilot.pause()
         assert not any("latest" in line for line in _screen(table))
 
