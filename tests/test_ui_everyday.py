@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from pathlib import Path
@@ -406,7 +407,9 @@ async def test_custom_zoom_and_envelope_seed(
 # -- themes ------------------------------------------------------------------------------------
 
 
-async def test_theme_is_remembered_and_config_wins(tmp_path: Path) -> None:
+async def test_theme_is_remembered_and_config_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     app = ImagineApp(ui_settings(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
         await wait_ready(pilot)
@@ -415,11 +418,20 @@ async def test_theme_is_remembered_and_config_wins(tmp_path: Path) -> None:
         assert app.backend is not None
         assert app.backend.store.get_meta("theme") == "nord"
 
+    gate = asyncio.Event()  # holds the backend back, as a slow start would
+    real_open = app_module.open_backend
+
+    async def held_open(*args: Any, **kwargs: Any) -> Any:
+        await gate.wait()
+        return await real_open(*args, **kwargs)
+
+    monkeypatch.setattr(app_module, "open_backend", held_open)
     again = ImagineApp(ui_settings(tmp_path))
     async with again.run_test(size=SIZE) as pilot:
         # on the first frame already, not switched once the backend is open
         assert again.backend is None and again.theme == "nord"
         again.theme = "dracula"  # picked before the backend is open: saved once it is
+        gate.set()
         await wait_ready(pilot)
         assert again.backend is not None
         store = again.backend.store
@@ -447,13 +459,13 @@ def test_detail_text_is_literal() -> None:
 async def test_moving_shows_text_at_once_and_images_where_the_cursor_stops(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(app_module, "GRID_DELAY", 0.4)  # wide: pilot.press is slow
     app = ImagineApp(ui_settings(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
         await wait_ready(pilot)
         done = [await _submit(pilot, app, f"a quiet harbour {i}") for i in range(3)]
         app.table.focus()
         app.table.select(done[0].id)
+        await wait_grid(pilot, app, done[0].id)
         await wait_tiles(pilot, app, 4)
         bar = app.query_one("#buttons", ButtonBar)
         buttons = list(app.query(JobButton))
@@ -466,6 +478,9 @@ async def test_moving_shows_text_at_once_and_images_where_the_cursor_stops(
 
         monkeypatch.setattr(app, "_load_tiles", record)
 
+        # The grid waits for the cursor to rest; wide, so a slow machine cannot catch up
+        # between the presses (Enter below loads at once, so nothing waits this long).
+        monkeypatch.setattr(app_module, "GRID_DELAY", 5.0)
         await pilot.press("j", "j")
         # the row's text and buttons follow at once; the grid still shows the first job
         assert app.selected_job is not None and app.selected_job.id == done[2].id
