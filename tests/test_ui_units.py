@@ -331,3 +331,15 @@ async def test_a_changed_job_is_redrawn_on_its_line() -> None:
         table.upsert(job.evolve(state=JobState.DONE, progress=100))
         await pilot.pause()
         assert "✓ done" in _screen(table)[1]
+
+
+async def test_the_cursor_stays_in_view_when_the_terminal_shrinks() -> None:
+    app = _TableApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        table = app.query_one(JobList)
+        table.load(_roots(100))
+        table.move_cursor(99)
+        await pilot.pause()
+        await pilot.resize_terminal(100, 12)
+        await pilot.pause()
+        assert any("prompt 99" in line for line in _screen(table))

@@ -277,6 +277,9 @@ class JobList(ScrollView, can_focus=True):
     def action_select_cursor(self) -> None:
         self.post_message(self.OpenTile())
 
+    def on_resize(self, event: events.Resize) -> None:
+        self.call_after_refresh(self._scroll_to_cursor)  # a smaller view keeps the cursor
+
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
         if offset is None or offset.y < HEADER:
