@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.widgets import Static
 from ui_helpers import SIZE, find, jobs, ui_settings, wait_done, wait_ready
 
+from app.ui import app as app_module
 from app.ui.app import ImagineApp
 
 
@@ -62,3 +65,30 @@ async def test_letter_keys_type_into_the_prompt(tmp_path: Path) -> None:
         assert app.focused is app.table
         await pilot.press("slash")
         assert app.focused is app.prompt_input
+
+
+async def test_a_prompt_sent_while_starting_goes_out_once_ready(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = asyncio.Event()  # holds the backend back, as a slow start would
+    real_open = app_module.open_backend
+
+    async def held_open(*args: Any, **kwargs: Any) -> Any:
+        await gate.wait()
+        return await real_open(*args, **kwargs)
+
+    monkeypatch.setattr(app_module, "open_backend", held_open)
+    app = ImagineApp(ui_settings(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.backend is None
+        app.prompt_input.value = "an early bird"
+        await pilot.press("enter")
+        error = app.query_one("#prompt-error", Static)
+        assert error.display and "in a moment" in str(error.render())
+        gate.set()
+        await wait_ready(pilot)
+        job = await wait_done(pilot, app, prompt="an early bird")
+        assert [j.prompt for j in jobs(app)] == ["an early bird"]  # sent once
+        assert app.prompt_input.value == "" and not error.display
+        assert app.table.selected_id == job.id

@@ -140,6 +140,7 @@ class ImagineApp(App[None]):
         self._view = View()
         self._search_timer: Timer | None = None
         self._seeds: set[str] = set()  # jobs whose seed was already announced
+        self._early_prompt: str | None = None  # submitted before the backend was open
         self.set_keymap(settings.keymap)
 
     # -- layout -------------------------------------------------------------------------
@@ -236,6 +237,9 @@ class ImagineApp(App[None]):
         self._select(self.table.selected_id)
         if not self.table.row_count:
             self.grid.show_message("No jobs yet: type a prompt above and press Enter.")
+        if self._early_prompt is not None:
+            prompt, self._early_prompt = self._early_prompt, None
+            self._submit(prompt)
         self.refresh_status()
 
     async def on_unmount(self) -> None:
@@ -441,17 +445,24 @@ class ImagineApp(App[None]):
     @on(Input.Submitted, "#prompt")
     def _submit_prompt(self, event: Input.Submitted) -> None:
         pane = self.query_one("#prompt-pane", PromptPane)
-        if self.backend is None:
-            pane.show_error("Still starting up: try again in a moment.")
+        if self.backend is None:  # sent as soon as the backend is open
+            self._early_prompt = event.value
+            pane.show_error("Starting up: it goes out in a moment.")
             return
+        self._submit(event.value)
+
+    def _submit(self, prompt: str) -> None:
+        pane = self.query_one("#prompt-pane", PromptPane)
+        assert self.backend is not None
         try:
-            job = self.backend.manager.submit_imagine(event.value)
+            job = self.backend.manager.submit_imagine(prompt)
         except PromptError as exc:
             pane.show_error(str(exc.args[0]))
             return
         pane.show_error("")
         self.prompt_input.remember(job.prompt)
-        self.prompt_input.value = ""
+        if self.prompt_input.value == prompt:  # not a new draft typed while it waited
+            self.prompt_input.value = ""
         self.table.upsert(job)  # its JobChanged is still queued: list it now to select it
         if self.table.select(job.id):
             self._select(job.id)  # now, not when RowHighlighted arrives: keys may come first
