@@ -72,6 +72,21 @@ def test_button_groups_keep_the_services_labels() -> None:
     assert groups["other"] == ["❤️"]
 
 
+def test_emoji_labels_take_one_cell_on_screen_and_go_back_exactly() -> None:
+    """U+FE0F makes "❤️" two cells for Textual but one for tmux: shown without it."""
+    from rich.cells import cell_len
+
+    from app.ui.buttons import JobButton
+
+    for label in ("❤️", "✉️", "⬅️", "🖌️ Vary (Region)"):
+        button = JobButton(label)
+        shown = str(button.label)
+        assert "\ufe0f" not in shown and cell_len(shown) == len(shown)
+        assert button.job_label == label  # what is sent back
+        job = Job(id="a", kind="button", prompt="p", label=label)
+        assert job.title == shown and cell_len(title_text(job, 1).plain) == len(job.title) + 2
+
+
 def test_custom_zoom_answers_are_checked() -> None:
     assert parse_zoom("1.5", "16:9") == (1.5, "16:9")
     assert parse_zoom("", "") == (2.0, None)

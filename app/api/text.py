@@ -10,6 +10,16 @@ _ANSI = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+def button_text(label: str) -> str:
+    """A button label as shown: cleaned, one line, without emoji variation selectors.
+
+    "❤️" is U+2764 U+FE0F: two cells for Textual, one for tmux and many terminals, so a
+    row holding it was drawn shifted. Without U+FE0F it is one cell everywhere. The label
+    sent back to the service keeps it: only the shown text drops it.
+    """
+    return clean_text(label, single_line=True).replace("\ufe0f", "")
+
+
 def clean_text(text: str, *, single_line: bool = False) -> str:
     """Strip escape sequences and control characters; optionally fold newlines."""
     text = _CONTROL.sub("", _ANSI.sub("", text))

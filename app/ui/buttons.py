@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Label
 
-from app.api.text import clean_text
+from app.api.text import button_text
 from app.jobs.model import REROLL_LABEL, UPSCALE_LABELS, VARIATION_LABELS
 
 _GROUPS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -46,7 +46,7 @@ class JobButton(Button):
     """A button whose label is the server's text, rendered literally (no markup)."""
 
     def __init__(self, label: str) -> None:
-        super().__init__(Text(clean_text(label)), compact=True, classes="job-button")
+        super().__init__(Text(button_text(label)), compact=True, classes="job-button")
         self.job_label = label
 
 

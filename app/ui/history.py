@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from app.api.text import clean_text, shorten
+from app.api.text import button_text, clean_text, shorten
 from app.jobs.model import Job, JobState
 
 if TYPE_CHECKING:
@@ -176,7 +176,7 @@ class ButtonProvider(Provider):
             return []
         # Shown cleaned (server text), sent back exactly as received.
         return [
-            (f"button · {clean_text(label, single_line=True)}", partial(app.press, job.id, label))
+            (f"button · {button_text(label)}", partial(app.press, job.id, label))
             for label in job.buttons
         ]
 
