@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from app.api.text import button_text
+from app.api.text import clean_text
 
 
 class JobState(enum.StrEnum):
@@ -78,7 +78,7 @@ class Job:
     def title(self) -> str:
         """What the job is, as a person would say it: imagine, U2, V3, 🔄, Zoom Out 2x."""
         # Labels come from the server: shown cleaned, sent back exactly as received.
-        return "imagine" if self.kind == "imagine" else (button_text(self.label or "") or "button")
+        return "imagine" if self.kind == "imagine" else (clean_text(self.label or "") or "button")
 
     @property
     def is_upscale(self) -> bool:

@@ -53,7 +53,7 @@ from app.jobs.store import read_history_shape
 from app.runtime import Backend, close_backend, open_backend
 from app.settings import Settings
 from app.ui.buttons import CUSTOM_ZOOM, ButtonBar
-from app.ui.format import STATE_STYLE, state_text
+from app.ui.format import STATE_STYLE, shown_title, state_text
 from app.ui.grid import FULL_THUMB, LARGE_THUMB, TILE_THUMB, ImageGrid, Tile, TileView
 from app.ui.history import FILTERS, ButtonProvider, HistoryProvider, View, next_filter
 from app.ui.joblist import Clock, JobList, default_elapsed
@@ -368,12 +368,12 @@ class ImagineApp(App[None]):
 
     def _detail(self, job: Job) -> Text:
         text = Text()
-        text.append(job.title, style="bold")
+        text.append(shown_title(job), style="bold")
         text.append("  ")
         text.append_text(state_text(job, 200))
         parent = self._job(job.parent_id)
         if parent is not None:
-            text.append(f"   from {parent.title}", style="dim")
+            text.append(f"   from {shown_title(parent)}", style="dim")
         text.append("\n")
         text.append(clean_text(job.prompt, single_line=True), style="italic")
         seed = job.options.get("seed")
@@ -394,7 +394,7 @@ class ImagineApp(App[None]):
             if force or key != self._grid_key:
                 self._grid_key = key
                 single = len(job.display_urls) == 1
-                caption = [f"{job.title} · Enter opens"] if single else None
+                caption = [f"{shown_title(job)} · Enter opens"] if single else None
                 self._load_tiles(
                     job.id, job.display_urls, LARGE_THUMB if single else TILE_THUMB, caption
                 )
@@ -500,7 +500,7 @@ class ImagineApp(App[None]):
         except (ValueError, KeyError) as exc:
             self.notify(_reason(exc), severity="warning", markup=False)
             return None
-        self.notify(f"{child.title} started · press c to follow it", markup=False, timeout=3)
+        self.notify(f"{shown_title(child)} started · press c to follow it", markup=False, timeout=3)
         return child
 
     def _press_selected(self, label: str) -> None:
@@ -596,7 +596,7 @@ class ImagineApp(App[None]):
         if stale or tile.view.image is None or tile.view.url is None or job is None:
             self.notify("No image to open here yet.", timeout=2)
             return
-        self._open_full(tile.view.url, tile.view.image, f"{job.title} · tile {tile.index}")
+        self._open_full(tile.view.url, tile.view.image, f"{shown_title(job)} · tile {tile.index}")
 
     @work(group="full", exit_on_error=False)
     async def _open_full(self, url: str, fallback: Any, title: str) -> None:
@@ -736,7 +736,7 @@ class ImagineApp(App[None]):
         if picked is None:
             return
         job, index, _url = picked
-        self._ask_and_save(job, [index], f"Save tile {index} of {job.title}")
+        self._ask_and_save(job, [index], f"Save tile {index} of {shown_title(job)}")
 
     def action_save_job(self) -> None:
         picked = self._selected_tile()
@@ -744,7 +744,7 @@ class ImagineApp(App[None]):
             return
         job = picked[0]
         count = len(job.display_urls)
-        self._ask_and_save(job, None, f"Save all {count} images of {job.title}")
+        self._ask_and_save(job, None, f"Save all {count} images of {shown_title(job)}")
 
     def _ask_and_save(self, job: Job, tiles: list[int] | None, title: str) -> None:
         def answered(folder: Path | None) -> None:
@@ -819,7 +819,9 @@ class ImagineApp(App[None]):
             job, index, url = picked
             self.copy_to_clipboard(url)
             self.notify(
-                f"Copied the link of {job.title} tile {index} (OSC 52)", markup=False, timeout=3
+                f"Copied the link of {shown_title(job)} tile {index} (OSC 52)",
+                markup=False,
+                timeout=3,
             )
 
     def action_copy_prompt(self) -> None:
@@ -878,7 +880,9 @@ class ImagineApp(App[None]):
             return
         self._seeds.add(job.id)
         text = clean_text(str(seed), single_line=True)
-        self.notify(f"{job.title}: the seed is {text}", title="Seed", markup=False, timeout=15)
+        self.notify(
+            f"{shown_title(job)}: the seed is {text}", title="Seed", markup=False, timeout=15
+        )
 
     def watch_theme(self, theme: str) -> None:
         """Remember the theme picked in the palette for the next start."""

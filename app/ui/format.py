@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from app.api.text import clean_text, shorten
+from app.api.text import button_text, clean_text, shorten
 from app.jobs.model import Job, JobState
 
 STATE_STYLE = {
@@ -75,12 +75,17 @@ def state_text(job: Job, width: int = 22) -> Text:
     return Text(job.state.value, style=style)
 
 
+def shown_title(job: Job) -> str:
+    """The job's title for the terminal (see :func:`button_text`; exports keep U+FE0F)."""
+    return button_text(job.title)
+
+
 def title_text(job: Job, depth: int) -> Text:
     """The job's kind, indented under its parent: 'imagine', '└ V2', '  └ U1'."""
     text = Text()
     if depth:
         text.append("  " * (depth - 1) + "└ ", style="dim")
-    text.append(job.title, style="bold" if job.kind == "imagine" else "")
+    text.append(shown_title(job), style="bold" if job.kind == "imagine" else "")
     if job.favourite:
         text.append(" ★", style="yellow")
     return text

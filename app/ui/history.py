@@ -15,6 +15,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from app.api.text import button_text, clean_text, shorten
 from app.jobs.model import Job, JobState
+from app.ui.format import shown_title
 
 if TYPE_CHECKING:
     from app.ui.app import ImagineApp
@@ -159,7 +160,7 @@ class HistoryProvider(Provider):
                 hit_text(shown, offsets),
                 partial(self._app.show_job, job.id),
                 text=f"imagine · {shown}",
-                help=f"{job.title} · {job.state} · select this job",
+                help=f"{shown_title(job)} · {job.state} · select this job",
             )
 
 
