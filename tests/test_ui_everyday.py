@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ from textual.widgets import Input, Static
 from ui_helpers import (
     SIZE,
     find,
+    hold_backend,
     jobs,
     ui_settings,
     wait_done,
@@ -418,14 +418,7 @@ async def test_theme_is_remembered_and_config_wins(
         assert app.backend is not None
         assert app.backend.store.get_meta("theme") == "nord"
 
-    gate = asyncio.Event()  # holds the backend back, as a slow start would
-    real_open = app_module.open_backend
-
-    async def held_open(*args: Any, **kwargs: Any) -> Any:
-        await gate.wait()
-        return await real_open(*args, **kwargs)
-
-    monkeypatch.setattr(app_module, "open_backend", held_open)
+    gate = hold_backend(monkeypatch)
     again = ImagineApp(ui_settings(tmp_path))
     async with again.run_test(size=SIZE) as pilot:
         # on the first frame already, not switched once the backend is open

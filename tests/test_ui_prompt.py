@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
-from typing import Any
 
 import pytest
 from textual.widgets import Static
-from ui_helpers import SIZE, find, jobs, ui_settings, wait_done, wait_ready
+from ui_helpers import SIZE, find, hold_backend, jobs, ui_settings, wait_done, wait_ready
 
-from app.ui import app as app_module
 from app.ui.app import ImagineApp
 
 
@@ -70,14 +67,7 @@ async def test_letter_keys_type_into_the_prompt(tmp_path: Path) -> None:
 async def test_a_prompt_sent_while_starting_goes_out_once_ready(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    gate = asyncio.Event()  # holds the backend back, as a slow start would
-    real_open = app_module.open_backend
-
-    async def held_open(*args: Any, **kwargs: Any) -> Any:
-        await gate.wait()
-        return await real_open(*args, **kwargs)
-
-    monkeypatch.setattr(app_module, "open_backend", held_open)
+    gate = hold_backend(monkeypatch)
     app = ImagineApp(ui_settings(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()

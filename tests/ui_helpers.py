@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
 from app.jobs.model import Job, JobState
 from app.settings import Settings
+from app.ui import app as app_module
 from app.ui.app import ImagineApp
 
 SIZE = (140, 45)
@@ -17,6 +20,19 @@ SIZE = (140, 45)
 
 def ui_settings(tmp_path: Path, **overrides: Any) -> Settings:
     return Settings.for_tests(tmp_path, **{"graphics": "halfcell", **overrides})
+
+
+def hold_backend(monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
+    """Make the app's backend wait, as a slow start would, until the event is set."""
+    gate = asyncio.Event()
+    real_open = app_module.open_backend
+
+    async def held_open(*args: Any, **kwargs: Any) -> Any:
+        await gate.wait()
+        return await real_open(*args, **kwargs)
+
+    monkeypatch.setattr(app_module, "open_backend", held_open)
+    return gate
 
 
 def no_clock(job: Job) -> float | None:
