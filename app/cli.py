@@ -24,9 +24,9 @@ from app.api.errors import (
     safe_to_resend,
 )
 from app.api.models import MessageStatus, Submitted
-from app.api.text import clean_text
 from app.jobs.budget import Priority, RequestBudget
 from app.settings import GRAPHICS, ConfigError, Settings, resolve
+from app.text import clean_text
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_API = 0, 1, 2, 3
 

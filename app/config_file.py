@@ -21,6 +21,7 @@ from typing import Any
 
 import platformdirs
 
+from app.files import write_atomic
 from app.settings import APP_NAME, GRAPHICS, ConfigError
 
 # key -> accepted Python types
@@ -119,13 +120,7 @@ def save(values: dict[str, Any], keymap: dict[str, str], path: Path | None = Non
             "[keys]",
             *(f"{_toml_value(k)} = {_toml_value(v)}" for k, v in keymap.items()),
         ]
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write("\n".join(lines) + "\n")
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
-    return path
+    return write_atomic(path, ("\n".join(lines) + "\n").encode("utf-8"))  # 0600
 
 
 def set_value(key: str, value: Any, path: Path | None = None) -> Path:

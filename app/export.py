@@ -16,12 +16,14 @@ import platform
 import shutil
 import subprocess
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from app.images.cache import safe_stem, save_copy, write_atomic
+from app.files import write_atomic
+from app.images.cache import safe_stem, save_copy
+from app.jobs.lineage import ancestors, descendants
 from app.jobs.model import Job
 
 ImageLookup = Callable[[str], Path | None]
@@ -52,59 +54,6 @@ def default_export_dir(data_dir: Path, home: Path | None = None) -> Path:
     home = Path.home() if home is None else home
     pictures = home / "Pictures"
     return pictures / "imagine-tui" if pictures.is_dir() else data_dir / "exports"
-
-
-# -- lineage ------------------------------------------------------------------------------
-
-
-def ancestors(jobs_by_id: dict[str, Job], job: Job) -> list[Job]:
-    """The jobs ``job`` came from, root first (cycles and missing parents end the walk)."""
-    chain: list[Job] = []
-    seen = {job.id}
-    parent_id = job.parent_id
-    while parent_id is not None and parent_id not in seen:
-        parent = jobs_by_id.get(parent_id)
-        if parent is None:
-            break
-        chain.append(parent)
-        seen.add(parent.id)
-        parent_id = parent.parent_id
-    chain.reverse()
-    return chain
-
-
-def tree_root(jobs: Iterable[Job], job_id: str) -> str:
-    """The id of the oldest ancestor of ``job_id`` that is still in ``jobs``."""
-    by_id = {j.id: j for j in jobs}
-    job = by_id.get(job_id)
-    if job is None:
-        return job_id
-    chain = ancestors(by_id, job)
-    return chain[0].id if chain else job.id
-
-
-def descendants(jobs: Iterable[Job], root_id: str) -> list[tuple[Job, int]]:
-    """``root_id`` and everything made from it, depth first in creation order, with depth."""
-    by_id: dict[str, Job] = {}
-    kids: dict[str, list[Job]] = {}
-    for job in sorted(jobs, key=lambda j: j.created_at):
-        by_id[job.id] = job
-        if job.parent_id is not None:
-            kids.setdefault(job.parent_id, []).append(job)
-    root = by_id.get(root_id)
-    if root is None:
-        return []
-    out: list[tuple[Job, int]] = []
-    seen: set[str] = set()
-    stack = [(root, 0)]
-    while stack:  # iterative: long chains of variations must not hit the recursion limit
-        job, depth = stack.pop()
-        if job.id in seen:
-            continue
-        seen.add(job.id)
-        out.append((job, depth))
-        stack.extend((kid, depth + 1) for kid in reversed(kids.get(job.id, [])))
-    return out
 
 
 # -- saving one job -----------------------------------------------------------------------

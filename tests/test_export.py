@@ -9,19 +9,15 @@ import subprocess
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import IO
 
 import pytest
 from PIL import Image
 
 from app import export
-from app.export import (
-    ancestors,
-    default_export_dir,
-    descendants,
-    export_tree,
-    save_job_images,
-    tree_root,
-)
+from app.export import default_export_dir, export_tree, save_job_images
+from app.files import write_atomic
+from app.jobs.lineage import Tree, ancestors, descendants, tree_root
 from app.jobs.model import Job, JobState
 
 EVIL = '<script>alert("x")</script> & [bold]markup[/bold]'
@@ -257,3 +253,40 @@ def test_export_works_without_textual() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_lineage_tree_lists_orphans_as_roots_and_walks_depth_first() -> None:
+    # "lost" points at a parent the history no longer has: it is listed once, as a root.
+    tree = Tree([("a", None), ("a1", "a"), ("lost", "gone"), ("a2", "a"), ("a11", "a1")])
+    assert tree.order() == ["a", "a1", "a11", "a2", "lost"]
+    assert tree.order("a1") == ["a1", "a11"] and tree.order("nope") == []
+    assert tree.roots() == ["a", "lost"] and tree.children("a") == ["a1", "a2"]
+    assert tree.depth == {"a": 0, "a1": 1, "a11": 2, "a2": 1, "lost": 0}
+    deep = Tree((str(i), str(i - 1) if i else None) for i in range(5000))
+    assert len(deep.order()) == 5000  # no recursion limit on long chains of variations
+
+
+def test_write_atomic_leaves_the_old_file_when_writing_fails(tmp_path: Path) -> None:
+    dest = write_atomic(tmp_path / "sub" / "a.json", b"old")
+    assert dest.read_bytes() == b"old" and dest.stat().st_mode & 0o777 == 0o600
+
+    def broken(fp: IO[bytes]) -> None:
+        fp.write(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_atomic(dest, broken)
+    assert dest.read_bytes() == b"old"
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["a.json"]  # no temp left
+
+
+def test_state_categories() -> None:
+    assert {s for s in JobState if s.retryable} == {
+        JobState.FAILED,
+        JobState.STALLED,
+        JobState.UNCERTAIN,
+    }
+    assert {s for s in JobState if s.finished} == {JobState.DONE, JobState.FAILED}
+    # a stalled job is still polled; an uncertain one is neither running nor over
+    assert JobState.STALLED.active and not JobState.UNCERTAIN.active
+    assert not any(s.active and s.finished for s in JobState)

@@ -22,8 +22,8 @@ import httpx
 import pytest
 from PIL import Image
 
+from app.files import TEMP_PREFIX
 from app.images import ImageFailure, ImageFetchError, ImagePipeline, TileResult, save_copy
-from app.images.cache import TEMP_PREFIX
 
 SMALL_CAP = 1024 * 1024
 

@@ -30,7 +30,7 @@ from app.api.errors import (
     ServerError,
 )
 from app.api.models import MessageStatus, Submitted, parse_message, parse_submitted
-from app.api.text import clean_text
+from app.text import clean_text
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 MAX_REDIRECTS = 5

@@ -6,7 +6,7 @@ text only, and server text is cleaned of control characters before it is stored.
 
 from __future__ import annotations
 
-from app.api.text import clean_text
+from app.text import clean_text
 
 
 class ApiError(Exception):

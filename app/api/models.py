@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.api.errors import FAILURE_CODES, BadResponse
-from app.api.text import clean_text
+from app.text import clean_text
 
 # Labels the chat client shows that are links, not API buttons.
 HIDDEN_BUTTONS = frozenset({"Web"})

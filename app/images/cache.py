@@ -1,4 +1,4 @@
-"""File layout of the on-disk image cache, and atomic writes.
+"""File layout of the on-disk image cache.
 
 The full image lives at ``<sha256(url)><ext>``; thumbnails next to it at
 ``<sha256(url)>.t<w>x<h>.png``. Files only ever appear under their final name by
@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import re
 import shutil
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO
 
+from app.files import write_atomic
 from app.images.decode import EXTENSIONS
 
-TEMP_PREFIX = ".partial-"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
@@ -47,23 +43,6 @@ def find_full(cache_dir: Path, url: str) -> Path | None:
 
 def thumb_path(full: Path, size: tuple[int, int]) -> Path:
     return full.with_name(f"{full.stem}.t{size[0]}x{size[1]}.png")
-
-
-def write_atomic(dest: Path, write: Callable[[IO[bytes]], None]) -> Path:
-    """Write through ``write`` to a temp file beside ``dest``, then rename it into place."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as fp:
-            write(fp)
-            fp.flush()
-            os.fsync(fp.fileno())  # the rename must not land before the bytes do
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return dest
 
 
 def remove_quietly(path: Path) -> None:

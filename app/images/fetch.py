@@ -6,8 +6,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from app.api.text import clean_text
 from app.images.model import ImageFetchError
+from app.text import clean_text
 
 MAX_URL_LENGTH = 8192
 ALLOWED_SCHEMES = ("http", "https")

@@ -15,6 +15,7 @@ from typing import IO, ParamSpec, TypeVar
 import httpx
 from PIL import Image
 
+from app.files import write_atomic
 from app.images import cache, decode
 from app.images.fetch import Forbidden, check_url, download, too_large
 from app.images.model import ImageFailure, ImageFetchError, TileResult
@@ -126,7 +127,7 @@ class ImagePipeline:
         def write(fp: IO[bytes]) -> None:
             fp.write(data)
 
-        path = cache.write_atomic(dest, write)
+        path = write_atomic(dest, write)
         # Keep the decoded picture for the thumbnail that is usually asked for next,
         # instead of decoding the same bytes a second time.
         with self._fresh_lock:
@@ -236,6 +237,6 @@ def _tile_key(url: str, size: tuple[int, int]) -> tuple[str, int, int]:
 
 def _write_thumbnail(dest: Path, thumb: Image.Image) -> None:
     try:
-        cache.write_atomic(dest, lambda fp: thumb.save(fp, format="PNG", compress_level=1))
+        write_atomic(dest, lambda fp: thumb.save(fp, format="PNG", compress_level=1))
     except OSError:
         log.warning("could not write a thumbnail to the cache", exc_info=True)

@@ -32,11 +32,12 @@ from app.api.errors import (
     safe_to_resend,
 )
 from app.api.models import MessageStatus, Submitted, parse_message
-from app.api.text import clean_text
+from app.jobs import lineage
 from app.jobs.budget import Priority, RequestBudget
 from app.jobs.model import Job, JobState, new_job_id
 from app.jobs.planner import PollPlanner
 from app.jobs.store import JobStore
+from app.text import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +180,7 @@ class JobManager:
         return self._jobs.get(job_id)
 
     def children(self, job_id: str) -> list[Job]:
-        return [j for j in self._jobs.values() if j.parent_id == job_id]
+        return lineage.children(self._jobs.values(), job_id)
 
     @property
     def in_flight(self) -> int:
@@ -215,6 +216,10 @@ class JobManager:
     def retry(self, job_id: str) -> Job:
         """A fresh copy of a failed, stalled or uncertain job (the old one stays in history)."""
         old = self._jobs[job_id]
+        if not old.state.retryable:
+            raise ValueError(
+                f"Only a failed, stalled or uncertain job can be retried ({old.state})."
+            )
         if old.kind == "imagine":
             return self.submit_imagine(old.prompt)
         parent_id = old.parent_id

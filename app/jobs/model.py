@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from app.api.text import clean_text
+from app.text import clean_text
 
 
 class JobState(enum.StrEnum):
@@ -23,16 +23,24 @@ class JobState(enum.StrEnum):
 
     @property
     def finished(self) -> bool:
-        return self in _FINISHED
+        """Nothing more will happen to it: done or failed."""
+        return self in FINISHED
 
     @property
     def active(self) -> bool:
-        return self in _ACTIVE
+        """Still on its way: waiting to be sent, sent, or being polled."""
+        return self in ACTIVE
+
+    @property
+    def retryable(self) -> bool:
+        """R may resubmit it (as a new job; the old one stays in the history)."""
+        return self in RETRYABLE
 
 
 # Sets, not tuples: these are asked about every job of a long history.
-_FINISHED = frozenset({JobState.DONE, JobState.FAILED})
-_ACTIVE = frozenset({JobState.QUEUED, JobState.SUBMITTED, JobState.RUNNING, JobState.STALLED})
+FINISHED = frozenset({JobState.DONE, JobState.FAILED})
+ACTIVE = frozenset({JobState.QUEUED, JobState.SUBMITTED, JobState.RUNNING, JobState.STALLED})
+RETRYABLE = frozenset({JobState.FAILED, JobState.STALLED, JobState.UNCERTAIN})
 
 
 def new_job_id() -> str:

@@ -14,12 +14,9 @@ and the simulator starts empty; a single bad record is logged and skipped.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import math
-import os
-import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import fields
@@ -27,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from app.files import write_atomic
 from app.simulator.jobs import SimJob
 from app.simulator.landscape import TIMES, Scene, View
 
@@ -95,22 +93,6 @@ class StateFile:
             text = json.dumps(encode(job), separators=(",", ":"))
             cached = self._json[job.message_id] = (mutable, text)
         return cached[1]
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Readers see the old file or the new one, never half of one; mode 0600."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:  # mkstemp makes the file 0600
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 # -- records ---------------------------------------------------------------------------
@@ -291,4 +273,4 @@ def _nums(record: dict[str, Any], key: str) -> tuple[float, ...]:
     return tuple(_num({key: x}, key) for x in value)
 
 
-__all__ = ["VERSION", "StateFile", "decode", "encode", "write_atomic"]
+__all__ = ["VERSION", "StateFile", "decode", "encode"]

@@ -28,18 +28,10 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
-from app.api.text import clean_text
-from app.export import (
-    ancestors,
-    default_export_dir,
-    descendants,
-    export_tree,
-    open_in_viewer,
-    save_job_images,
-    tree_root,
-)
+from app.export import default_export_dir, export_tree, open_in_viewer, save_job_images
 from app.images import ImageFailure
 from app.images.cache import safe_stem
+from app.jobs.lineage import ancestors, descendants, tree_root
 from app.jobs.manager import (
     ConnectionChanged,
     ImagesReady,
@@ -48,10 +40,11 @@ from app.jobs.manager import (
     Notice,
     PromptError,
 )
-from app.jobs.model import REROLL_LABEL, Job, JobState
+from app.jobs.model import REROLL_LABEL, RETRYABLE, Job, JobState
 from app.jobs.store import read_history_shape
 from app.runtime import Backend, close_backend, open_backend
 from app.settings import Settings
+from app.text import clean_text
 from app.ui.buttons import CUSTOM_ZOOM, ButtonBar
 from app.ui.format import STATE_STYLE, shown_title, state_text
 from app.ui.grid import FULL_THUMB, LARGE_THUMB, TILE_THUMB, ImageGrid, Tile, TileView
@@ -62,7 +55,6 @@ from app.ui.prompt import PromptInput, PromptPane, SearchInput
 from app.ui.screens import CustomZoomScreen, HelpScreen, ImageScreen, SaveScreen
 from app.ui.status import StatusInfo, StatusLine
 
-RETRYABLE = (JobState.FAILED, JobState.STALLED, JobState.UNCERTAIN)
 # Moving through the list shows the row's text at once; its images only once the cursor
 # has rested this long, so holding j scrolls smoothly and only the last row loads images.
 GRID_DELAY = 0.07

@@ -10,8 +10,8 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Label
 
-from app.api.text import button_text
 from app.jobs.model import REROLL_LABEL, UPSCALE_LABELS, VARIATION_LABELS
+from app.text import button_text
 
 _GROUPS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("upscale", re.compile(r"^U[1-4]$")),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from app.api.text import button_text, clean_text, shorten
 from app.jobs.model import Job, JobState
+from app.text import button_text, clean_text, shorten
 
 STATE_STYLE = {
     JobState.QUEUED: "dim",

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from app.api.text import button_text, clean_text, shorten
 from app.jobs.model import Job, JobState
+from app.text import button_text, clean_text, shorten
 from app.ui.format import shown_title
 
 if TYPE_CHECKING:
