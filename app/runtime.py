@@ -120,7 +120,7 @@ async def _start_webhook(settings: Settings) -> tuple[WebhookReceiver | None, st
         raise ConfigError(
             f"Cannot listen for webhooks on {settings.webhook_listen!r} (HOST:PORT): {exc}"
         ) from None
-    return receiver, settings.webhook_public_url or receiver.address
+    return receiver, receiver.public_url(settings.webhook_public_url)
 
 
 async def close_backend(backend: Backend) -> None:

@@ -122,3 +122,89 @@ async def test_a_webhook_reconciles_an_uncertain_job(tmp_path: Path) -> None:
     finally:
         await close_backend(backend)
         stop()
+
+
+async def test_a_webhook_without_the_secret_path_is_refused(tmp_path: Path) -> None:
+    """Any local process can reach the port: only the URL told to the service may finish jobs."""
+    from hostile import Hostile, serve
+
+    hostile = Hostile()
+    hostile.on("/imagine", lambda p, b: (200, {}, b"{garbled"))  # uncertain: open to a webhook
+    stop = serve(hostile)
+    settings = Settings.for_tests(
+        tmp_path, base_url=hostile.url, rate_interval=0.0, webhook_listen="127.0.0.1:0"
+    )
+    backend = await open_backend(settings)
+    try:
+        job = backend.manager.submit_imagine("forge me")
+        for _ in range(100):
+            if backend.manager.get(job.id).state is JobState.UNCERTAIN:  # type: ignore[union-attr]
+                break
+            await asyncio.sleep(0.02)
+        receiver = backend.webhook
+        assert receiver is not None
+        forged = {
+            "progress": 100,
+            "response": {
+                "ref": job.id,
+                "content": "forged",
+                "buttons": ["U1"],
+                "imageUrls": ["http://evil.example/1.png"],
+                "buttonMessageId": "evil",
+            },
+        }
+        root = f"http://127.0.0.1:{receiver.port}"
+        async with httpx.AsyncClient() as http:
+            for path in ("/", "/hook", "/" + receiver.secret[:-1], "/x" + receiver.secret):
+                assert (await http.post(root + path, json=forged)).status_code == 404, path
+        kept = backend.manager.get(job.id)
+        assert kept is not None and kept.state is JobState.UNCERTAIN and not kept.image_urls
+        assert receiver.received == 0 and receiver.refused == 4
+    finally:
+        await close_backend(backend)
+        stop()
+
+
+async def test_the_public_url_carries_the_secret(tmp_path: Path) -> None:
+    settings = Settings.for_tests(
+        tmp_path,
+        webhook_listen="127.0.0.1:0",
+        webhook_public_url="https://example.com/imagine-hook/",
+    )
+    backend = await open_backend(settings)
+    try:
+        assert backend.webhook is not None and len(backend.webhook.secret) >= 32
+        told = backend.manager.settings.webhook_url
+        assert told == f"https://example.com/imagine-hook/{backend.webhook.secret}"
+    finally:
+        await close_backend(backend)
+
+
+async def test_a_webhook_never_replaces_a_finished_jobs_images(tmp_path: Path) -> None:
+    with Simulator(SimulatorConfig(speed=100, tile_size=64)) as sim:
+        settings = Settings.for_tests(
+            tmp_path, base_url=sim.base_url, rate_interval=0.0, webhook_listen="127.0.0.1:0"
+        )
+        backend = await open_backend(settings)
+        try:
+            job = backend.manager.submit_imagine("finished once")
+            assert await wait_done(backend.manager, [job.id], 10)
+            done = backend.manager.get(job.id)
+            assert done is not None and backend.webhook is not None
+            late = {
+                "progress": 100,
+                "response": {
+                    "ref": job.id,
+                    "content": "again",
+                    "buttons": ["U1"],
+                    "imageUrls": ["http://elsewhere.example/1.png"],
+                    "buttonMessageId": "other",
+                },
+            }
+            async with httpx.AsyncClient() as http:
+                await http.post(backend.webhook.address, json=late)
+            after = backend.manager.get(job.id)
+            assert after is not None and after.image_urls == done.image_urls
+            assert after.button_message_id == done.button_message_id
+        finally:
+            await close_backend(backend)
