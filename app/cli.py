@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.api.client import ImagineClient
+from app.api.client import ImagineClient, proxy_for, redact
 from app.api.errors import (
     ApiError,
     NetworkError,
@@ -179,6 +179,8 @@ def _config_show(settings: Settings) -> int:
         print(f"{name} = {value!s}    [{source}]")
     mode = "demo: built-in simulator" if settings.demo else f"service at {settings.base_url}"
     print(f"backend: {mode}")
+    proxy = None if settings.demo else proxy_for(settings.base_url or "")
+    print(f"proxy: {redact(proxy)} (from the environment)" if proxy else "proxy: none")
     return EXIT_OK
 
 

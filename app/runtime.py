@@ -56,7 +56,11 @@ def open_client(settings: Settings) -> tuple[ImagineClient, Simulator | None]:
     simulator = start_simulator(settings) if settings.demo else None
     base_url = simulator.base_url if simulator else settings.base_url
     assert base_url is not None
-    return ImagineClient(base_url, settings.token, timeout=settings.timeout), simulator
+    # The built-in simulator is on this machine: never through the environment's proxy.
+    client = ImagineClient(
+        base_url, settings.token, timeout=settings.timeout, use_env_proxy=simulator is None
+    )
+    return client, simulator
 
 
 async def open_backend(settings: Settings, listener: Listener | None = None) -> Backend:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -106,3 +110,79 @@ async def test_unreachable_host_and_bad_base_url() -> None:
     for bad in ("", "localhost:8080", "ftp://x", "javascript:alert(1)"):
         with pytest.raises(ValueError, match="not a usable base URL"):
             ImagineClient(bad)
+
+
+async def test_the_environment_proxy_is_used_and_no_proxy_honoured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hostile import Hostile, json_reply, serve
+
+    proxy = Hostile()  # a forward proxy sees absolute URLs in the request line
+    service = f"http://127.0.0.1:{free_port()}"  # nothing listens: only the proxy answers
+    proxy.on(f"{service}/message/*", lambda p, b: json_reply({"progress": 42}))
+    stop = serve(proxy)
+    for var in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(var, raising=False)
+        monkeypatch.delenv(var.upper(), raising=False)
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    try:
+        async with ImagineClient(service) as client:
+            assert client.proxy == proxy.url
+            assert (await client.message("m1")).progress == 42
+        async with ImagineClient(service, use_env_proxy=False) as client:
+            assert client.proxy is None
+            with pytest.raises(NetworkError, match="Cannot reach"):
+                await client.message("m1")
+        monkeypatch.setenv("NO_PROXY", "example.com, 127.0.0.1")
+        async with ImagineClient(service) as client:
+            assert client.proxy is None
+            with pytest.raises(NetworkError, match="Cannot reach"):
+                await client.message("m1")
+    finally:
+        stop()
+    assert proxy.hits == [f"{service}/message/m1"]
+
+
+def test_config_says_which_proxy_without_its_password(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "HTTPS_PROXY": "http://me:hunter2@proxy.example:3128",
+        "IMAGINE_BASE_URL": "https://api.example.com",
+        "XDG_CONFIG_HOME": str(tmp_path),
+    }
+    for var in ("https_proxy", "no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
+        env.pop(var, None)
+    out = subprocess.run(
+        [sys.executable, "-m", "app", "config"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert "proxy: http://***@proxy.example:3128 (from the environment)" in out.stdout
+    assert "hunter2" not in out.stdout
+    env["NO_PROXY"] = "api.example.com"
+    out = subprocess.run(
+        [sys.executable, "-m", "app", "config"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert "proxy: none" in out.stdout
+
+
+async def test_the_demo_simulator_is_never_reached_through_a_proxy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.jobs import JobState
+    from app.runtime import close_backend, open_backend
+    from app.settings import Settings
+
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")  # a dead proxy
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    backend = await open_backend(Settings.for_tests(tmp_path))
+    try:
+        assert backend.client.proxy is None
+        job = backend.manager.submit_imagine("local only")
+        for _ in range(500):
+            if backend.manager.get(job.id).state is JobState.DONE:  # type: ignore[union-attr]
+                break
+            await asyncio.sleep(0.02)
+        assert backend.manager.get(job.id).state is JobState.DONE  # type: ignore[union-attr]
+    finally:
+        await close_backend(backend)

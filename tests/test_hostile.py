@@ -318,3 +318,120 @@ async def test_a_passing_image_hiccup_is_retried(hostile: Hostile, backend_for: 
     ready = next(e for e in events if isinstance(e, ImagesReady))
     assert ready.failures == () and all(backend.images.cached_path(u) for u in urls)
     assert hostile.hits.count("/img/0.png") == 2
+
+
+# -- issue 14: answers that used to crash, hang, or be resent ---------------------------
+
+DEEP = b"[" * 200_000 + b"]" * 200_000
+
+
+@pytest.mark.parametrize(
+    ("body", "expect"),
+    [
+        (DEEP, "nested too deeply"),
+        (b'{"success": true, "messageId": Infinity}', "not JSON"),
+    ],
+    ids=["200k deep", "Infinity"],
+)
+async def test_an_unreadable_submit_answer_makes_the_job_uncertain(
+    hostile: Hostile, backend_for: Any, body: bytes, expect: str
+) -> None:
+    hostile.on("/imagine", lambda p, b: (200, {}, body))
+    backend, _ = await backend_for(hostile)
+    job = await run_one(backend)
+    assert job.state is JobState.UNCERTAIN and expect in (job.error or "")
+    assert hostile.hits.count("/imagine") == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "expect"),
+    [
+        (DEEP, "nested too deeply"),
+        (b'{"progress": 1e400}', "expected 0 to 100"),
+        (b'{"progress": "1e400"}', "expected 0 to 100"),
+        (b'{"progress": Infinity}', "not JSON"),
+    ],
+    ids=["200k deep", "1e400", "'1e400'", "Infinity"],
+)
+async def test_unreadable_polls_end_as_stalled_with_a_sentence(
+    hostile: Hostile, backend_for: Any, body: bytes, expect: str
+) -> None:
+    hostile.on("/imagine", lambda p, b: submitted())
+    hostile.on("/message/m1", lambda p, b: (200, {}, body))
+    backend, _ = await backend_for(hostile)
+    job = backend.manager.submit_imagine("p")
+    await until(lambda: state_of(backend, job) is JobState.STALLED, 15)
+    stalled = backend.manager.get(job.id)
+    assert stalled is not None and expect in (stalled.error or "")
+    assert "Checking on it failed (3×)" in (stalled.error or "")
+
+
+async def test_an_answer_trickled_a_byte_at_a_time_times_out(hostile: Hostile) -> None:
+    import time
+
+    from app.api import ApiTimeout, ImagineClient
+
+    def trickle() -> Iterator[bytes]:
+        for byte in b'{"progress": 50}':  # 16 bytes at 0.25 s: never a 1 s gap between reads
+            time.sleep(0.25)
+            yield bytes([byte])
+
+    hostile.on("/message/m1", lambda p, b: (200, {"Content-Type": "application/json"}, trickle()))
+    async with ImagineClient(hostile.url, timeout=1.0) as client:
+        with pytest.raises(ApiTimeout, match=r"did not finish answering within 1 s"):
+            await client.message("m1")
+
+
+async def test_a_huge_answer_is_not_read_past_the_cap(hostile: Hostile) -> None:
+    from app.api import BadResponse, ImagineClient
+
+    hostile.on("/message/m1", lambda p, b: (200, {"Content-Type": "application/json"}, _endless()))
+    hostile.on(
+        "/message/m2",
+        lambda p, b: (200, {"Content-Length": str(2**31)}, iter([b"{}"])),  # a 2 GB claim
+    )
+    async with ImagineClient(hostile.url) as client:
+        for mid in ("m1", "m2"):
+            with pytest.raises(BadResponse, match="larger than 4 MB"):
+                await client.message(mid)
+
+
+async def test_an_endless_retry_after_is_capped_and_said(
+    hostile: Hostile, backend_for: Any
+) -> None:
+    from app.api import ImagineClient, RateLimited
+
+    hostile.on("/imagine", lambda p, b: (429, {"Retry-After": "99999999"}, b"slow down"))
+    async with ImagineClient(hostile.url) as client:
+        with pytest.raises(RateLimited) as err:
+            await client.imagine("p")
+    assert err.value.retry_after == 300
+    assert "asked for a 99999999 s pause; waiting 300 s instead" in err.value.human
+    backend, _ = await backend_for(hostile)
+    job = backend.manager.submit_imagine("p")
+    await until(lambda: "waiting 300 s instead" in (backend.manager.get(job.id).error or ""))  # type: ignore[union-attr]
+    assert state_of(backend, job) is JobState.QUEUED  # waiting, not failed, not resent yet
+
+
+async def test_a_redirected_submission_is_uncertain_not_resent(
+    hostile: Hostile, backend_for: Any
+) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{s.getsockname()[1]}/imagine"
+    hostile.on("/imagine", lambda p, b: (307, {"Location": nowhere}, b""))
+    backend, _ = await backend_for(hostile)
+    job = await run_one(backend)
+    assert job.state is JobState.UNCERTAIN
+    assert "redirected" in (job.error or "") and "not resent" in (job.error or "")
+    assert hostile.hits.count("/imagine") == 1
+
+
+async def test_a_zero_timeout_is_refused_as_a_setting_not_blamed_on_the_service() -> None:
+    from app.api import ImagineClient
+
+    for bad in (0.0, -5.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="timeout must be a positive number of seconds"):
+            ImagineClient("http://127.0.0.1:9", timeout=bad)

@@ -11,8 +11,11 @@ job (``app.jobs.scheduler``), because every request must go through one rate bud
 
 from __future__ import annotations
 
+import asyncio
 import json
+import math
 import re
+import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,6 +37,11 @@ from app.text import clean_text
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 MAX_REDIRECTS = 5
+# A job's JSON is a few KB; anything near this is not an answer but a fault or an attack.
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
+MAX_IMAGE_BYTES = 40 * 1024 * 1024  # /getImage answers an image: the pipeline's own cap
+IMAGE_DEADLINE = 120.0  # a whole /getImage download, as for a direct image link
+MAX_RETRY_AFTER = 300.0  # a longer Retry-After is a fault, not a plan: wait this instead
 _PHRASE = re.compile(r"Invalid phrase:\s*'([^']*)'")
 
 
@@ -49,12 +57,14 @@ def validate_base_url(base_url: str) -> str:
 
 
 def retry_after_seconds(value: str | None) -> float | None:
+    """The pause a Retry-After header asks for, in seconds (uncapped), or None."""
     if value is None:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         return None  # an HTTP date: rare here, and the scheduler's backoff covers it
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def error_for_status(response: httpx.Response) -> ApiError:
@@ -62,7 +72,8 @@ def error_for_status(response: httpx.Response) -> ApiError:
     if status in (401, 403):
         return AuthError(status)
     if status == 429:
-        return RateLimited(retry_after_seconds(response.headers.get("Retry-After")))
+        asked = retry_after_seconds(response.headers.get("Retry-After"))
+        return RateLimited(asked, limit=MAX_RETRY_AFTER)
     if status >= 500:
         return ServerError(status)
     msg = _server_message(response)
@@ -84,6 +95,45 @@ def _server_message(response: httpx.Response) -> str:
     return "no details"
 
 
+def total_seconds(timeout: httpx.Timeout | float) -> float:
+    """The whole-request deadline for a timeout setting, or ``ValueError`` saying why not.
+
+    httpx's timeouts are per read: an answer trickled a byte at a time never trips them.
+    """
+    if isinstance(timeout, httpx.Timeout):
+        parts = (timeout.connect, timeout.read, timeout.write, timeout.pool)
+        seconds = max((p for p in parts if p is not None), default=DEFAULT_TIMEOUT.read or 30.0)
+    else:
+        seconds = timeout
+    if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds > 0):
+        raise ValueError(
+            f"The timeout must be a positive number of seconds, not {seconds!r}: "
+            "with it every request would fail before the service could answer."
+        )
+    return float(seconds)
+
+
+def proxy_for(url: str) -> str | None:
+    """The proxy a request to ``url`` goes through: HTTP(S)_PROXY, ALL_PROXY and NO_PROXY
+    from the environment, read the way httpx reads them."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    found = urllib.request.getproxies()
+    for entry in found.get("no", "").split(","):
+        entry = entry.strip().lower()
+        if entry == "*":
+            return None
+        name = entry.split("://", 1)[-1].split(":", 1)[0].strip("[]")
+        if name and (host == name.lstrip(".") and not name.startswith(".")):
+            return None
+        if name and host.endswith("." + name.lstrip(".")):
+            return None
+    proxy = found.get(parts.scheme) or found.get("all")
+    if not proxy:
+        return None
+    return proxy if "://" in proxy else f"http://{proxy}"
+
+
 class ImagineClient:
     """The API calls, each one attempt, each failure a typed :class:`ApiError`."""
 
@@ -95,15 +145,21 @@ class ImagineClient:
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
         max_connections: int = 16,
+        use_env_proxy: bool = True,
     ) -> None:
+        """``use_env_proxy``: honour HTTP(S)_PROXY / NO_PROXY (off for the built-in
+        simulator, which is on this machine)."""
         self.base_url = validate_base_url(base_url)
+        self.deadline = total_seconds(timeout)
+        self.proxy = proxy_for(self.base_url) if use_env_proxy and transport is None else None
         self._token = token
-        if transport is None:
-            limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=8)
-            transport = httpx.AsyncHTTPTransport(limits=limits)
+        # No explicit transport unless a test gives one: httpx builds its own, and only
+        # then does it apply the environment's proxy settings.
         self.http = httpx.AsyncClient(
             timeout=timeout,
             transport=transport,
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=8),
+            trust_env=use_env_proxy,
             follow_redirects=True,
             max_redirects=MAX_REDIRECTS,
             headers={"User-Agent": "imagine-tui"},
@@ -166,8 +222,14 @@ class ImagineClient:
 
     async def get_image(self, image_url: str) -> bytes:
         """``POST /getImage``: the documented way round result URLs that answer 403."""
-        response = await self._send("POST", "/getImage", json_body={"imgUrl": image_url})
-        return response.content
+        _, body = await self._send(
+            "POST",
+            "/getImage",
+            json_body={"imgUrl": image_url},
+            max_bytes=MAX_IMAGE_BYTES,
+            deadline=IMAGE_DEADLINE,
+        )
+        return body
 
     # -- plumbing --------------------------------------------------------------------
 
@@ -179,12 +241,14 @@ class ImagineClient:
         json_body: dict[str, Any] | None = None,
         params: dict[str, str] | None = None,
     ) -> Any:
-        response = await self._send(method, path, json_body=json_body, params=params)
+        status, body = await self._send(method, path, json_body=json_body, params=params)
         try:
-            return json.loads(response.content)
+            return json.loads(body, parse_constant=_no_constant)
         except (ValueError, UnicodeDecodeError):
-            kind = "an HTML page" if b"<html" in response.content[:500].lower() else "not JSON"
-            raise BadResponse(f"HTTP {response.status_code} answer was {kind}") from None
+            kind = "an HTML page" if b"<html" in body[:500].lower() else "not JSON"
+            raise BadResponse(f"HTTP {status} answer was {kind}") from None
+        except RecursionError:  # thousands of nested brackets: not an answer
+            raise BadResponse(f"HTTP {status} answer was nested too deeply") from None
 
     async def _send(
         self,
@@ -193,27 +257,55 @@ class ImagineClient:
         *,
         json_body: dict[str, Any] | None = None,
         params: dict[str, str] | None = None,
-    ) -> httpx.Response:
+        max_bytes: int = MAX_ANSWER_BYTES,
+        deadline: float | None = None,
+    ) -> tuple[int, bytes]:
         headers = {"Content-Type": "application/json"}
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
         # A GET is safe to repeat; a POST that may have arrived must not be resent blindly.
         is_post = method == "POST"
+        seconds = deadline or self.deadline
         try:
-            response = await self.http.request(
-                method, self.base_url + path, json=json_body, params=params, headers=headers
-            )
+            async with (
+                asyncio.timeout(seconds),
+                self.http.stream(
+                    method,
+                    self.base_url + path,
+                    json=json_body,
+                    params=params,
+                    headers=headers,
+                    # A redirected POST may already have been acted on; following it (as a
+                    # GET, or to another host) would hide that.
+                    follow_redirects=not is_post,
+                ) as response,
+            ):
+                status = response.status_code
+                if is_post and response.is_redirect:
+                    raise BadResponse(
+                        f"HTTP {status}: the service redirected the request instead of "
+                        "answering it, so it may or may not have been received"
+                    )
+                body = await _read_capped(response, max_bytes)
+        except TimeoutError:  # the whole-request deadline
+            raise ApiTimeout(
+                f"The service did not finish answering within {seconds:g} s (the timeout setting).",
+                maybe_sent=is_post,
+            ) from None
         except httpx.TimeoutException as exc:
             sent = is_post and not isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
             raise ApiTimeout(
-                f"The service did not answer in time ({type(exc).__name__}).", maybe_sent=sent
+                f"The service did not answer within {seconds:g} s "
+                f"(the timeout setting; {type(exc).__name__}).",
+                maybe_sent=sent,
             ) from None
         except httpx.TooManyRedirects:
             raise BadResponse("too many redirects") from None
         except (httpx.ConnectError, httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
             host = urlsplit(self.base_url).netloc
+            via = f" through the proxy {redact(self.proxy)}" if self.proxy else ""
             raise NetworkError(
-                f"Cannot reach the service at {host}: "
+                f"Cannot reach the service at {host}{via}: "
                 f"{clean_text(str(exc)) or 'connection failed'}",
                 maybe_sent=False,
             ) from None
@@ -222,6 +314,32 @@ class ImagineClient:
                 f"The connection to the service broke ({type(exc).__name__}).",
                 maybe_sent=is_post,
             ) from None
-        if response.status_code >= 400:
-            raise error_for_status(response)
-        return response
+        if status >= 400:
+            raise error_for_status(httpx.Response(status, headers=response.headers, content=body))
+        return status, body
+
+
+async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
+    too_big = BadResponse(f"the answer is larger than {max_bytes // (1024 * 1024)} MB")
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise too_big  # the 1 MB error page and the 2 GB body alike: not read
+    body = bytearray()
+    async for chunk in response.aiter_bytes():  # decoded: a gzip bomb is capped on its size
+        body += chunk
+        if len(body) > max_bytes:
+            raise too_big
+    return bytes(body)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # Infinity / NaN: Python accepts them, JSON does not
+
+
+def redact(url: str) -> str:
+    """``url`` without ``user:password@``: proxy URLs often carry credentials."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc="***@" + host).geturl()

@@ -37,8 +37,18 @@ class RateLimited(ApiError):
 
     kind = "rate_limited"
 
-    def __init__(self, retry_after: float | None) -> None:
-        wait = f" Retrying in {retry_after:g} s." if retry_after is not None else ""
+    def __init__(self, retry_after: float | None, *, limit: float | None = None) -> None:
+        """``retry_after``: the pause the service asked for; ``limit``: the longest kept."""
+        if retry_after is None:
+            wait = ""
+        elif limit is not None and retry_after > limit:
+            wait = (
+                f" It asked for a {retry_after:.0f} s pause; waiting {limit:g} s instead, "
+                "then trying again."
+            )
+            retry_after = limit
+        else:
+            wait = f" Retrying in {retry_after:g} s."
         super().__init__(f"The service is rate limiting requests.{wait}")
         self.retry_after = retry_after
 

@@ -6,6 +6,7 @@ escapes them (a property-based test holds them to that).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,7 +150,9 @@ def parse_message(data: Any) -> MessageStatus:
             raw_progress = float(text.strip().rstrip("%"))
         except ValueError:
             raise BadResponse(f"progress is {clean_text(text)[:40]!r}") from None
-    if not isinstance(raw_progress, (int, float)) or raw_progress != raw_progress:  # NaN
+    if not isinstance(raw_progress, (int, float)):
         raise BadResponse(f"progress is {type(raw_progress).__name__}, expected a number")
+    if not math.isfinite(raw_progress):  # NaN, or 1e400 read as infinity
+        raise BadResponse(f"progress is {raw_progress}, expected 0 to 100")
     progress = max(0, min(100, int(raw_progress)))
     return MessageStatus(progress, False, preview, response, obj)

@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 IMAGE_RETRY_DELAYS = (1.0, 3.0)
 RESUME_DOWNLOADS_WITHIN = 24 * 3600.0  # result URLs older than this have likely expired
 RESUME_DOWNLOADS_MAX = 50  # a timed-out or broken download is tried twice more
+UNREADABLE_POLLS_STALL = 3  # unreadable answers in a row before a job shows as stalled
 MAX_PROMPT = 6000  # well past the service's own limit; longer is surely a paste accident
 
 Severity = Literal["information", "warning", "error"]
@@ -249,7 +250,7 @@ class JobManager:
                 submitted = await self._send(job)
             except RateLimited as exc:
                 self._hold(exc)
-                job = self._update(job, options=_without(job.options, "sending"))
+                job = self._update(job, options=_without(job.options, "sending"), error=exc.human)
                 continue  # a 429 was not accepted: safe to send again
             except (AuthError, PromptBlocked, BadRequest) as exc:
                 self._fail(job, exc.human, code=exc.kind)
@@ -371,10 +372,15 @@ class JobManager:
             self._set_online(False, exc.human)
         errors = job.options.get("poll_errors", 0) + 1
         self.planner.failed(job.id, min(self.planner.min_gap * 2.0 ** min(errors, 5), 30.0))
+        # The service answers, but nothing it says about this job can be read: that is
+        # no longer "checking", and the row must say so rather than sit at "submitted".
+        stuck = isinstance(exc, BadResponse) and errors >= UNREADABLE_POLLS_STALL
         self._update(
             job,
+            state=JobState.STALLED if stuck else job.state,
             options={**job.options, "poll_errors": errors},
-            error=f"Checking on it failed ({errors}×): {exc.human} Still trying.",
+            error=f"Checking on it failed ({errors}×): {exc.human} Still trying"
+            + ("; press R to retry." if stuck else "."),
         )
 
     def apply_status(self, job_id: str, status: MessageStatus) -> None:
