@@ -15,7 +15,7 @@ import io
 import math
 import random
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps
 
@@ -91,6 +91,25 @@ class _Palette:
 
 
 def _palette(scene: Scene) -> _Palette:
+    pal = _time_palette(scene)
+    e = scene.elements
+    if not e:
+        return pal
+    light = {"day": 1.0, "sunset": 0.7, "night": 0.35, "dawn": 0.85}[scene.time]
+    land, water = pal.land, pal.water
+    if "desert" in e:
+        land = _hsv(scene.hue, 0.55, 0.8 * light)
+    if "snow" in e:  # white land, and ice where a lake would be
+        land = _hsv(0.6 if scene.time != "sunset" else 0.95, 0.07, 0.35 + 0.6 * light)
+        water = _hsv(0.55, 0.12, 0.3 + 0.55 * light)
+    if "forest" in e:
+        land = _hsv(scene.hue, 0.55, 0.45 * light)
+    if "sea" in e:
+        water = _hsv(0.56 + 0.06 * (1 - light), 0.8, 0.25 + 0.35 * light)
+    return replace(pal, land=land, water=water)
+
+
+def _time_palette(scene: Scene) -> _Palette:
     k = scene.sky_shift
     land_hue = scene.hue
     if scene.time == "day":
@@ -255,7 +274,7 @@ def _ridge(c: _Canvas, scene: Scene, layer: int, step: int) -> list[tuple[float,
     n = len(scene.heights)
     t = layer / max(1, n - 1)
     freq = 3.2 - 1.6 * t
-    ridged = t < 0.6
+    ridged = t < 0.6 and "desert" not in scene.elements  # dunes are smooth
     # Octaves until the finest bumps are a few pixels wide: bigger renders get more.
     octaves = max(2, min(10, math.ceil(math.log2(max(2.0, c.unit() / (freq * 5))))))
     seed = scene.terrain * 31 + layer
@@ -298,19 +317,28 @@ def _mountains(img: Image.Image, c: _Canvas, scene: Scene, pal: _Palette) -> lis
         fill = ImageOps.colorize(gradient, top, bottom, blackpoint=peak, whitepoint=255)
         fill = ImageChops.add(fill, mottle_rgb, 1.0, -128)
         img.paste(fill, (0, 0), mask)
-        if layer < 2 and scene.time != "sunset":
-            _snow(img, c, pts, scene, _mix(top, (255, 255, 255), 0.75 if layer == 0 else 0.5))
+        snowy = "snow" in scene.elements or (layer < 2 and scene.time != "sunset")
+        if snowy and "desert" not in scene.elements:
+            line = scene.heights[layer] if "snow" in scene.elements else max(scene.heights)
+            white = _mix(top, (255, 255, 255), 0.75 if layer == 0 else 0.5)
+            _snow(img, c, pts, scene, white, line + 0.04)
+        wooded = "forest" in scene.elements and layer == n - 2
         if layer == n - 1:
             nearest = [p[1] for p in pts]
-            if scene.trees:
-                _trees(img, c, scene, pts, _scale(bottom, 0.7))
+        if scene.trees and (layer == n - 1 or wooded):
+            _trees(img, c, scene, pts, _tree_colour(scene, bottom), far=wooded)
     return nearest
 
 
 def _snow(
-    img: Image.Image, c: _Canvas, pts: list[tuple[float, float]], scene: Scene, color: RGB
+    img: Image.Image,
+    c: _Canvas,
+    pts: list[tuple[float, float]],
+    scene: Scene,
+    color: RGB,
+    line: float,
 ) -> None:
-    snow_line = c.py(max(scene.heights) + 0.04)
+    snow_line = c.py(line)
     draw = ImageDraw.Draw(img)
     run: list[tuple[float, float, float]] = []  # (x, ridge y, snow depth) of one snowy stretch
     for i, (x, y) in enumerate([*pts, (pts[-1][0], c.h * 2.0)]):
@@ -325,22 +353,35 @@ def _snow(
         run = []
 
 
+def _tree_colour(scene: Scene, ground: RGB) -> RGB:
+    if "snow" in scene.elements or "forest" in scene.elements:  # dark pines, not grey ones
+        light = {"day": 1.0, "sunset": 0.6, "night": 0.3, "dawn": 0.8}[scene.time]
+        return _mix(_hsv(0.37, 0.6, 0.32 * light), _scale(ground, 0.6), 0.25)
+    return _scale(ground, 0.7)
+
+
 def _trees(
-    img: Image.Image, c: _Canvas, scene: Scene, pts: list[tuple[float, float]], color: RGB
+    img: Image.Image,
+    c: _Canvas,
+    scene: Scene,
+    pts: list[tuple[float, float]],
+    color: RGB,
+    far: bool = False,
 ) -> None:
     draw = ImageDraw.Draw(img)
     step = pts[1][0] - pts[0][0]
     size = 0.018
+    dense = 0.85 if "forest" in scene.elements else 0.45
     for cell in _cells(c.x0, c.x0 + c.view.sx, size, 2000):
-        rng = random.Random(stable_int("tree", scene.terrain, cell))
-        if rng.random() > 0.45:
+        rng = random.Random(stable_int("tree", scene.terrain + 7919 * far, cell))
+        if rng.random() > dense:
             continue
         x = c.px((cell + rng.random()) * size)
         idx = int((x - pts[0][0]) / step)
         if not 0 <= idx < len(pts):
             continue
         base = pts[idx][1] + rng.uniform(2, 10) * c.unit() / 1000
-        height = rng.uniform(0.025, 0.06) * c.unit()
+        height = rng.uniform(0.025, 0.06) * c.unit() * (0.6 if far else 1.0)
         width = height * 0.35
         tiers = 3 if height < 40 else 5  # bigger renders get fuller trees
         for k in range(tiers):
@@ -363,7 +404,7 @@ def _water(img: Image.Image, c: _Canvas, scene: Scene, pal: _Palette) -> Image.I
     mirror = img.crop((0, level - span, c.w, level)).transpose(Image.Transpose.FLIP_TOP_BOTTOM)
     mirror = mirror.filter(ImageFilter.BoxBlur(max(1, c.w // 400)))
     tint = Image.new("RGB", mirror.size, pal.water)
-    mirror = Image.blend(mirror, tint, 0.4)
+    mirror = Image.blend(mirror, tint, 0.75 if "sea" in scene.elements else 0.4)
     out = img.copy()
     out.paste(Image.new("RGB", (c.w, depth), pal.water), (0, level))
     out.paste(mirror, (0, level))
@@ -376,6 +417,85 @@ def _water(img: Image.Image, c: _Canvas, scene: Scene, pal: _Palette) -> Image.I
         length = rng.uniform(0.02, 0.12) * c.w
         draw.line((x, y, x + length, y), fill=light, width=max(1, c.w // 700))
     return out
+
+
+_LIGHT = {"day": 1.0, "sunset": 0.7, "night": 0.4, "dawn": 0.85}
+
+
+def _city(img: Image.Image, c: _Canvas, scene: Scene, pal: _Palette) -> None:
+    """A skyline standing on the ground in front of the hills; lit windows after dark."""
+    draw = ImageDraw.Draw(img)
+    ground = scene.water if scene.water is not None else min(scene.heights) - 0.05
+    lit = scene.time != "day"
+    wall = _mix(_hsv(0.62, 0.2, 0.45 * _LIGHT[scene.time]), pal.horizon, 0.15)
+    size = 0.045
+    for cell in _cells(c.x0, c.x0 + c.view.sx, size, 400):
+        rng = random.Random(stable_int("city", scene.terrain, cell))
+        if rng.random() < 0.12:  # a gap between blocks
+            continue
+        x0 = (cell + rng.uniform(0.0, 0.25)) * size
+        x1 = x0 + size * rng.uniform(0.55, 0.95)
+        top = ground + rng.uniform(0.06, 0.3) * (1.2 - abs((x0 + x1) / 2) * 0.8)
+        left, right, y_top = c.px(x0), c.px(x1), c.py(top)
+        shade = rng.uniform(0.8, 1.2)
+        draw.rectangle((left, y_top, right, c.py(ground) + 1), fill=_scale(wall, shade))
+        wx, wy = max(2.0, (right - left) / 7), max(2.0, c.unit() * 0.012)
+        window = (255, 214, 120) if lit else _mix(_scale(wall, shade), pal.horizon, 0.5)
+        y = y_top + wy
+        rows = 0
+        while y + wy < c.py(ground) and rows < 60:
+            x = left + wx * 0.7
+            while x + wx < right:
+                if not lit or rng.random() < 0.45:
+                    draw.rectangle((x, y, x + wx * 0.6, y + wy * 0.5), fill=window)
+                x += wx * 1.2
+            y += wy * 1.1
+            rows += 1
+
+
+def _lighthouse(img: Image.Image, c: _Canvas, scene: Scene, pal: _Palette) -> Image.Image:
+    """A striped tower on a rock at the water's edge; its lamp shines after dark."""
+    side = -1.0 if scene.terrain % 2 else 1.0
+    x = side * (0.2 + 0.12 * _hash01(scene.terrain, 17))
+    ground = scene.water if scene.water is not None else scene.heights[-1]
+    light = _LIGHT[scene.time]
+    draw = ImageDraw.Draw(img)
+    rock = [(x - 0.12, ground), (x - 0.05, ground + 0.045), (x + 0.03, ground + 0.058)]
+    rock += [(x + 0.09, ground + 0.02), (x + 0.13, ground - 0.01), (x - 0.14, ground - 0.01)]
+    draw.polygon([(c.px(a), c.py(b)) for a, b in rock], fill=_scale(pal.land, 0.45))
+    base, height, half = ground + 0.05, 0.24, 0.024
+    bands = 5
+    for k in range(bands):  # red and white bands, narrowing upwards
+        y0, y1 = base + height * k / bands, base + height * (k + 1) / bands
+        w0, w1 = half * (1 - 0.3 * k / bands), half * (1 - 0.3 * (k + 1) / bands)
+        colour = (235, 232, 225) if k % 2 == 0 else (205, 35, 30)
+        poly = [(x - w0, y0), (x + w0, y0), (x + w1, y1), (x - w1, y1)]
+        draw.polygon([(c.px(a), c.py(b)) for a, b in poly], fill=_scale(colour, light))
+    top = base + height
+    lamp = (255, 236, 150) if scene.time != "day" else _scale((235, 232, 225), 0.8)
+    draw.rectangle(
+        (c.px(x - half * 0.6), c.py(top + 0.03), c.px(x + half * 0.6), c.py(top)), fill=lamp
+    )
+    draw.polygon(
+        [
+            (c.px(a), c.py(b))
+            for a, b in ((x - half, top + 0.03), (x + half, top + 0.03), (x, top + 0.05))
+        ],
+        fill=_scale((205, 35, 30), light),
+    )
+    if scene.time == "day":
+        return img
+    # The beam: drawn small and scaled up, like the sun's glow.
+    f = 4
+    beam = Image.new("RGBA", (max(1, c.w // f), max(1, c.h // f)), (0, 0, 0, 0))
+    lx, ly = c.px(x) / f, c.py(top + 0.015) / f
+    reach = -side * 0.5 * c.unit() / f
+    spread = 0.07 * c.unit() / f
+    ImageDraw.Draw(beam).polygon(
+        [(lx, ly), (lx + reach, ly - spread), (lx + reach, ly + spread)], fill=(255, 240, 170, 110)
+    )
+    beam = beam.filter(ImageFilter.GaussianBlur(1.5)).resize((c.w, c.h), Image.Resampling.BILINEAR)
+    return Image.alpha_composite(img.convert("RGBA"), beam).convert("RGB")
 
 
 def _grain(img: Image.Image, scene: Scene) -> Image.Image:
@@ -399,6 +519,10 @@ def render(scene: Scene, long_side: int) -> Image.Image:
     _sun(img, c, scene, pal)
     img = _clouds(img, c, scene, pal)
     _mountains(img, c, scene, pal)
+    if "city" in scene.elements:
+        _city(img, c, scene, pal)
+    if "lighthouse" in scene.elements:
+        img = _lighthouse(img, c, scene, pal)
     img = _water(img, c, scene, pal)
     return _grain(img, scene)
 

@@ -10,10 +10,26 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from app import params
+
 TIMES = ("day", "sunset", "night", "dawn")
+# What a prompt's words can add to the picture. Whole words (and plurals) of the prompt's
+# text before its parameters; "--no trees" takes trees away.
+ELEMENTS = ("sea", "lighthouse", "forest", "city", "desert", "snow")
+_ELEMENT_WORDS = {
+    "sea": "sea ocean beach coast coastal shore seaside harbour harbor bay waves surf boat ship",
+    "lighthouse": "lighthouse beacon",
+    "forest": "forest woods woodland jungle trees tree pine pines grove rainforest",
+    "city": "city skyline town street skyscraper skyscrapers downtown metropolis buildings",
+    "desert": "desert dune dunes sand sandy sahara",
+    "snow": "snow snowy winter ice icy frozen glacier arctic blizzard",
+}
+_IMPLIES = {"lighthouse": "sea"}
+_WORD = re.compile(r"[a-z]+")
 _KEYWORDS = {
     "night": ("night", "moon", "star", "midnight", "dark"),
     "sunset": ("sunset", "dusk", "evening", "golden hour"),
@@ -62,13 +78,32 @@ class Scene:
     jitter: float
     trees: bool
     view: View = field(default_factory=View)
+    elements: tuple[str, ...] = ()  # from ELEMENTS: what the prompt asked to see
 
 
 # -- building scenes -------------------------------------------------------------------
 
 
+def elements_for_prompt(prompt: str) -> tuple[tuple[str, ...], bool]:
+    """The scene elements a prompt's words ask for, minus those its ``--no`` removes;
+    and whether it said ``--no trees``."""
+    parsed = params.parse(prompt)
+    words = _words(parsed.body)
+    wanted = {e for e, names in _ELEMENT_WORDS.items() if words & set(names.split())}
+    wanted |= {_IMPLIES[e] for e in wanted if e in _IMPLIES}
+    no = parsed.get("no")
+    unwanted = _words(no.value) if no is not None else set()
+    wanted = {e for e in wanted if not unwanted & {e, *_ELEMENT_WORDS[e].split()}}
+    return tuple(e for e in ELEMENTS if e in wanted), "tree" in unwanted
+
+
+def _words(text: str) -> set[str]:
+    found = set(_WORD.findall(text.lower()))
+    return found | {w[:-1] for w in found if w.endswith("s")}
+
+
 def _time_for_prompt(prompt: str) -> str | None:
-    low = prompt.lower()
+    low = params.parse(prompt).body.lower()
     for time_name, words in _KEYWORDS.items():
         if any(w in low for w in words):
             return time_name
@@ -105,6 +140,41 @@ def _new_scene(rng: random.Random, hue: float, time_name: str) -> Scene:
     )
 
 
+def _with_elements(
+    scene: Scene, elements: tuple[str, ...], treeless: bool, rng: random.Random
+) -> Scene:
+    """Reshape a landscape to show what the prompt named; the drawing adds the rest."""
+    heights, amps = scene.heights, scene.amps
+    water, trees, hue, clouds = scene.water, scene.trees, scene.hue, scene.clouds
+    if "sea" in elements:  # open water up to a far horizon, headlands behind
+        water = rng.uniform(0.3, 0.36)
+        n = rng.randint(2, 3)
+        heights = tuple(
+            0.5 + (water + 0.05 - 0.5) * i / (n - 1) + rng.uniform(-0.02, 0.02) for i in range(n)
+        )
+        amps = tuple((0.12 - 0.08 * i / (n - 1)) * rng.uniform(0.7, 1.2) for i in range(n))
+        trees = rng.random() < 0.3
+    elif "desert" in elements or "city" in elements:
+        water = None
+    if "desert" in elements:  # low sandy dunes under a clear sky
+        hue, trees, clouds = rng.uniform(0.07, 0.11), False, clouds * 0.3
+        amps = tuple(a * 0.45 for a in amps)
+    if "forest" in elements:
+        hue, trees = rng.uniform(0.24, 0.36), True
+    if "city" in elements:  # hills low enough for the skyline to stand out
+        heights = tuple(h * 0.8 for h in heights)
+    return replace(
+        scene,
+        heights=heights,
+        amps=amps,
+        water=water,
+        trees=trees and not treeless,
+        hue=hue,
+        clouds=clouds,
+        elements=elements,
+    )
+
+
 def grid_scenes(prompt: str, seed: int, views: Sequence[View] | None = None) -> list[Scene]:
     """Four clearly different landscapes for one prompt: one per time of day."""
     rng = random.Random(stable_int("grid", prompt.strip().lower(), seed))
@@ -115,9 +185,14 @@ def grid_scenes(prompt: str, seed: int, views: Sequence[View] | None = None) -> 
     if wanted is not None:  # the prompt's mood leads, as the first tile
         times.remove(wanted)
         times.insert(0, wanted)
+    elements, treeless = elements_for_prompt(prompt)
+    # Its own random numbers: a prompt without scene words draws what it always drew.
+    erng = random.Random(stable_int("elements", prompt.strip().lower(), seed))
     scenes = []
     for i, time_name in enumerate(times):
         scene = _new_scene(rng, base_hue + rng.uniform(-0.12, 0.12) + 0.07 * i, time_name)
+        if elements or treeless:
+            scene = _with_elements(scene, elements, treeless, erng)
         if views is not None:
             scene = replace(scene, view=views[i % len(views)])
         scenes.append(scene)

@@ -26,7 +26,7 @@ from typing import Any
 
 from app.files import write_atomic
 from app.simulator.jobs import SimJob
-from app.simulator.landscape import TIMES, Scene, View
+from app.simulator.landscape import ELEMENTS, TIMES, Scene, View
 
 VERSION = 1
 KINDS = ("imagine", "button", "describe", "blend")
@@ -204,6 +204,7 @@ def _decode_scene(record: object) -> Scene:
         jitter=_num(record, "jitter"),
         trees=_bool(record, "trees"),
         view=View(cx=_num(v, "cx"), cy=_num(v, "cy"), sx=_num(v, "sx"), sy=_num(v, "sy")),
+        elements=tuple(e for e in _strs(record, "elements") if e in ELEMENTS),
     )
 
 
