@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
 
-from app.api.text import shorten
+from app.text import shorten
 
 
 class Kind(Enum):
