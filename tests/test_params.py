@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -235,6 +238,12 @@ def test_every_offered_value_is_valid() -> None:
 def test_every_name_is_unique() -> None:
     names = [n for p in params.PARAMS for n in p.names]
     assert len(names) == len(set(names))
+
+
+def test_the_module_works_without_textual() -> None:
+    code = "import sys, app.params; print(any(m.startswith('textual') for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 # -- properties ------------------------------------------------------------------------
