@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.simulator import imagegen, landscape  # noqa: E402
+from app.simulator import imagegen, landscape
 
 PROMPTS = (
     "mountains",
