@@ -107,10 +107,16 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_argument("action", nargs="?", choices=("show", "set-token", "path"), default="show")
 
     simulate = sub.add_parser("simulate", help="run the built-in API simulator on loopback")
+    simulate.add_argument(
+        "--api",
+        choices=("thenextleg", "midjourney-proxy", "imaginepro"),
+        default="thenextleg",
+        help="the API dialect to serve (default: thenextleg)",
+    )
     simulate.add_argument("--host", default="127.0.0.1")
     simulate.add_argument("--port", type=int, default=0, help="0 picks a free port")
     simulate.add_argument("--speed", type=float, default=1.0, help="time scale (1 = real time)")
-    simulate.add_argument("--token", help="require this bearer token")
+    simulate.add_argument("--token", help="require this token (the API's own header)")
     simulate.add_argument(
         "--rate-limit",
         type=float,
@@ -214,6 +220,7 @@ def _simulate(args: argparse.Namespace) -> int:
     from app.simulator import SimulatorConfig, run_simulator
 
     config = SimulatorConfig(
+        api=args.api,
         speed=args.speed,
         token=args.token,
         rate_limit=args.rate_limit,

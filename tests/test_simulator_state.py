@@ -22,7 +22,7 @@ from app.jobs import JobState
 from app.runtime import close_backend, open_backend
 from app.settings import Settings
 from app.simulator import Simulator, SimulatorConfig
-from app.simulator.api import FORGETS, NOT_SAVED
+from app.simulator.thenextleg import FORGETS, NOT_SAVED
 
 SPEED = 300.0  # a job takes 35 s / 300 ≈ 0.12 s
 SLOW = 20.0  # 1.75 s: long enough to stop the simulator while a job runs

@@ -100,6 +100,7 @@ def plan_button(
     if label not in parent.buttons or label == WEB:
         return _fail("BUTTON_NOT_FOUND")
     seed = landscape.stable_int(parent.gen_seed, label, press)
+    remix = _remix_prompt(body)  # remix mode: V and 🔄 may come with a new prompt
     tile = re.match(_TILE, label)
     if tile and not parent.single:
         index = int(tile.group(2)) - 1
@@ -114,10 +115,11 @@ def plan_button(
                 buttons=UPSCALE_BUTTONS,
                 gen_seed=seed,
             )
-        return _grid(_family(scene, seed, 0.45), parent.long_side, seed)
+        return _grid(_family(scene, seed, 0.45), parent.long_side, seed, remix)
     if label == REROLL:
         views = [s.view for s in parent.scenes]
-        return _grid(landscape.grid_scenes(parent.prompt, seed, views), parent.long_side, seed)
+        scenes = landscape.grid_scenes(remix or parent.prompt, seed, views)
+        return _grid(scenes, parent.long_side, seed, remix)
     return _plan_upscaled(parent, label, body, tile_size, seed)
 
 
@@ -166,6 +168,11 @@ def _plan_upscaled(
             gen_seed=parent.gen_seed,
         )
     return _fail("BUTTON_NOT_FOUND")
+
+
+def _remix_prompt(body: dict[str, Any]) -> str | None:
+    prompt = body.get("prompt")
+    return prompt.strip() if isinstance(prompt, str) and prompt.strip() else None
 
 
 def _custom_zoom(scene: Scene, body: dict[str, Any], tile_size: int, seed: int) -> Plan:

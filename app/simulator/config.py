@@ -18,6 +18,7 @@ MAX_BODY_BYTES = 1_000_000
 
 @dataclass
 class SimulatorConfig:
+    api: str = "thenextleg"  # the dialect served: thenextleg | midjourney-proxy | imaginepro
     speed: float = 1.0  # time scale: a job takes GENERATION_SECONDS / speed
     token: str | None = None  # when set, API requests need "Authorization: Bearer <token>"
     rate_limit: float = 0.0  # seconds between accepted API requests per token; 0 = off
@@ -31,7 +32,14 @@ class SimulatorConfig:
     # Where jobs are saved so a restart remembers them (demo mode); None = memory only.
     state_path: Path | None = None
 
+    # midjourney-proxy: refuse banned prompts at submit (code 24, before v11.6.2) rather
+    # than accept them and fail the task when it starts (v11.6.2 and later)
+    ban_on_submit: bool = False
+    max_queue: int = 0  # jobs running at once before submits are refused; 0 = no limit
+
     def __post_init__(self) -> None:
+        if self.api not in ("thenextleg", "midjourney-proxy", "imaginepro"):
+            raise ValueError("api must be thenextleg, midjourney-proxy or imaginepro")
         if not self.speed > 0:
             raise ValueError("speed must be positive")
         if not 0.0 <= self.chaos <= 1.0:

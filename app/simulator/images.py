@@ -23,7 +23,7 @@ from app.simulator.landscape import Scene
 K = TypeVar("K")
 V = TypeVar("V")
 _NAME = re.compile(r"^(grid|image|0_([0-3])|progress_(\d{1,3}))\.png$")
-IMAGE_PATH = re.compile(r"^/images/([A-Za-z0-9]{1,64})/([A-Za-z0-9_]{1,32}\.png)$")
+IMAGE_PATH = re.compile(r"^/images/([A-Za-z0-9-]{1,64})/([A-Za-z0-9_]{1,32}\.png)$")
 
 
 def image_path_of(url: str) -> tuple[str, str] | None:

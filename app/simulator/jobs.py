@@ -31,6 +31,12 @@ from app.simulator.landscape import Scene
 ID_ALPHABET = string.ascii_letters + string.digits
 
 
+def alnum_id() -> str:
+    # Not seeded: a restarted simulator (a restarted demo app) must never hand out an id
+    # an earlier run used, or old jobs would pick up new jobs' results.
+    return "".join(secrets.choice(ID_ALPHABET) for _ in range(20))
+
+
 def iso(moment: datetime) -> str:
     """``2023-09-02T21:25:28.675Z``, as in the seed's logs."""
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
@@ -85,10 +91,14 @@ class JobStore:
         config: SimulatorConfig,
         saved: Iterable[SimJob] = (),
         on_change: Callable[[list[SimJob]], None] | None = None,
+        new_id: Callable[[], str] | None = None,
     ) -> None:
         """``saved``: jobs of an earlier run; ``on_change`` gets a copy of every job
-        whenever one is created or finishes (it saves them)."""
+        whenever one is created or finishes (it saves them); ``new_id`` makes ids in the
+        served API's format."""
         self.config = config
+        self._make_id = new_id or alnum_id
+        self._reserved: set[str] = set()
         self.lock = threading.Lock()
         self._jobs: dict[str, SimJob] = {}
         self._by_button_id: dict[str, SimJob] = {}
@@ -112,14 +122,14 @@ class JobStore:
     # -- creating -------------------------------------------------------------------
 
     def _new_id(self) -> str:
-        while True:  # a clash among 62**20 ids would need ~10**17 jobs; bounded in practice
-            # Not seeded: a restarted simulator (a restarted demo app) must never hand out
-            # an id an earlier run used, or old jobs would pick up new jobs' results.
-            candidate = "".join(secrets.choice(ID_ALPHABET) for _ in range(20))
-            if candidate not in self._jobs and candidate not in self._by_button_id:
+        while True:  # a clash needs ~10**17 jobs (alphanumeric ids); bounded in practice
+            candidate = self._make_id()
+            taken = (self._jobs, self._by_button_id, self._reserved)
+            if not any(candidate in ids for ids in taken):
                 return candidate
 
     def _add(self, job: SimJob) -> SimJob:
+        self._reserved.discard(job.message_id)
         self._jobs[job.message_id] = job
         self._by_button_id[job.button_message_id] = job
         return job
@@ -140,8 +150,14 @@ class JobStore:
         return any(w.lower() in low for w in self.config.stall_words)
 
     def create_imagine(
-        self, prompt: str, ref: str | None, webhook: str | None, kind: str = "imagine"
+        self,
+        prompt: str,
+        ref: str | None,
+        webhook: str | None,
+        kind: str = "imagine",
+        failure_code: str | None = None,
     ) -> SimJob:
+        """``failure_code``: the job is refused once it starts (a later banned-word check)."""
         gen_seed = landscape.stable_int("imagine", prompt.strip().lower(), self.config.seed)
         with self.lock:
             message_id = self._new_id()
@@ -154,7 +170,10 @@ class JobStore:
                 button_message_id=self._new_id(),
                 ref=ref,
                 created=time.monotonic(),
-                gen_seconds=self.config.scaled(GENERATION_SECONDS),
+                gen_seconds=self.config.scaled(
+                    QUICK_SECONDS if failure_code else GENERATION_SECONDS
+                ),
+                failure_code=failure_code,
                 webhook=webhook,
                 scenes=tuple(landscape.grid_scenes(prompt, self.config.seed)),
                 long_side=self.config.tile_size,
@@ -200,8 +219,15 @@ class JobStore:
             return self._by_button_id.get(button_message_id)
 
     def create_button(
-        self, parent: SimJob, label: str, body: dict[str, Any], ref: str | None, webhook: str | None
+        self,
+        parent: SimJob,
+        label: str,
+        body: dict[str, Any],
+        ref: str | None,
+        webhook: str | None,
+        message_id: str | None = None,
     ) -> SimJob:
+        """``message_id``: an id handed out earlier (the proxy's MODAL step), else a new one."""
         with self.lock:
             parent.presses += 1
             view = Parent(
@@ -216,14 +242,27 @@ class JobStore:
             plan = plan_button(view, label, body, self.config.tile_size, parent.presses)
             if plan.failure_code is None and label.startswith("U") and not parent.single:
                 parent.pressed.add(label)
-            job = self._add(self._job_from_plan(parent, label, plan, ref, webhook))
+            job = self._add(self._job_from_plan(parent, label, plan, ref, webhook, message_id))
         self._changed()
         return job
 
+    def reserve_id(self) -> str:
+        """An id no job has yet, for a job created later (``create_button(message_id=)``)."""
+        with self.lock:
+            reserved = self._new_id()
+            self._reserved.add(reserved)
+            return reserved
+
     def _job_from_plan(
-        self, parent: SimJob, label: str, plan: Plan, ref: str | None, webhook: str | None
+        self,
+        parent: SimJob,
+        label: str,
+        plan: Plan,
+        ref: str | None,
+        webhook: str | None,
+        message_id: str | None = None,
     ) -> SimJob:
-        message_id = self._new_id()
+        message_id = message_id or self._new_id()
         seconds = QUICK_SECONDS if plan.quick else GENERATION_SECONDS
         prompt = plan.prompt or parent.prompt
         return SimJob(
@@ -265,6 +304,21 @@ class JobStore:
             job.status = "incomplete"
             job.finished = expire_at
         return True
+
+    def settle(self, job: SimJob) -> list[Delivery]:
+        """Move ``job`` on if its time has come (default expiry); the webhook it owes."""
+        now = time.monotonic()
+        expire = self.config.scaled(self.config.default_expire_mins * 60)
+        with self.lock:
+            moved = self._settle(job, now, expire)
+            owed = []
+            if moved and job.webhook:
+                owed.append(
+                    Delivery(job.webhook, self._body(job, now, self.base_url), job.message_id)
+                )
+        if moved:
+            self._changed()
+        return owed
 
     def tick(self, now: float | None = None) -> list[Delivery]:
         """Settle every due job (default expiry); return the webhooks now owed."""

@@ -22,9 +22,9 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from app.simulator import api
 from app.simulator.chaos import Chaos
 from app.simulator.config import MAX_BODY_BYTES, SimulatorConfig
+from app.simulator.dialect import dialect_for
 from app.simulator.images import IMAGE_PATH, ImageStore
 from app.simulator.jobs import JobStore, SimJob
 from app.simulator.ratelimit import RateLimiter
@@ -134,7 +134,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_bytes(status, data, "application/json; charset=utf-8", headers)
 
     def send_error_json(self, status: int, msg: str, headers: dict[str, str] | None = None) -> None:
-        self.send_json(status, {"success": False, "msg": msg}, headers)
+        """A failure in the served API's own error shape."""
+        answer = self.sim.dialect.error(status, msg)
+        both = {**answer.headers, **(headers or {})}
+        self.send_answer(answer.status, answer.body, answer.content_type, both)
+
+    def send_answer(
+        self, status: int, body: Any, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
+        if isinstance(body, bytes):
+            self.send_bytes(status, body, content_type, headers)
+        else:
+            self.send_json(status, body, headers)
 
     def base_url(self) -> str:
         """URLs in answers use the host the client used, so they work from anywhere."""
@@ -178,16 +189,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _api(self, method: str, path: str, body: bytes) -> None:
         sim = self.sim
-        route = api.route(method, path)
+        dialect = sim.dialect
+        route = dialect.route(method, path)
         if route is None:
-            if api.known_path(path):
+            if dialect.known_path(path):
                 self.send_error_json(405, f"{method} is not allowed on {path}")
             else:
                 self.send_error_json(404, f"No such endpoint: {path}")
             return
-        auth = self.headers.get("Authorization", "")
-        if sim.config.token is not None and auth != f"Bearer {sim.config.token}":
-            self.send_error_json(401, "Unauthorized: missing or wrong bearer token")
+        auth = dialect.credential({k.lower(): v for k, v in self.headers.items()})
+        if sim.config.token is not None and auth != sim.config.token:
+            refused = dialect.unauthorized()
+            self.send_answer(refused.status, refused.body, refused.content_type, refused.headers)
             return
         fault = sim.chaos.api_fault()
         if fault is not None:
@@ -200,11 +213,8 @@ class _Handler(BaseHTTPRequestHandler):
                 429, "Too many requests: one request every few seconds", {"Retry-After": str(wait)}
             )
             return
-        answer = api.dispatch(sim, route, self.path, body, self.base_url())
-        if isinstance(answer.body, bytes):
-            self.send_bytes(answer.status, answer.body, answer.content_type, answer.headers)
-        else:
-            self.send_json(answer.status, answer.body, answer.headers)
+        answer = dialect.dispatch(sim, route, self.path, body, self.base_url())
+        self.send_answer(answer.status, answer.body, answer.content_type, answer.headers)
 
     def _inject(self, fault: str) -> None:
         if fault == "429":
@@ -242,6 +252,7 @@ class Simulator:
         self, config: SimulatorConfig | None = None, host: str = "127.0.0.1", port: int = 0
     ) -> None:
         self.config = config or SimulatorConfig()
+        self.dialect = dialect_for(self.config.api)
         self.host = host
         self.port = port
         self.base_url = ""
@@ -251,6 +262,7 @@ class Simulator:
             self.config,
             saved=state.load() if state else (),
             on_change=state.save if state else None,
+            new_id=self.dialect.new_id,
         )
         self.images = ImageStore()
         self.chaos = Chaos(self.config.chaos, self.config.seed)
@@ -316,9 +328,14 @@ class Simulator:
     def _clock(self) -> None:
         while not self._stopping.wait(CLOCK_INTERVAL):  # ends with stop()
             for delivery in self.store.tick():
-                self.webhooks.send(delivery)
+                self.webhooks.send(self.dialect.delivery(self, delivery, self.base_url))
 
     # -- observation -----------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        """The base URL a client of the served API is given (the proxy's ends in /mj)."""
+        return self.base_url + self.dialect.base_path
 
     @property
     def jobs(self) -> dict[str, SimJob]:
@@ -391,13 +408,13 @@ def run_simulator(
     """Serve until Ctrl-C; announce ``BASE_URL=...`` once connections are accepted."""
     sim = Simulator(config, host, port)
     with _interruptible():
-        base_url = sim.start()
+        sim.start()
         try:
             probe_host = "127.0.0.1" if host in ("", "0.0.0.0") else host
             probe_host = "::1" if host == "::" else probe_host
             with socket.create_connection((probe_host, sim.port), timeout=5.0):
                 pass  # accepted: the listening socket is live
-            announce(f"BASE_URL={base_url}")
+            announce(f"BASE_URL={sim.api_url}")
             with contextlib.suppress(ValueError, OSError, AttributeError):
                 sys.stdout.flush()  # a parent process reading our stdout must see it now
             while not sim._stopping.wait(0.5):  # ends on Ctrl-C, SIGTERM or stop()

@@ -1,20 +1,25 @@
-"""The API endpoints: request JSON in, :class:`Answer` out (the server writes it)."""
+"""The TheNextLeg v2 dialect (the seed's API): request JSON in, :class:`Answer` out.
+
+``/imagine``, ``/message/{id}``, ``/button`` with ``buttonMessageId``, ``/describe``,
+``/blend``, ``/getImage``, ``/info``; ``Authorization: Bearer``; errors as HTTP status
+plus ``{"success": false, "msg"}``.
+"""
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from app.simulator.config import ACCOUNT_ID, GENERATION_SECONDS
+from app.simulator.dialect import Answer, Service
 from app.simulator.images import image_path_of
-from app.simulator.jobs import iso
+from app.simulator.jobs import Delivery, alnum_id, iso
 
-if TYPE_CHECKING:
-    from app.simulator.server import Simulator
+Simulator = Service  # what the handlers below are given
 
 _ROUTES = {
     ("POST", "/imagine"): "imagine",
@@ -31,12 +36,36 @@ FORGETS = " (the built-in simulator keeps its jobs in memory and forgets them wh
 NOT_SAVED = " (the built-in simulator saves its jobs, but has no record of this one)"
 
 
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    body: Any  # JSON-able, or bytes sent as they are
-    content_type: str = "application/json; charset=utf-8"
-    headers: dict[str, str] = field(default_factory=dict)
+class TheNextLeg:
+    name = "thenextleg"
+    base_path = ""
+
+    def route(self, method: str, path: str) -> str | None:
+        return route(method, path)
+
+    def known_path(self, path: str) -> bool:
+        return known_path(path)
+
+    def credential(self, headers: Mapping[str, str]) -> str:
+        auth = headers.get("authorization") or ""
+        return auth[len("Bearer ") :] if auth.startswith("Bearer ") else ""
+
+    def unauthorized(self) -> Answer:
+        return _error(401, "Unauthorized: missing or wrong bearer token")
+
+    def error(self, status: int, msg: str) -> Answer:
+        return _error(status, msg)
+
+    def dispatch(
+        self, sim: Service, name: str, raw_path: str, body: bytes, base_url: str
+    ) -> Answer:
+        return dispatch(sim, name, raw_path, body, base_url)
+
+    def delivery(self, sim: Service, delivery: Delivery, base_url: str) -> Delivery:
+        return delivery  # the job store's bodies are this API's
+
+    def new_id(self) -> str:
+        return alnum_id()
 
 
 def _error(status: int, msg: str) -> Answer:

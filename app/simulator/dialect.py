@@ -1,0 +1,83 @@
+"""What every API dialect of the simulator provides, and what it may use of the server.
+
+The server (``server.py``) owns sockets, chaos, the rate limiter and the request log;
+a dialect owns paths, auth headers, answer shapes and codes. Dialects see the server
+only through :class:`Service`, so neither module imports the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from app.simulator.config import SimulatorConfig
+from app.simulator.jobs import Delivery, JobStore
+from app.simulator.webhook import WebhookSender
+
+API_NAMES = ("thenextleg", "midjourney-proxy", "imaginepro")
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Any  # JSON-able, or bytes sent as they are
+    content_type: str = "application/json; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Service(Protocol):
+    """The parts of the running simulator a dialect works with."""
+
+    config: SimulatorConfig
+    store: JobStore
+    webhooks: WebhookSender
+
+    def image_bytes(self, owner_id: str, name: str) -> bytes | None: ...
+
+
+class Dialect(Protocol):
+    name: str
+    base_path: str  # what the API's documented base URL adds to the host ("/mj")
+
+    def route(self, method: str, path: str) -> str | None:
+        """The endpoint ``method path`` names, or None."""
+
+    def known_path(self, path: str) -> bool:
+        """True when ``path`` is an endpoint under another method (405, not 404)."""
+
+    def credential(self, headers: Mapping[str, str]) -> str:
+        """The token the request carries, as this API reads it ("" when none);
+        ``headers`` has lower-case names."""
+
+    def unauthorized(self) -> Answer: ...
+
+    def error(self, status: int, msg: str) -> Answer:
+        """A transport-level failure (404, 405, 413, 429, 5xx) in this API's shape."""
+
+    def dispatch(
+        self, sim: Service, name: str, raw_path: str, body: bytes, base_url: str
+    ) -> Answer: ...
+
+    def delivery(self, sim: Service, delivery: Delivery, base_url: str) -> Delivery:
+        """A finished job's webhook, with this API's body."""
+
+    def new_id(self) -> str:
+        """A fresh job id in this API's format."""
+
+
+def dialect_for(api: str) -> Dialect:
+    # Imported here: each dialect module imports this one for Answer and Service.
+    if api == "midjourney-proxy":
+        from app.simulator.midjourney_proxy import MidjourneyProxy
+
+        return MidjourneyProxy()
+    if api == "imaginepro":
+        from app.simulator.imaginepro import ImaginePro
+
+        return ImaginePro()
+    if api == "thenextleg":
+        from app.simulator.thenextleg import TheNextLeg
+
+        return TheNextLeg()
+    raise ValueError(f"unknown API {api!r}: choose one of {', '.join(API_NAMES)}")
