@@ -16,7 +16,7 @@ import httpx
 from PIL import Image
 
 from app.files import write_atomic
-from app.images import cache, decode
+from app.images import cache, decode, split
 from app.images.fetch import Forbidden, check_url, download, too_large
 from app.images.model import ImageFailure, ImageFetchError, TileResult
 
@@ -93,6 +93,16 @@ class ImagePipeline:
             task.exception()  # mark retrieved: no "never retrieved" noise if all waiters left
 
     async def _download_and_store(self, url: str) -> Path:
+        tile = split.parse_tile(url)
+        if tile is not None:  # one quarter of a grid: fetch the grid, cut all four once
+            grid = await self.fetch(tile[0])
+            await self._in_thread(
+                split.cut_and_cache, self._cache_dir, tile[0], grid, self._max_pixels
+            )
+            found = self.cached_path(url)
+            if found is None:
+                raise ImageFetchError("The grid could not be cut into tiles")
+            return found
         try:
             async with asyncio.timeout(self._download_timeout):
                 data = await self._download(url)

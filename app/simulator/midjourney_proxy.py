@@ -443,7 +443,14 @@ class MidjourneyProxy:
         ids = data.get("ids")
         found = []
         for job_id in ids if isinstance(ids, list) else []:
-            job = sim.store.get(job_id) if isinstance(job_id, str) else None
+            if not isinstance(job_id, str):
+                continue
+            with self._lock:
+                modal = self._modals.get(job_id)
+            if modal is not None:
+                found.append(self._modal_task(job_id, modal))
+                continue
+            job = sim.store.get(job_id)
             if job is not None:
                 for owed in sim.store.settle(job):
                     sim.webhooks.send(self.delivery(sim, owed, base_url))

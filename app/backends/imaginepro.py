@@ -1,0 +1,183 @@
+"""ImaginePro ("nova" API; the base URL is the host, paths under ``/api/v1``).
+
+Bearer auth; submits answer ``{success, messageId}``; a message has ``status``
+(QUEUED/PROCESSING/DONE/FAIL), a numeric progress and the grid in ``uri`` (no tiles, no
+preview); buttons are labels pressed on the message's own id. No batch fetch, no prompt
+step (a remix prompt rides on the press), and describe's result field is undocumented,
+so describe is not offered. Blend takes image URLs the service can fetch.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import httpx
+
+from app.api.client import ImagineClient
+from app.api.errors import BadRequest, BadResponse, PromptBlocked
+from app.backends.base import (
+    Button,
+    Feature,
+    Image,
+    Press,
+    Refused,
+    Submission,
+    Unsupported,
+    Update,
+    UpdateState,
+)
+from app.backends.http import request_json
+from app.backends.reasons import explain
+from app.images.split import grid_tiles, parse_tile
+
+_STATES: dict[str, UpdateState] = {
+    "QUEUED": "waiting",
+    "PROCESSING": "running",
+    "DONE": "done",
+    "FAIL": "failed",
+}
+_BANNED = re.compile(r"banned prompt detected:?\s*(.*)", re.IGNORECASE)
+
+
+class ImaginePro:
+    name = "imaginepro"
+    batch = False
+    features: frozenset[Feature] = frozenset({"blend", "remix"})
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None,
+        *,
+        timeout: float = 30.0,
+        client: ImagineClient | None = None,
+    ) -> None:
+        self.client = client or ImagineClient(base_url, token, timeout=timeout)
+        self.base_url = self.client.base_url
+        self.http: httpx.AsyncClient = self.client.http
+
+    async def _submit(self, path: str, body: dict[str, Any]) -> Submission:
+        try:
+            answer = await request_json(self.client, "POST", path, body)
+        except BadRequest as exc:
+            banned = _BANNED.search(exc.server_msg)
+            if banned:
+                raise PromptBlocked(banned.group(1).strip() or None, exc.server_msg) from None
+            raise
+        if not isinstance(answer, dict):
+            raise BadResponse("the answer is not a JSON object")
+        message_id = answer.get("messageId")
+        if answer.get("success") is not True or not isinstance(message_id, str) or not message_id:
+            why = answer.get("error") or answer.get("message")
+            raise Refused(explain(why if isinstance(why, str) else None, "No job id came back."))
+        return Submission(message_id)
+
+    async def imagine(self, prompt: str, ref: str | None, webhook: str | None) -> Submission:
+        return await self._submit("/api/v1/nova/imagine", _hooks({"prompt": prompt}, ref, webhook))
+
+    async def press(
+        self, target: str, button: str, ref: str | None, webhook: str | None, press: Press
+    ) -> Submission:
+        if button.endswith("Vary (Region)"):
+            raise Unsupported("Vary (Region), which needs a mask drawn by hand,", self.name)
+        body = _hooks({"messageId": target, "button": button}, ref, webhook)
+        if press.prompt:
+            body["prompt"] = press.prompt
+        return await self._submit("/api/v1/nova/button", body)
+
+    async def confirm(self, job_id: str, prompt: str) -> Submission:
+        raise Unsupported("A separate prompt step", self.name)
+
+    async def fetch(self, job_id: str) -> Update:
+        segment = httpx.URL(job_id).raw_path.decode("ascii", "replace").lstrip("/")
+        return to_update(await request_json(self.client, "GET", f"/api/v1/message/fetch/{segment}"))
+
+    async def fetch_many(self, job_ids: Sequence[str]) -> dict[str, Update]:
+        return {job_id: await self.fetch(job_id) for job_id in job_ids}
+
+    async def describe(self, image: Image, ref: str | None) -> Submission:
+        raise Unsupported("Describe (its result is not documented)", self.name)
+
+    async def blend(self, images: Sequence[Image], ref: str | None) -> Submission:
+        urls = [i for i in images if isinstance(i, str) and parse_tile(i) is None]
+        if len(urls) != len(images):
+            raise Unsupported(
+                "Blending local files or single tiles of a grid (it needs image URLs)", self.name
+            )
+        return await self._submit("/api/v1/midjourney/blend", _hooks({"urls": urls}, ref, None))
+
+    async def seed(self, job_id: str) -> str:
+        raise Unsupported("Asking for a seed", self.name)
+
+    async def get_image(self, url: str) -> bytes:
+        raise Unsupported("Fetching an expired image again", self.name)
+
+    def webhook_update(self, body: Any) -> Update | None:
+        try:
+            return to_update(body)
+        except BadResponse:
+            return None
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def to_update(message: Any) -> Update:
+    if not isinstance(message, dict) or not isinstance(message.get("messageId"), str):
+        raise BadResponse("a message without a messageId")
+    status = message.get("status")
+    state = _STATES.get(status if isinstance(status, str) else "")
+    if state is None:
+        raise BadResponse(f"unknown message status {str(status)[:30]!r}")
+    parent = message.get("originatingMessageId") or message.get("originalMessageId")
+    known = Update(
+        state,
+        job_id=message["messageId"],
+        ref=_text(message.get("ref")) or None,
+        parent_id=parent if isinstance(parent, str) and parent else None,
+    )
+    if state == "failed":
+        return replace(known, failure=explain(_text(message.get("error"))))
+    if state != "done":
+        return replace(known, progress=_number(message.get("progress")))
+    url = _text(message.get("uri")) or _text(message.get("originalUrl")) or None
+    raw = message.get("buttons")
+    labels = [b for b in raw if isinstance(b, str) and b] if isinstance(raw, list) else []
+    buttons = tuple(Button(label, send=label) for label in labels)
+    # No kind of job in the message: a grid is what offers U1–U4.
+    grid = any(b.name == "U1" for b in buttons)
+    tiles = (grid_tiles(url) if grid else (url,)) if url else ()
+    return replace(
+        known,
+        progress=100,
+        image_url=url,
+        image_urls=tiles,
+        buttons=buttons,
+        button_target=known.job_id,
+        prompt=_text(message.get("prompt")) or None,
+    )
+
+
+def _number(raw: Any) -> int:
+    if isinstance(raw, bool):
+        return 0
+    try:
+        value = float(raw.strip().rstrip("%") if isinstance(raw, str) else raw)
+    except (TypeError, ValueError):
+        return 0
+    return max(0, min(100, int(value))) if value == value else 0
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _hooks(body: dict[str, Any], ref: str | None, webhook: str | None) -> dict[str, Any]:
+    if ref is not None:
+        body["ref"] = ref
+    if webhook is not None:
+        body["webhookOverride"] = webhook
+    return body
