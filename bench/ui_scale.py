@@ -171,18 +171,22 @@ async def paint(n: int, settle: float, limit: float) -> dict[str, Any]:
     result: dict[str, Any] = {"jobs": n}
     # What a user sees first: the whole list, and every row in view drawn from its job.
     frames.watched["history"] = lambda: (
-        app.table.row_count == n and app.table.unloaded_on_screen() == 0
+        app.main.table.row_count == n and app.main.table.unloaded_on_screen() == 0
     )
     async with app.run_test(size=SIZE) as pilot:
 
         def ready() -> bool:  # ... and the job manager running (submit, poll, buttons)
-            return app.backend is not None and app.table.complete and app.table.row_count == n
+            return (
+                app.backend is not None
+                and app.main.table.complete
+                and app.main.table.row_count == n
+            )
 
         painted = await frames.until(ready, limit)
         if painted is None:
             return {
                 "error": f"no frame with {n} rows within {limit:.0f}s "
-                f"(row_count {app.table.row_count}, {len(asyncio.all_tasks())} tasks, "
+                f"(row_count {app.main.table.row_count}, {len(asyncio.all_tasks())} tasks, "
                 f"RSS {peak_rss_mb():.0f} MB)",
                 "peak_rss_mb": peak_rss_mb(),
             }
@@ -248,18 +252,18 @@ async def keys(n: int, presses: int, out: Path) -> dict[str, Any]:
                 if all(backend.manager.get(i).message_id for i in ids):  # type: ignore[union-attr]
                     break
                 await asyncio.sleep(0.05)
-            app.table.focus()
-            app.table.move_cursor(0)
+            app.main.table.focus()
+            app.main.table.move_cursor(0)
             await pilot.pause()
             granted0, t_start = backend.budget.granted, time.perf_counter()
             lat: list[float] = []
             misses = 0
             for i in range(presses):
                 key = "j" if (i // 40) % 2 == 0 else "k"
-                want = app.table.cursor_row + (1 if key == "j" else -1)
+                want = app.main.table.cursor_row + (1 if key == "j" else -1)
                 t0 = time.perf_counter()
                 app._driver.send_message(events.Key(key, key))  # type: ignore[union-attr]
-                hit = await frames.until(lambda w=want: app.table.cursor_row == w, 2.0)
+                hit = await frames.until(lambda w=want: app.main.table.cursor_row == w, 2.0)
                 if hit is None:
                     misses += 1
                     lat.append(2.0)

@@ -15,7 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from app.ui.scenarios import SIZE, TOURS, snapshot_app
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from scenarios import SIZE, TOURS, snapshot_app
 
 OUT = Path(__file__).resolve().parent
 

@@ -73,7 +73,7 @@ async def test_token_is_not_on_screen_or_in_notifications(tmp_path: Path) -> Non
                 if app.backend is not None:
                     break
                 await pilot.pause(0.05)
-            app.prompt_input.value = "hello"
+            app.main.prompt_input.value = "hello"
             await pilot.press("enter")
             for _ in range(200):
                 if any("token" in n.message for n in app._notifications):

@@ -19,20 +19,25 @@ from ui_helpers import (
     jobs,
     ui_settings,
     wait_done,
-    wait_for,
     wait_grid,
     wait_ready,
     wait_tiles,
 )
+from waiting import until
 
 from app.jobs.model import Job, JobState
-from app.ui import app as app_module
+from app.ui import sharing
+from app.ui.actions import help_rows
 from app.ui.app import ImagineApp
-from app.ui.buttons import ButtonBar, JobButton
-from app.ui.history import View, hit_text, unique_prompts
-from app.ui.joblist import JobList
-from app.ui.keys import help_rows
-from app.ui.screens import CustomZoomScreen, HelpScreen, ImageScreen, SaveScreen
+from app.ui.commands import hit_text, unique_prompts
+from app.ui.screens.help import HelpScreen
+from app.ui.screens.image import ImageScreen
+from app.ui.screens.save import SaveScreen
+from app.ui.screens.zoom import CustomZoomScreen
+from app.ui.widgets import job_panel
+from app.ui.widgets.button_bar import ButtonBar, JobButton
+from app.ui.widgets.history_bar import View
+from app.ui.widgets.job_list import JobList
 
 ENVELOPE = "\u2709\ufe0f"
 
@@ -55,8 +60,8 @@ class Notes:
 
 
 async def _submit(pilot: Any, app: ImagineApp, prompt: str) -> Job:
-    app.prompt_input.focus()
-    app.prompt_input.value = prompt
+    app.main.prompt_input.focus()
+    app.main.prompt_input.value = prompt
     await pilot.press("enter")
     job = find(app, prompt=prompt, kind="imagine")
     assert job is not None
@@ -92,12 +97,12 @@ async def test_keymap_remaps_and_help_lists_every_key(tmp_path: Path) -> None:
         for expected in ("save the selected tile (+ JSON sidecar)", "search prompts", "quit"):
             assert expected in actions
         root = await _submit(pilot, app, "a remapped barn")
-        app.table.focus()
+        app.main.table.focus()
         await pilot.press("U")  # the new key
         u1 = await wait_done(pilot, app, label="U1")
         assert u1.parent_id == root.id
         await pilot.press("f1")
-        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "the help screen")
+        await until(lambda: isinstance(app.screen, HelpScreen), what="the help screen")
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
         # "?" no longer opens help; "u" no longer upscales
@@ -123,19 +128,19 @@ async def test_palette_finds_past_prompts_and_selects_the_job(tmp_path: Path) ->
         await wait_ready(pilot)
         first = await _submit(pilot, app, "a [bold]lighthouse[/bold] at dusk")
         await _submit(pilot, app, "a meadow of poppies")
-        assert app.table.selected_id != first.id
-        app.table.focus()
+        assert app.main.table.selected_id != first.id
+        app.main.table.focus()
         await pilot.press("ctrl+p")
-        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+        await until(lambda: isinstance(app.screen, CommandPalette), what="the palette")
         for char in "lighthouse":
             await pilot.press(char)
 
         def hit_shown() -> bool:
             return "imagine · a [bold]lighthouse" in _palette_text(app)
 
-        await wait_for(pilot, hit_shown, "the past prompt in the palette, literally")
+        await until(hit_shown, what="the past prompt in the palette, literally")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.table.selected_id == first.id, "the job selected")
+        await until(lambda: app.main.table.selected_id == first.id, what="the job selected")
 
 
 def _palette_text(app: ImagineApp) -> str:
@@ -169,52 +174,51 @@ async def test_filter_search_favourite_and_rerun(tmp_path: Path) -> None:
         await wait_ready(pilot)
         barn = await _submit(pilot, app, "a red barn in snow")
         await _submit(pilot, app, "a blue boat at sea")
-        app.prompt_input.value = "a field of grass"
+        app.main.prompt_input.value = "a field of grass"
         await pilot.press("enter")
-        await wait_for(pilot, lambda: find(app, state=JobState.FAILED), "the refused job")
-        assert app.table.row_count == 3
+        await until(lambda: find(app, state=JobState.FAILED), what="the refused job")
+        assert app.main.table.row_count == 3
 
         # favourite: ★ in the row
-        app.table.select(barn.id)
-        app.table.focus()
+        app.main.table.select(barn.id)
+        app.main.table.focus()
         await pilot.press("f")
-        await wait_for(pilot, lambda: "★" in str(app.table.cells(barn.id)["job"]), "the ★")
+        await until(lambda: "★" in str(app.main.table.cells(barn.id)["job"]), what="the ★")
 
         # F cycles all → running → done → failed → favourites → all
         seen = []
         for _ in range(5):
             await pilot.press("F")
-            seen.append((app.view.state, app.table.row_count))
+            seen.append((app.main.view.state, app.main.table.row_count))
         assert seen == [("running", 0), ("done", 2), ("failed", 1), ("favourites", 1), ("all", 3)]
         await pilot.press("F", "F")  # done
-        assert "done" in str(app.table.border_title)
-        assert "2 of 3" in str(app.table.border_title)
+        assert "done" in str(app.main.table.border_title)
+        assert "2 of 3" in str(app.main.table.border_title)
 
         # search narrows within the filter; Esc shows everything again
         await pilot.press("ctrl+f")
-        assert _focus(app) is app.search_input
+        assert _focus(app) is app.main.search_input
         for char in "barn":
             await pilot.press(char)
-        await wait_for(pilot, lambda: app.table.row_count == 1, "one match")
-        assert app.table.selected_id == barn.id
+        await until(lambda: app.main.table.row_count == 1, what="one match")
+        assert app.main.table.selected_id == barn.id
         await pilot.press("enter")
-        assert _focus(app) is app.table
-        assert app.table.row_count == 1
+        assert _focus(app) is app.main.table
+        assert app.main.table.row_count == 1
         await pilot.press("escape")
-        assert app.table.row_count == 3
-        assert not app.view.active
-        assert not app.search_input.display
+        assert app.main.table.row_count == 3
+        assert not app.main.view.active
+        assert not app.main.search_input.display
 
         # e: the prompt goes back into the prompt pane; Enter runs it again
-        app.table.select(barn.id)
+        app.main.table.select(barn.id)
         await pilot.press("e")
-        assert _focus(app) is app.prompt_input
-        assert app.prompt_input.value == "a red barn in snow"
+        assert _focus(app) is app.main.prompt_input
+        assert app.main.prompt_input.value == "a red barn in snow"
         await pilot.press("enter")
-        await wait_for(
-            pilot,
+        await until(
             lambda: len([j for j in jobs(app) if j.prompt == "a red barn in snow"]) == 2,
-            "the re-run",
+            what="the re-run",
         )
 
 
@@ -222,17 +226,17 @@ async def test_filtered_list_follows_state_changes(tmp_path: Path) -> None:
     app = ImagineApp(ui_settings(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
         await wait_ready(pilot)
-        app.table.focus()
+        app.main.table.focus()
         await pilot.press("F")  # running
-        assert app.view == View(state="running")
-        app.prompt_input.value = "a slow river"
-        app.prompt_input.focus()
+        assert app.main.view == View(state="running")
+        app.main.prompt_input.value = "a slow river"
+        app.main.prompt_input.focus()
         await pilot.press("enter")
         job = find(app, prompt="a slow river")
         assert job is not None
         await wait_done(pilot, app, id=job.id)
         # it left the "running" view when it finished
-        await wait_for(pilot, lambda: app.table.row_count == 0, "the done job to leave the view")
+        await until(lambda: app.main.table.row_count == 0, what="the done job to leave the view")
 
 
 class _TableApp(App[None]):
@@ -272,7 +276,7 @@ async def test_ten_thousand_jobs_filter_fast() -> None:
 
 
 async def _answer_folder(pilot: Any, app: ImagineApp, folder: Path) -> None:
-    await wait_for(pilot, lambda: isinstance(app.screen, SaveScreen), "the folder question")
+    await until(lambda: isinstance(app.screen, SaveScreen), what="the folder question")
     field = app.screen.query_one("#save-folder", Input)
     assert field.value  # prefilled
     field.value = str(folder)
@@ -289,33 +293,33 @@ async def test_save_open_copy_and_export(tmp_path: Path, monkeypatch: pytest.Mon
         opened.append(path)
         return False
 
-    monkeypatch.setattr(app_module, "open_in_viewer", no_viewer)
+    monkeypatch.setattr(sharing, "open_in_viewer", no_viewer)
     async with app.run_test(size=SIZE) as pilot:
         await wait_ready(pilot)
         notes = Notes(app, monkeypatch)
         root = await _submit(pilot, app, "a lighthouse <b>at</b> dusk")
         await wait_tiles(pilot, app, 4)
-        app.table.focus()
+        app.main.table.focus()
         out = tmp_path / "saved"
 
         # s: the selected tile
         await pilot.press("2", "s")
         await _answer_folder(pilot, app, out)
-        await wait_for(pilot, lambda: (out / f"{root.id}.json").exists(), "the sidecar")
+        await until(lambda: (out / f"{root.id}.json").exists(), what="the sidecar")
         assert sorted(p.name for p in out.glob("*.png")) == [f"{root.id}_2.png"]
         meta = json.loads((out / f"{root.id}.json").read_text())
         assert meta["prompt"] == "a lighthouse <b>at</b> dusk"
         assert meta["jobId"] == root.id
         assert meta["files"] == [f"{root.id}_2.png"]
         assert meta["buttonMessageId"] == root.button_message_id
-        await wait_for(pilot, lambda: notes.has("Saved 1 image"), "the saved note")
+        await until(lambda: notes.has("Saved 1 image"), what="the saved note")
 
         # S: all four; the folder is remembered
         await pilot.press("S")
-        await wait_for(pilot, lambda: isinstance(app.screen, SaveScreen), "the folder question")
+        await until(lambda: isinstance(app.screen, SaveScreen), what="the folder question")
         assert app.screen.query_one("#save-folder", Input).value == str(out)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: len(list(out.glob("*.png"))) == 4, "four images")
+        await until(lambda: len(list(out.glob("*.png"))) == 4, what="four images")
 
         # y / Y: OSC 52
         await pilot.press("3", "y")
@@ -326,24 +330,24 @@ async def test_save_open_copy_and_export(tmp_path: Path, monkeypatch: pytest.Mon
 
         # o: no viewer here -> the notification gives the path
         await pilot.press("o")
-        await wait_for(pilot, lambda: opened, "the viewer call")
+        await until(lambda: opened, what="the viewer call")
         assert opened[0].is_file()
-        await wait_for(pilot, lambda: notes.has(str(opened[0])), "the path in a notification")
+        await until(lambda: notes.has(str(opened[0])), what="the path in a notification")
 
         # x: the whole tree
         await pilot.press("1", "v")
         v1 = await wait_done(pilot, app, label="V1")
-        app.table.select(v1.id)
+        app.main.table.select(v1.id)
         await wait_tiles(pilot, app, 4)
         await pilot.press("x")
         tree = tmp_path / "tree"
         await _answer_folder(pilot, app, tree)
-        await wait_for(pilot, lambda: (tree / "index.html").exists(), "index.html")
+        await until(lambda: (tree / "index.html").exists(), what="index.html")
         page = (tree / "index.html").read_text()
         assert "a lighthouse &lt;b&gt;at&lt;/b&gt; dusk" in page
         assert "<b>at</b>" not in page
         assert (tree / f"{root.id}.json").exists() and (tree / f"{v1.id}.json").exists()
-        await wait_for(pilot, lambda: notes.has("Exported to"), "the export note")
+        await until(lambda: notes.has("Exported to"), what="the export note")
 
 
 async def test_save_dialog_cancel_and_bad_folder(tmp_path: Path) -> None:
@@ -351,9 +355,9 @@ async def test_save_dialog_cancel_and_bad_folder(tmp_path: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await wait_ready(pilot)
         await _submit(pilot, app, "a quiet pond")
-        app.table.focus()
+        app.main.table.focus()
         await pilot.press("s")
-        await wait_for(pilot, lambda: isinstance(app.screen, SaveScreen), "the folder question")
+        await until(lambda: isinstance(app.screen, SaveScreen), what="the folder question")
         a_file = tmp_path / "file.txt"
         a_file.write_text("x")
         app.screen.query_one("#save-folder", Input).value = str(a_file)
@@ -375,13 +379,13 @@ async def test_custom_zoom_and_envelope_seed(
         await wait_ready(pilot)
         notes = Notes(app, monkeypatch)
         await _submit(pilot, app, "a castle on a hill")
-        app.table.focus()
+        app.main.table.focus()
         await pilot.press("1", "u")
         u1 = await wait_done(pilot, app, label="U1")
-        app.table.select(u1.id)
-        zoom = await wait_for(pilot, lambda: _button(app, "Custom Zoom"), "Custom Zoom")
+        app.main.table.select(u1.id)
+        zoom = await until(lambda: _button(app, "Custom Zoom"), what="Custom Zoom")
         zoom.press()  # as Enter on the focused button does
-        await wait_for(pilot, lambda: isinstance(app.screen, CustomZoomScreen), "the question")
+        await until(lambda: isinstance(app.screen, CustomZoomScreen), what="the question")
         app.screen.query_one("#zoom-value", Input).value = "1.5"
         app.screen.query_one("#zoom-ar", Input).value = "16:9"
         await pilot.press("enter")
@@ -391,14 +395,14 @@ async def test_custom_zoom_and_envelope_seed(
         assert zoomed.options.get("ar") == "16:9"
         assert len(zoomed.display_urls) == 4
 
-        app.table.select(u1.id)
-        envelope = await wait_for(pilot, lambda: _button(app, ENVELOPE), "the ✉️ button")
+        app.main.table.select(u1.id)
+        envelope = await until(lambda: _button(app, ENVELOPE), what="the ✉️ button")
         envelope.press()
         sealed = await wait_done(pilot, app, label=ENVELOPE)
         seed = sealed.options.get("seed")
         assert seed
-        await wait_for(pilot, lambda: notes.has(f"seed is {seed}"), "the seed notification")
-        app.table.select(sealed.id)
+        await until(lambda: notes.has(f"seed is {seed}"), what="the seed notification")
+        app.main.table.select(sealed.id)
         await pilot.pause()
         detail = app.query_one("#detail").render()
         assert f"seed {seed}" in str(detail)
@@ -428,7 +432,7 @@ async def test_theme_is_remembered_and_config_wins(
         await wait_ready(pilot)
         assert again.backend is not None
         store = again.backend.store
-        await wait_for(pilot, lambda: store.get_meta("theme") == "dracula", "the early pick")
+        await until(lambda: store.get_meta("theme") == "dracula", what="the early pick")
 
     configured = ImagineApp(ui_settings(tmp_path, theme="gruvbox"))
     async with configured.run_test(size=SIZE) as pilot:
@@ -456,49 +460,48 @@ async def test_moving_shows_text_at_once_and_images_where_the_cursor_stops(
     async with app.run_test(size=SIZE) as pilot:
         await wait_ready(pilot)
         done = [await _submit(pilot, app, f"a quiet harbour {i}") for i in range(3)]
-        app.table.focus()
-        app.table.select(done[0].id)
+        app.main.table.focus()
+        app.main.table.select(done[0].id)
         await wait_grid(pilot, app, done[0].id)
         await wait_tiles(pilot, app, 4)
         bar = app.query_one("#buttons", ButtonBar)
         buttons = list(app.query(JobButton))
         loaded: list[str] = []
-        original = app._load_tiles
+        original = app.main.panel._load_tiles
 
         def record(job_id: str, *args: Any) -> Any:
             loaded.append(job_id)
             return original(job_id, *args)
 
-        monkeypatch.setattr(app, "_load_tiles", record)
+        monkeypatch.setattr(app.main.panel, "_load_tiles", record)
 
         # The grid waits for the cursor to rest; wide, so a slow machine cannot catch up
         # between the presses (Enter below loads at once, so nothing waits this long).
-        monkeypatch.setattr(app_module, "GRID_DELAY", 5.0)
+        monkeypatch.setattr(job_panel, "GRID_DELAY", 5.0)
         await pilot.press("j", "j")
         # the row's text and buttons follow at once; the grid still shows the first job
-        assert app.selected_job is not None and app.selected_job.id == done[2].id
+        assert app.main.selected_job is not None and app.main.selected_job.id == done[2].id
         detail = str(app.query_one("#detail", Static).content)
         assert "a quiet harbour 2" in detail
         assert bar.job_id == done[2].id
         assert list(app.query(JobButton)) == buttons  # same buttons: retargeted, not rebuilt
-        assert app.grid_job == done[0].id and loaded == []
+        assert app.main.grid_job == done[0].id and loaded == []
         # Enter before the images arrive starts loading them and opens nothing (never the
         # previous job's tile); the grid catches up, loading only the row it stopped on
         notes = Notes(app, monkeypatch)
-        app.action_open_tile()
+        app.main.action_open_tile()
         assert notes.has("No image to open here yet") and not isinstance(app.screen, ImageScreen)
         await wait_grid(pilot, app, done[2].id)
         assert loaded == [done[2].id]
         await wait_tiles(pilot, app, 4)
-        assert app.grid.tile(1).view.url == done[2].display_urls[0]
+        assert app.main.grid.tile(1).view.url == done[2].display_urls[0]
         # a button press acts on the row now selected
         button = _button(app, "V1")
         assert button is not None
         button.press()
-        await wait_for(
-            pilot,
+        await until(
             lambda: find(app, parent_id=done[2].id, label="V1") is not None,
-            "V1 of the row the cursor is on",
+            what="V1 of the row the cursor is on",
         )
 
 
@@ -507,16 +510,16 @@ async def test_palette_presses_any_button_of_the_selected_job(tmp_path: Path) ->
     async with app.run_test(size=SIZE) as pilot:
         await wait_ready(pilot)
         job = await _submit(pilot, app, "a quiet harbour")
-        up = app.press(job.id, "U2")
+        up = app.main.press(job.id, "U2")
         assert up is not None
         await wait_done(pilot, app, id=up.id)
-        app.show_job(up.id)
-        app.table.focus()
+        app.main.show_job(up.id)
+        app.main.table.focus()
         await pilot.press("ctrl+p")
-        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+        await until(lambda: isinstance(app.screen, CommandPalette), what="the palette")
         for char in "zoom out 2":
             await pilot.press(char)
-        await wait_for(pilot, lambda: "button · Zoom Out 2x" in _palette_text(app), "the button")
+        await until(lambda: "button · Zoom Out 2x" in _palette_text(app), what="the button")
         await pilot.press("enter")
-        child = await wait_for(pilot, lambda: find(app, label="Zoom Out 2x"), "a Zoom Out 2x job")
+        child = await until(lambda: find(app, label="Zoom Out 2x"), what="a Zoom Out 2x job")
         assert child.parent_id == up.id

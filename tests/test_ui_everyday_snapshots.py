@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from app.ui.scenarios import SIZE, TOURS, snapshot_app
+from scenarios import SIZE, TOURS, snapshot_app
 
 SnapCompare = Callable[..., bool]
 

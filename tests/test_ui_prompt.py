@@ -26,7 +26,7 @@ async def test_blank_prompt_is_refused_inline(tmp_path: Path) -> None:
         assert error.display
         assert "empty prompt" in str(error.render())
         assert jobs(app) == []
-        assert app.table.row_count == 0
+        assert app.main.table.row_count == 0
         # Typing clears the message.
         await pilot.press("x")
         assert not error.display
@@ -37,11 +37,11 @@ async def test_markup_in_a_prompt_is_shown_literally(tmp_path: Path) -> None:
     prompt = "[bold]x[/] [link=http://x]y[/link]"
     async with app.run_test(size=(200, 45)) as pilot:
         await wait_ready(pilot)
-        app.prompt_input.value = prompt
+        app.main.prompt_input.value = prompt
         await pilot.press("enter")
         job = find(app, prompt=prompt)
         assert job is not None
-        cell = app.table.cells(job.id)["prompt"]
+        cell = app.main.table.cells(job.id)["prompt"]
         assert cell.plain.startswith("[bold]x[/]")
         assert not cell.spans  # no style was parsed out of the prompt
         await wait_done(pilot, app, id=job.id)
@@ -54,14 +54,14 @@ async def test_letter_keys_type_into_the_prompt(tmp_path: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await wait_ready(pilot)
         await pilot.press("slash")  # "/" on an empty prompt focuses it, it types nothing
-        assert app.prompt_input.value == ""
+        assert app.main.prompt_input.value == ""
         await pilot.press("u", "v", "r", "p", "question_mark", "slash", "R", "1")
-        assert app.prompt_input.value == "uvrp?/R1"
+        assert app.main.prompt_input.value == "uvrp?/R1"
         assert len(app.screen_stack) == 1  # "?" typed, help not opened
         await pilot.press("escape")
-        assert app.focused is app.table
+        assert app.focused is app.main.table
         await pilot.press("slash")
-        assert app.focused is app.prompt_input
+        assert app.focused is app.main.prompt_input
 
 
 async def test_a_prompt_sent_while_starting_goes_out_once_ready(
@@ -72,7 +72,7 @@ async def test_a_prompt_sent_while_starting_goes_out_once_ready(
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert app.backend is None
-        app.prompt_input.value = "an early bird"
+        app.main.prompt_input.value = "an early bird"
         await pilot.press("enter")
         error = app.query_one("#prompt-error", Static)
         assert error.display and "in a moment" in str(error.render())
@@ -80,5 +80,5 @@ async def test_a_prompt_sent_while_starting_goes_out_once_ready(
         await wait_ready(pilot)
         job = await wait_done(pilot, app, prompt="an early bird")
         assert [j.prompt for j in jobs(app)] == ["an early bird"]  # sent once
-        assert app.prompt_input.value == "" and not error.display
-        assert app.table.selected_id == job.id
+        assert app.main.prompt_input.value == "" and not error.display
+        assert app.main.table.selected_id == job.id

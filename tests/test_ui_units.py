@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import re
 import time
+from pathlib import Path
 
 import pytest
 from textual.app import App, ComposeResult
 
 from app.jobs.model import Job, JobState
-from app.ui.buttons import group_buttons
+from app.ui.actions import ACTIONS, BY_ID, bindings, unknown_ids
 from app.ui.format import elapsed_text, progress_bar, state_text, title_text
-from app.ui.joblist import JobList
-from app.ui.prompt import PromptInput
-from app.ui.screens import parse_zoom
-from app.ui.status import StatusInfo, status_text
+from app.ui.messages import ImagesArrived, JobUpdated
+from app.ui.screens.zoom import parse_zoom
+from app.ui.widgets.button_bar import group_buttons
+from app.ui.widgets.job_list import JobList
+from app.ui.widgets.prompt import PromptInput
+from app.ui.widgets.status import StatusInfo, status_text
 
 
 def test_state_words() -> None:
@@ -76,7 +80,7 @@ def test_emoji_labels_take_one_cell_on_screen_and_go_back_exactly() -> None:
     """U+FE0F makes "❤️" two cells for Textual but one for tmux: shown without it."""
     from rich.cells import cell_len
 
-    from app.ui.buttons import JobButton
+    from app.ui.widgets.button_bar import JobButton
 
     for label in ("❤️", "✉️", "⬅️", "🖌️ Vary (Region)"):
         button = JobButton(label)
@@ -108,6 +112,8 @@ def test_status_line_words() -> None:
 
 
 class _TableApp(App[None]):
+    CSS = "JobList { border: none; }"  # rows at the offsets the tests count with
+
     def compose(self) -> ComposeResult:
         yield JobList(id="jobs")
         yield PromptInput()
@@ -359,3 +365,37 @@ async def test_the_cursor_stays_in_view_when_the_terminal_shrinks() -> None:
         await pilot.resize_terminal(100, 12)
         await pilot.pause()
         assert any("prompt 99" in line for line in _screen(table))
+
+
+# -- the action registry and the typed messages --------------------------------------------
+
+
+def test_every_key_is_declared_once_and_documented_in_the_readme() -> None:
+    generated = [b for t in ("app", "main", "jobs", "prompt", "search") for b in bindings(t)]
+    ids = [getattr(b, "id", None) for b in generated]
+    assert sorted(ids) == sorted(a.id for a in ACTIONS)  # each action bound once, with its id
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Keys", 1)[1].split("\n\n", 2)[1]
+    documented = {
+        name
+        for row in table.splitlines()
+        for name in re.findall(r"`([a-z0-9_]+)`", row.rsplit("|", 2)[-2])
+    }
+    assert documented <= set(BY_ID), documented - set(BY_ID)  # no stale id in the README
+    assert set(BY_ID) - documented <= {"tile_2", "tile_3"}  # "tile_1 … tile_4"
+
+
+def test_unknown_keymap_ids_are_the_ones_no_action_has() -> None:
+    assert unknown_ids({"upscale": "U", "upscal": "x", "save": "ctrl+s", "Help": "h"}) == [
+        "Help",
+        "upscal",
+    ]
+
+
+def test_progress_of_one_job_may_replace_itself_but_a_state_change_may_not() -> None:
+    running = Job(id="a", kind="imagine", prompt="p", state=JobState.RUNNING, progress=10)
+    later = JobUpdated(running.evolve(progress=40))
+    assert JobUpdated(running).can_replace(later)
+    assert not JobUpdated(running).can_replace(JobUpdated(running.evolve(state=JobState.DONE)))
+    assert not JobUpdated(running).can_replace(JobUpdated(Job(id="b", kind="imagine", prompt="p")))
+    assert not JobUpdated(running).can_replace(ImagesArrived("a"))

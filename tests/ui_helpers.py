@@ -1,21 +1,23 @@
-"""Shared helpers for the UI tests: settings on the fast simulator and bounded waits."""
+"""Shared helpers for the UI tests: settings on the fast simulator, and waits for what a
+user would see (built on the one wait helper, :func:`waiting.until`)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from waiting import until
 
 from app.jobs.model import Job, JobState
 from app.settings import Settings
 from app.ui import app as app_module
 from app.ui.app import ImagineApp
 
-SIZE = (140, 45)
+SIZE = (140, 45)  # the wide layout
+NARROW = (80, 24)  # the smallest terminal the layout is made for
 
 
 def ui_settings(tmp_path: Path, **overrides: Any) -> Settings:
@@ -40,35 +42,36 @@ def no_clock(job: Job) -> float | None:
     return None
 
 
-async def wait_for(
-    pilot: Pilot[Any], condition: Callable[[], object], what: str, tries: int = 200
-) -> Any:
-    """Poll ``condition`` every 50 ms, at most ``tries`` times; fail saying what was awaited."""
-    for _ in range(tries):
-        value = condition()
-        if value:
-            return value
-        await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for: {what}")
+def the_app(pilot: Pilot[Any]) -> ImagineApp:
+    assert isinstance(pilot.app, ImagineApp)
+    return pilot.app
 
 
 async def wait_ready(pilot: Pilot[Any]) -> ImagineApp:
-    app = pilot.app
-    assert isinstance(app, ImagineApp)
-    await wait_for(pilot, lambda: app.backend is not None, "the backend to open")
+    """Until the main screen has the backend (every job listed)."""
+    app = the_app(pilot)
+    await until(lambda: app.main.backend is not None, what="the backend to open")
     return app
 
 
 def jobs(app: ImagineApp) -> list[Job]:
+    """Every job, oldest first."""
     assert app.backend is not None
     return sorted(app.backend.manager.jobs(), key=lambda j: j.created_at)
 
 
 def find(app: ImagineApp, **attrs: Any) -> Job | None:
+    """The oldest job with these attribute values."""
     for job in jobs(app):
         if all(getattr(job, k) == v for k, v in attrs.items()):
             return job
     return None
+
+
+def latest(app: ImagineApp, **attrs: Any) -> Job | None:
+    """The newest job with these attribute values."""
+    found = [j for j in jobs(app) if all(getattr(j, k) == v for k, v in attrs.items())]
+    return found[-1] if found else None
 
 
 async def wait_done(pilot: Pilot[Any], app: ImagineApp, **attrs: Any) -> Job:
@@ -76,7 +79,7 @@ async def wait_done(pilot: Pilot[Any], app: ImagineApp, **attrs: Any) -> Job:
         job = find(app, **attrs)
         return job if job is not None and job.state is JobState.DONE else None
 
-    job: Job = await wait_for(pilot, done, f"a done job with {attrs}")
+    job: Job = await until(done, what=f"a done job with {attrs}")
     return job
 
 
@@ -84,15 +87,16 @@ async def wait_tiles(pilot: Pilot[Any], app: ImagineApp, count: int) -> None:
     """Until the grid draws ``count`` images for the selected job."""
 
     def drawn() -> bool:
-        selected = app.selected_job
-        if selected is None or app.grid_job != selected.id:
+        main = app.main
+        selected = main.selected_job
+        if selected is None or main.grid_job != selected.id:
             return False  # still the previous row's images (the grid follows after a delay)
-        views = [app.grid.tile(i).view for i in range(1, 5)]
+        views = [main.grid.tile(i).view for i in range(1, 5)]
         return sum(v.image is not None for v in views) == count
 
-    await wait_for(pilot, drawn, f"{count} tile image(s) drawn")
+    await until(drawn, what=f"{count} tile image(s) drawn")
 
 
 async def wait_grid(pilot: Pilot[Any], app: ImagineApp, job_id: str) -> None:
     """Until the grid shows ``job_id`` (it follows the cursor after GRID_DELAY)."""
-    await wait_for(pilot, lambda: app.grid_job == job_id, f"the grid to show {job_id}")
+    await until(lambda: app.main.grid_job == job_id, what=f"the grid to show {job_id}")

@@ -1,15 +1,28 @@
-"""Waiting for a condition in async tests: bounded, polled every 20 ms."""
+"""The one way tests wait: poll a condition, bounded, and say what never happened.
+
+Works in any async test, with or without a Textual Pilot: the app under test runs on
+the same loop, so sleeping here lets it work.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
+from typing import Any
+
+POLL = 0.02  # seconds between two looks
 
 
-async def until(cond: Callable[[], object], timeout: float = 10.0) -> None:
-    """Return once ``cond()`` is true; fail the test after ``timeout`` seconds."""
-    for _ in range(int(timeout / 0.02)):
-        if cond():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"condition not reached in {timeout:g} s")
+async def until(
+    condition: Callable[[], object], timeout: float = 15.0, *, what: str = "the condition"
+) -> Any:
+    """The first truthy value of ``condition()``; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        await asyncio.sleep(POLL)

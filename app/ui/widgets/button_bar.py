@@ -51,6 +51,20 @@ class JobButton(Button):
 
 
 class ButtonBar(Vertical):
+    """The buttons in rows by group; a press posts :class:`ButtonBar.Pressed`."""
+
+    DEFAULT_CSS = """
+    ButtonBar {
+        height: auto;
+        max-height: 8;
+        padding: 0 1;
+        & .button-row { height: 1; margin: 0 0; }
+        & .group-name { width: 9; color: $text-muted; }
+        & .job-button { margin-right: 1; min-width: 4; }
+        & .buttons-empty { color: $text-muted; }
+    }
+    """
+
     class Pressed(Message):
         def __init__(self, job_id: str, label: str) -> None:
             super().__init__()

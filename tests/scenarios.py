@@ -11,27 +11,18 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
+from ui_helpers import SIZE, latest, no_clock, the_app, ui_settings, wait_ready, wait_tiles
+from waiting import until
 
-from app.jobs.model import Job, JobState
-from app.settings import Settings
+from app.jobs.model import JobState
 from app.ui.app import ImagineApp
 
-SIZE = (140, 45)
+__all__ = ["SIZE", "TOURS", "snapshot_app"]
+
 BANNED_WORD = "grass"
 STALL_WORD = "frozen"  # the simulator holds prompts with this word at 46 %
 
 Tour = Callable[[Pilot[Any]], Awaitable[None]]
-
-
-def no_clock(job: Job) -> float | None:
-    """Hide elapsed times: snapshots must not depend on the wall clock."""
-    return None
-
-
-def tour_settings(data_dir: Path, **overrides: Any) -> Settings:
-    return Settings.for_tests(
-        data_dir, **{"graphics": "halfcell", "sim_banned": (BANNED_WORD,), **overrides}
-    )
 
 
 def pin_cell_size() -> None:
@@ -45,69 +36,43 @@ def pin_cell_size() -> None:
 
 
 def snapshot_app(data_dir: Path, **overrides: Any) -> ImagineApp:
+    """The app on the simulator with half-block images and no clock on screen."""
     pin_cell_size()
-    return ImagineApp(tour_settings(data_dir, **overrides), elapsed=no_clock)
+    settings = ui_settings(data_dir, **{"sim_banned": (BANNED_WORD,), **overrides})
+    return ImagineApp(settings, elapsed=no_clock)
 
 
-async def until(pilot: Pilot[Any], condition: Callable[[], object], what: str) -> Any:
-    for _ in range(300):  # 15 s at most
-        value = condition()
-        if value:
-            return value
-        await pilot.pause(0.05)
-    raise TimeoutError(f"timed out waiting for {what}")
+_app = the_app
+_latest = latest
+ready = wait_ready
 
 
-def _app(pilot: Pilot[Any]) -> ImagineApp:
-    assert isinstance(pilot.app, ImagineApp)
-    return pilot.app
-
-
-def _latest(app: ImagineApp, **attrs: Any) -> Job | None:
-    assert app.backend is not None
-    found = [
-        j for j in app.backend.manager.jobs() if all(getattr(j, k) == v for k, v in attrs.items())
-    ]
-    return max(found, key=lambda j: j.created_at) if found else None
-
-
-async def ready(pilot: Pilot[Any]) -> ImagineApp:
-    app = _app(pilot)
-    await until(pilot, lambda: app.backend is not None, "the backend")
-    return app
+async def tiles_drawn(pilot: Pilot[Any], count: int) -> None:
+    await wait_tiles(pilot, the_app(pilot), count)
 
 
 async def submit(pilot: Pilot[Any], prompt: str) -> ImagineApp:
     app = await ready(pilot)
-    app.prompt_input.focus()
-    app.prompt_input.value = prompt
+    app.main.prompt_input.focus()
+    app.main.prompt_input.value = prompt
     await pilot.press("enter")
     return app
-
-
-async def tiles_drawn(pilot: Pilot[Any], count: int) -> None:
-    app = _app(pilot)
-
-    def drawn() -> bool:
-        return sum(app.grid.tile(i).view.image is not None for i in range(1, 5)) == count
-
-    await until(pilot, drawn, f"{count} tiles drawn")
 
 
 async def settle(pilot: Pilot[Any], *, keep_toasts: bool = False) -> None:
     """Focus the list (no blinking cursor), drop toasts, refresh the status line."""
     app = _app(pilot)
-    app.table.focus()
+    app.main.table.focus()
     if not keep_toasts:
         app.clear_notifications()
-    app.refresh_status()
+    app.main.refresh_status()
     await pilot.pause(0.1)
 
 
 async def tour_empty(pilot: Pilot[Any]) -> None:
     app = await ready(pilot)
-    app.prompt_input.cursor_blink = False
-    app.refresh_status()
+    app.main.prompt_input.cursor_blink = False
+    app.main.refresh_status()
     await pilot.pause(0.1)
 
 
@@ -117,9 +82,8 @@ async def tour_running(pilot: Pilot[Any]) -> None:
     app.backend.simulator.config.stall_words = (STALL_WORD,)
     await submit(pilot, f"a {STALL_WORD} lake at dawn, mist")
     await until(
-        pilot,
         lambda: (j := _latest(app, kind="imagine")) and j.progress == 46 and j.progress_image_url,
-        "the preview at 46 %",
+        what="the preview at 46 %",
     )
     await tiles_drawn(pilot, 1)
     await settle(pilot)
@@ -127,7 +91,7 @@ async def tour_running(pilot: Pilot[Any]) -> None:
 
 async def tour_done(pilot: Pilot[Any]) -> None:
     app = await submit(pilot, "a lighthouse at dusk, oil painting")
-    await until(pilot, lambda: (j := _latest(app)) and j.state is JobState.DONE, "done")
+    await until(lambda: (j := _latest(app)) and j.state is JobState.DONE, what="done")
     await tiles_drawn(pilot, 4)
     await settle(pilot)
     await pilot.press("2")
@@ -137,11 +101,11 @@ async def tour_upscale(pilot: Pilot[Any]) -> None:
     await tour_done(pilot)
     app = _app(pilot)
     await pilot.press("v")
-    await until(pilot, lambda: (j := _latest(app, label="V2")) and j.state is JobState.DONE, "V2")
+    await until(lambda: (j := _latest(app, label="V2")) and j.state is JobState.DONE, what="V2")
     await pilot.press("c")
     await tiles_drawn(pilot, 4)
     await pilot.press("1", "u")
-    await until(pilot, lambda: (j := _latest(app, label="U1")) and j.state is JobState.DONE, "U1")
+    await until(lambda: (j := _latest(app, label="U1")) and j.state is JobState.DONE, what="U1")
     await pilot.press("c")
     await tiles_drawn(pilot, 1)
     await settle(pilot)
@@ -149,7 +113,7 @@ async def tour_upscale(pilot: Pilot[Any]) -> None:
 
 async def tour_error(pilot: Pilot[Any]) -> None:
     app = await submit(pilot, f"a field of {BANNED_WORD} at noon")
-    await until(pilot, lambda: (j := _latest(app)) and j.state is JobState.FAILED, "the refusal")
+    await until(lambda: (j := _latest(app)) and j.state is JobState.FAILED, what="the refusal")
     await settle(pilot, keep_toasts=True)
 
 
@@ -163,7 +127,7 @@ async def tour_save_dialog(pilot: Pilot[Any]) -> None:
     await tour_done(pilot)
     app = _app(pilot)
     await pilot.press("s")
-    await until(pilot, lambda: app.screen.query("#save-folder"), "the save dialog")
+    await until(lambda: app.screen.query("#save-folder"), what="the save dialog")
     from textual.widgets import Input
 
     folder = app.screen.query_one("#save-folder", Input)
@@ -182,13 +146,13 @@ async def tour_filter_search(pilot: Pilot[Any]) -> None:
             job = _latest(app, prompt=p)
             return job is not None and job.state.finished
 
-        await until(pilot, finished, prompt)
+        await until(finished, what=prompt)
     await submit(pilot, f"a field of {BANNED_WORD} at noon")
-    await until(pilot, lambda: (j := _latest(app)) and j.state is JobState.FAILED, "refusal")
+    await until(lambda: (j := _latest(app)) and j.state is JobState.FAILED, what="refusal")
     await settle(pilot)
     await pilot.press("F", "F")  # done
     await pilot.press("ctrl+f")
-    app.search_input.cursor_blink = False
+    app.main.search_input.cursor_blink = False
     for char in "lighthouse":
         await pilot.press(char)
     await pilot.press("enter")

@@ -49,6 +49,14 @@ def status_text(info: StatusInfo) -> Text:
 
 
 class StatusLine(Static):
+    DEFAULT_CSS = """
+    StatusLine {
+        height: 1;
+        background: $panel;
+        padding: 0 1;
+    }
+    """
+
     def __init__(self, id: str | None = None) -> None:
         super().__init__(id=id)
         self._info = StatusInfo()

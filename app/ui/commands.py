@@ -1,83 +1,23 @@
-"""Browsing the history: state filters, prompt search, and the command palette's job search.
+"""The command palette's own providers: past prompts, and the selected job's buttons.
 
-All of it works on the in-memory job list: no database query per keystroke.
+The palette's other commands (every action with a ``palette`` title) come from the action
+registry, through ``ImagineApp.get_system_commands``. Both work on the in-memory job
+list: no database query per keystroke.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from app.jobs.model import Job, JobState
-from app.text import button_text, clean_text, shorten
+from app.jobs.model import Job
+from app.text import button_text, clean_text
 from app.ui.format import shown_title
-
-if TYPE_CHECKING:
-    from app.ui.app import ImagineApp
-
-FILTERS = ("all", "running", "done", "failed", "favourites")
-
-_STATE_TESTS: dict[str, Callable[[Job], bool]] = {
-    "all": lambda job: True,
-    "running": lambda job: job.state.active,
-    "done": lambda job: job.state is JobState.DONE,
-    "failed": lambda job: job.state in (JobState.FAILED, JobState.UNCERTAIN),
-    "favourites": lambda job: job.favourite,
-}
-
-
-def next_filter(current: str) -> str:
-    return FILTERS[(FILTERS.index(current) + 1) % len(FILTERS)] if current in FILTERS else "all"
-
-
-def search_words(query: str) -> tuple[str, ...]:
-    return tuple(query.casefold().split())
-
-
-@dataclass(frozen=True)
-class View:
-    """What the job list shows: a state filter and the words a prompt must contain."""
-
-    state: str = "all"
-    query: str = ""
-
-    @property
-    def active(self) -> bool:
-        return self.state != "all" or bool(search_words(self.query))
-
-    def predicate(self) -> Callable[[Job], bool] | None:
-        """A test for one job, or None when everything is shown."""
-        if not self.active:
-            return None
-        state_ok = _STATE_TESTS.get(self.state, _STATE_TESTS["all"])
-        words = search_words(self.query)
-
-        def matches(job: Job) -> bool:
-            if not state_ok(job):
-                return False
-            if not words:
-                return True
-            haystack = f"{job.prompt}\n{job.title}".casefold()
-            return all(word in haystack for word in words)
-
-        return matches
-
-    def describe(self) -> str:
-        """Plain words for the list title and the status line ('' when nothing is hidden)."""
-        parts = []
-        if self.state != "all":
-            parts.append(self.state)
-        if search_words(self.query):
-            parts.append(f"“{shorten(self.query, 30)}”")
-        return " · ".join(parts)
-
-
-# -- the command palette ----------------------------------------------------------------
+from app.ui.screens.main import MainScreen
 
 MAX_HITS = 40
 DISCOVER = 8
@@ -120,22 +60,22 @@ class HistoryProvider(Provider):
     """Finds earlier jobs by prompt: choosing one selects it in the job list."""
 
     @property
-    def _app(self) -> ImagineApp:
-        from app.ui.app import ImagineApp
-
-        app = self.app
-        assert isinstance(app, ImagineApp)
-        return app
+    def _main(self) -> MainScreen | None:
+        return self.screen if isinstance(self.screen, MainScreen) else None
 
     def _candidates(self) -> list[tuple[str, Job]]:
-        backend = self._app.backend
+        backend = self._main.backend if self._main is not None else None
         return unique_prompts(backend.manager.jobs()) if backend is not None else []
+
+    def _show(self, job: Job) -> Callable[[], None]:
+        assert self._main is not None  # there are candidates
+        return partial(self._main.show_job, job.id)
 
     async def discover(self) -> Hits:
         for prompt, job in self._candidates()[:DISCOVER]:
             yield DiscoveryHit(
                 hit_text(prompt),
-                partial(self._app.show_job, job.id),
+                self._show(job),
                 text=f"imagine · {prompt}",
                 help="A recent prompt: select its job",
             )
@@ -158,7 +98,7 @@ class HistoryProvider(Provider):
             yield Hit(
                 score,
                 hit_text(shown, offsets),
-                partial(self._app.show_job, job.id),
+                self._show(job),
                 text=f"imagine · {shown}",
                 help=f"{shown_title(job)} · {job.state} · select this job",
             )
@@ -168,16 +108,13 @@ class ButtonProvider(Provider):
     """The selected job's buttons, so every one of them is reachable from the keyboard."""
 
     def _hits(self) -> list[tuple[str, Callable[[], object]]]:
-        from app.ui.app import ImagineApp
-
-        app = self.app
-        assert isinstance(app, ImagineApp)
-        job = app.selected_job
-        if job is None:
+        main = self.screen
+        job = main.selected_job if isinstance(main, MainScreen) else None
+        if job is None or not isinstance(main, MainScreen):
             return []
         # Shown cleaned (server text), sent back exactly as received.
         return [
-            (f"button · {button_text(label)}", partial(app.press, job.id, label))
+            (f"button · {button_text(label)}", partial(main.press, job.id, label))
             for label in job.buttons
         ]
 

@@ -1,4 +1,4 @@
-"""The prompt line: an Input with shell-like history and an inline error line."""
+"""The prompt pane: an Input with shell-like history, and an inline error line."""
 
 from __future__ import annotations
 
@@ -7,19 +7,23 @@ from typing import ClassVar
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.widgets import Input, Static
+
+from app.ui.actions import bindings
 
 
 class PromptInput(Input):
     """Up/down walk the prompt history; typing letters never triggers app keys."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "history(-1)", "Older prompt", show=False),
-        Binding("down", "history(1)", "Newer prompt", show=False),
-        Binding("escape", "app.leave_prompt", "Job list"),
-    ]
+    DEFAULT_CSS = """
+    PromptInput {
+        border: tall $accent;
+        &:focus { border: tall $primary; }
+    }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = bindings("prompt")
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(
@@ -70,6 +74,16 @@ class PromptInput(Input):
 
 
 class PromptPane(Vertical):
+    """The prompt and, under it, why the last one was not sent."""
+
+    DEFAULT_CSS = """
+    PromptPane {
+        height: auto;
+        padding: 0 1;
+        & > #prompt-error { color: $error; padding: 0 1; height: auto; }
+    }
+    """
+
     def compose(self) -> ComposeResult:
         yield PromptInput()
         yield Static("", id="prompt-error")
@@ -78,14 +92,3 @@ class PromptPane(Vertical):
         error = self.query_one("#prompt-error", Static)
         error.update(Text(text))
         error.display = bool(text)
-
-
-class SearchInput(Input):
-    """The job list's search box: typing filters the list; Esc closes it and shows all."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.clear_search", "Show all", id="search_clear"),
-    ]
-
-    def __init__(self, id: str | None = None) -> None:
-        super().__init__(placeholder="Search prompts…  (Enter: back to the list, Esc: all)", id=id)

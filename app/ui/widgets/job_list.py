@@ -20,7 +20,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
@@ -29,6 +29,7 @@ from textual.strip import Strip
 
 from app.gcpause import gc_paused
 from app.jobs.model import Job
+from app.ui.actions import bindings
 from app.ui.format import elapsed_text, prompt_text, state_text, title_text
 
 # (key, header, width); the prompt (width 0) takes what the others leave.
@@ -64,10 +65,15 @@ class JobList(ScrollView, can_focus=True):
     }
     DEFAULT_CSS = """
     JobList {
+        width: 100%;
+        height: 1fr;
+        border: round $panel-lighten-2;
+        border-title-color: $text-muted;
         background: $surface;
         color: $foreground;
         overflow-x: hidden;
         &:focus {
+            border: round $primary;
             background-tint: $foreground 5%;
             & > .joblist--cursor {
                 background: $block-cursor-background;
@@ -88,15 +94,7 @@ class JobList(ScrollView, can_focus=True):
     }
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down,j", "cursor_down", "Down", show=False),
-        Binding("up,k", "cursor_up", "Up", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-        Binding("home", "first", "First", show=False),
-        Binding("end", "last", "Last", show=False),
-        Binding("enter", "select_cursor", "Open tile", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("jobs")
 
     class Highlighted(Message):
         """The cursor moved to another job (None: the list is empty)."""

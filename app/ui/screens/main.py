@@ -1,0 +1,542 @@
+"""The main screen: prompt on top, job tree left, the selected job's pane right.
+
+It owns the selection and the actions on it (the keys are in ``app/ui/actions.py``);
+the widgets draw, the job manager does the work. Job news arrives as typed messages
+(``app/ui/messages.py``), handled one at a time, cheaply.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Input
+
+from app.export import default_export_dir
+from app.images.cache import safe_stem
+from app.jobs.lineage import descendants, tree_root
+from app.jobs.manager import PromptError
+from app.jobs.model import REROLL_LABEL, Job, JobState
+from app.jobs.store import HistoryShape
+from app.runtime import Backend
+from app.settings import Settings
+from app.text import clean_text
+from app.ui import sharing
+from app.ui.actions import Target, bindings
+from app.ui.format import shown_title
+from app.ui.grid import ImageGrid
+from app.ui.messages import ConnectionStatus, ImagesArrived, JobUpdated, ServiceNotice
+from app.ui.screens.save import SaveScreen
+from app.ui.screens.zoom import CustomZoomScreen
+from app.ui.widgets.button_bar import CUSTOM_ZOOM, ButtonBar
+from app.ui.widgets.history_bar import HistoryBar, View
+from app.ui.widgets.job_list import Clock, JobList
+from app.ui.widgets.job_panel import JobPanel
+from app.ui.widgets.prompt import PromptInput, PromptPane
+from app.ui.widgets.status import StatusInfo, StatusLine
+
+
+class MainScreen(Screen[None]):
+    DEFAULT_CSS = """
+    MainScreen {
+        layout: vertical;
+        & > #main { height: 1fr; }
+        & #left { width: 46%; height: 1fr; }
+    }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = bindings("main")
+
+    def __init__(self, settings: Settings, shape: HistoryShape | None, elapsed: Clock) -> None:
+        super().__init__()
+        self.settings = settings
+        self.backend: Backend | None = None
+        self._shape = shape  # the history's shape, drawn before the backend is open
+        self._elapsed = elapsed
+        self._selected: str | None = None
+        self._view = View()  # the view the list shows (the history bar's, once applied)
+        self._online = (True, "")
+        self._seeds: set[str] = set()  # jobs whose seed was already announced
+        self._early_prompt: str | None = None  # submitted before the backend was open
+
+    def compose(self) -> ComposeResult:
+        yield PromptPane(id="prompt-pane")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield HistoryBar(id="search")
+                yield JobList(elapsed=self._elapsed, id="jobs")
+            yield JobPanel(self.settings.graphics, id="right")
+        yield StatusLine(id="status")
+        yield Footer()
+
+    # -- the widgets, by name ---------------------------------------------------------------
+
+    @property
+    def table(self) -> JobList:
+        return self.query_one("#jobs", JobList)
+
+    @property
+    def panel(self) -> JobPanel:
+        return self.query_one("#right", JobPanel)
+
+    @property
+    def grid(self) -> ImageGrid:
+        return self.panel.grid
+
+    @property
+    def prompt_input(self) -> PromptInput:
+        return self.query_one("#prompt", PromptInput)
+
+    @property
+    def search_input(self) -> HistoryBar:
+        return self.query_one("#search", HistoryBar)
+
+    def node_for(self, target: Target) -> Widget | None:
+        """The node whose BINDINGS hold ``target``'s actions (None: the app)."""
+        found = {"main": self, "jobs": self.table, "prompt": self.prompt_input}
+        return found.get(target, self.search_input if target == "search" else None)
+
+    @property
+    def view(self) -> View:
+        return self._view
+
+    @property
+    def selected_job(self) -> Job | None:
+        return self._job(self._selected)
+
+    @property
+    def grid_job(self) -> str | None:
+        return self.panel.grid_job
+
+    def _job(self, job_id: str | None) -> Job | None:
+        if self.backend is None or job_id is None:
+            return None
+        return self.backend.manager.get(job_id)
+
+    # -- start-up ---------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.table.border_title = "Jobs"
+        self.query_one("#prompt-pane", PromptPane).show_error("")
+        self.panel.show_message("Starting…")
+        self.query_one("#buttons", ButtonBar).show(None, ())
+        self.prompt_input.focus()
+        self.set_interval(1.0, self._tick)
+        self.set_interval(0.5, self.refresh_status)
+        if self._shape is not None:  # the first frame lists the history (~100 ms for 10k)
+            self.table.load_shape(self._shape.lineage, self._shape.newest)
+            self._shape = None
+            if self.table.row_count:
+                self.table.move_cursor(self.table.row_count - 1)
+
+    def attach(self, backend: Backend) -> None:
+        """The backend is open: list every job and send a prompt typed while starting."""
+        self.backend = backend
+        self.panel.images = backend.images
+        self._seeds = {j.id for j in backend.manager.jobs() if j.options.get("seed") is not None}
+        self.prompt_input.set_history(list(reversed(backend.store.prompts())))
+        shown_early = self.table.row_count > 0  # from the history's shape
+        self.table.load(backend.manager.jobs())
+        if self.table.row_count and not shown_early:
+            self.table.move_cursor(self.table.row_count - 1)
+        self._selected = None  # selected before the jobs were there: show it now
+        self._select(self.table.selected_id)
+        if not self.table.row_count:
+            self.panel.show_message("No jobs yet: type a prompt above and press Enter.")
+        if self._early_prompt is not None:
+            prompt, self._early_prompt = self._early_prompt, None
+            self._submit(prompt)
+        self.refresh_status()
+
+    def start_failed(self, why: str) -> None:
+        self.panel.show_message(f"Could not start: {why}")
+
+    def on_unmount(self) -> None:
+        self.backend = None  # news still queued finds nothing to draw on
+
+    # -- job news ----------------------------------------------------------------------------
+
+    def on_job_updated(self, message: JobUpdated) -> None:
+        if self.backend is None:
+            return
+        with contextlib.suppress(NoMatches):  # news arriving while the app shuts down
+            job = message.job
+            self.table.upsert(job)
+            if job.id == self._selected:
+                self.panel.show(job, self._job(job.parent_id))
+            self._announce_seed(job)
+
+    def on_images_arrived(self, message: ImagesArrived) -> None:
+        if self.backend is not None:
+            with contextlib.suppress(NoMatches):
+                self.panel.images_arrived(message.job_id)
+
+    def on_service_notice(self, message: ServiceNotice) -> None:
+        self.notify(message.text, severity=message.severity, markup=False)
+
+    def on_connection_status(self, message: ConnectionStatus) -> None:
+        self._online = (message.online, message.text)
+        self.notify(
+            message.text, severity="information" if message.online else "warning", markup=False
+        )
+        self.refresh_status()
+
+    def _announce_seed(self, job: Job) -> None:
+        seed = job.options.get("seed")
+        if seed is None or job.state is not JobState.DONE or job.id in self._seeds:
+            return
+        self._seeds.add(job.id)
+        text = clean_text(str(seed), single_line=True)
+        self.notify(
+            f"{shown_title(job)}: the seed is {text}", title="Seed", markup=False, timeout=15
+        )
+
+    # -- selection -----------------------------------------------------------------------------
+
+    @on(JobList.Highlighted, "#jobs")
+    def _row_highlighted(self, event: JobList.Highlighted) -> None:
+        self._select(event.job_id)
+
+    def _select(self, job_id: str | None) -> None:
+        if job_id == self._selected and job_id is not None:
+            return
+        self._selected = job_id
+        job = self._job(job_id)
+        self.panel.show(job, self._job(job.parent_id) if job else None, later=True)
+
+    def _select_new(self, job: Job) -> None:
+        self.table.upsert(job)  # its JobUpdated is still queued: list it now to select it
+        if self.table.select(job.id):
+            self._select(job.id)  # now, not when Highlighted arrives: keys may come first
+
+    def show_job(self, job_id: str) -> None:
+        """Select ``job_id`` in the list, showing all jobs again if the view hides it."""
+        if not self.table.select(job_id):
+            self.action_clear_search()  # the view hid it: show every job
+            self.table.select(job_id)
+        self._select(self.table.selected_id)
+        self.table.focus()
+
+    def _need_job(self) -> Job | None:
+        job = self.selected_job
+        if job is None:
+            self.notify("Select a job first.", severity="warning")
+        return job
+
+    # -- the prompt ----------------------------------------------------------------------------
+
+    @on(Input.Submitted, "#prompt")
+    def _submit_prompt(self, event: Input.Submitted) -> None:
+        if self.backend is None:  # sent as soon as the backend is open
+            self._early_prompt = event.value
+            self.query_one("#prompt-pane", PromptPane).show_error(
+                "Starting up: it goes out in a moment."
+            )
+            return
+        self._submit(event.value)
+
+    def _submit(self, prompt: str) -> None:
+        pane = self.query_one("#prompt-pane", PromptPane)
+        assert self.backend is not None
+        try:
+            job = self.backend.manager.submit_imagine(prompt)
+        except PromptError as exc:
+            pane.show_error(str(exc.args[0]))
+            return
+        pane.show_error("")
+        self.prompt_input.remember(job.prompt)
+        if self.prompt_input.value == prompt:  # not a new draft typed while it waited
+            self.prompt_input.value = ""
+        self._select_new(job)
+
+    @on(Input.Changed, "#prompt")
+    def _prompt_changed(self) -> None:
+        self.query_one("#prompt-pane", PromptPane).show_error("")
+
+    def action_focus_prompt(self) -> None:
+        self.prompt_input.focus()
+
+    def action_leave_prompt(self) -> None:
+        self.table.focus()
+
+    def action_edit_prompt(self) -> None:
+        """The selected job's prompt in the prompt pane, focused: Enter runs it again."""
+        job = self._need_job()
+        if job is not None:
+            self.prompt_input.value = job.prompt
+            self.prompt_input.cursor_position = len(job.prompt)
+            self.prompt_input.focus()
+            self.notify("Edit the prompt, then Enter runs it again.", timeout=2)
+
+    # -- buttons -------------------------------------------------------------------------------
+
+    @on(ButtonBar.Pressed)
+    def _button_pressed(self, event: ButtonBar.Pressed) -> None:
+        self.press(event.job_id, event.label)
+
+    def press(self, job_id: str, label: str, **options: Any) -> Job | None:
+        """Press a job's button; Custom Zoom first asks for its zoom and aspect ratio."""
+        if self.backend is None:
+            return None
+        if label == CUSTOM_ZOOM and not options:
+
+            def answered(answer: tuple[float, str | None] | None) -> None:
+                if answer is not None:
+                    self.press(job_id, label, zoom=answer[0], ar=answer[1])
+
+            self.app.push_screen(CustomZoomScreen(), answered)
+            return None
+        try:
+            child = self.backend.manager.press(job_id, label, **options)
+        except (ValueError, KeyError) as exc:
+            self.notify(sharing.reason(exc), severity="warning", markup=False)
+            return None
+        self.notify(f"{shown_title(child)} started · press c to follow it", markup=False, timeout=3)
+        return child
+
+    def _press_selected(self, label: str) -> None:
+        job = self._need_job()
+        if job is not None:
+            self.press(job.id, label)
+
+    def action_upscale(self) -> None:
+        self._press_selected(f"U{self.grid.selected}")
+
+    def action_vary(self) -> None:
+        self._press_selected(f"V{self.grid.selected}")
+
+    def action_reroll(self) -> None:
+        self._press_selected(REROLL_LABEL)
+
+    # -- navigation ----------------------------------------------------------------------------
+
+    def action_tile(self, index: int) -> None:
+        if self.grid.single:
+            self.notify("This job has one image.", timeout=2)
+            return
+        self.grid.select(index)
+
+    def action_parent(self) -> None:
+        job = self.selected_job
+        if job is not None and (job.parent_id is None or not self.table.select(job.parent_id)):
+            self.notify("This job is an original prompt: it has no parent.", timeout=3)
+
+    def action_child(self) -> None:
+        job = self.selected_job
+        if job is None or self.backend is None:
+            return
+        kids = sorted(self.backend.manager.children(job.id), key=lambda j: j.created_at)
+        if not kids:
+            self.notify("This job has no child jobs yet.", timeout=3)
+            return
+        self.table.select(kids[0].id)
+
+    def action_retry(self) -> None:
+        job = self.selected_job
+        if job is None or self.backend is None:
+            return
+        if not job.state.retryable:
+            self.notify(
+                f"Only a failed, stalled or uncertain job can be retried ({job.state}).",
+                severity="warning",
+                markup=False,
+            )
+            return
+        try:
+            new = self.backend.manager.retry(job.id)
+        except (ValueError, KeyError, PromptError) as exc:
+            self.notify(sharing.reason(exc), severity="warning", markup=False)
+            return
+        self._select_new(new)
+
+    def action_reload_images(self) -> None:
+        self.panel.reload()
+
+    @on(JobList.OpenTile)
+    def action_open_tile(self) -> None:
+        self.panel.open_tile()
+
+    # -- the history: filter, search, favourites -------------------------------------------------
+
+    def action_cycle_filter(self) -> None:
+        state = self.search_input.cycle_filter()
+        self._apply_view(self.search_input.view)
+        self.notify(f"Showing {state} jobs", timeout=2)
+
+    def action_search(self) -> None:
+        self.search_input.open()
+
+    def action_clear_view(self) -> None:
+        if self._view.active or self.search_input.display:
+            self.action_clear_search()
+
+    def action_clear_search(self) -> None:
+        """Esc in the search box or on the list: every job again, the list focused."""
+        self.search_input.clear()
+        self._apply_view(self.search_input.view)
+        self.table.focus()
+
+    @on(HistoryBar.ViewChanged)
+    def _view_changed(self, event: HistoryBar.ViewChanged) -> None:
+        self._apply_view(event.view)
+
+    @on(HistoryBar.Done)
+    def _search_done(self) -> None:
+        self.table.focus()
+
+    def _apply_view(self, view: View) -> None:
+        if view == self._view:
+            return
+        self._view = view
+        self.table.set_filter(view.predicate())
+        self._update_list_title()
+        if self.table.row_count:
+            self._select(self.table.selected_id)
+        else:
+            self._select(None)
+            if self.backend is not None and self.table.total:
+                self.panel.show_message("No job matches. Esc shows every job.")
+        self.refresh_status()
+
+    def _update_list_title(self) -> None:
+        words = self._view.describe()
+        count = f" · {words} · {self.table.row_count} of {self.table.total}" if words else ""
+        self.table.border_title = Text(f"Jobs{count}")
+
+    def action_favourite(self) -> None:
+        job = self.selected_job
+        if job is not None and self.backend is not None:
+            self.backend.manager.set_favourite(job.id, not job.favourite)
+
+    # -- saving and sharing ------------------------------------------------------------------------
+
+    def _selected_tile(self) -> tuple[Job, int, str] | None:
+        """The selected job, tile number and URL of the selected tile of a done job."""
+        job = self.selected_job
+        urls = job.display_urls if job is not None else ()
+        if job is None or job.state is not JobState.DONE or not urls:
+            self.notify("No finished image selected.", severity="warning", timeout=3)
+            return None
+        index = 1 if len(urls) == 1 else self.grid.selected
+        index = index if 1 <= index <= len(urls) else 1
+        return job, index, urls[index - 1]
+
+    def save_folder(self) -> Path:
+        """Where saves go: the last folder used, else ~/Pictures/imagine-tui or exports/."""
+        last = self.backend.store.get_meta("save_dir") if self.backend is not None else None
+        return Path(last) if last else default_export_dir(self.settings.data_dir)
+
+    @work(group="share", exit_on_error=False)
+    async def _share(self, task: Awaitable[sharing.Note]) -> None:
+        note = await task
+        self.notify(note.text, severity=note.severity, markup=False, timeout=note.timeout)
+
+    def _ask_folder(self, title: str, folder: Path, what: str, then: Any) -> None:
+        def answered(dest: Path | None) -> None:
+            if dest is not None and self.backend is not None:
+                self._share(then(self.backend, dest))
+
+        self.app.push_screen(SaveScreen(title, folder, what), answered)
+
+    def action_save_tile(self) -> None:
+        picked = self._selected_tile()
+        if picked is not None:
+            job, index, _url = picked
+            self._ask_folder(
+                f"Save tile {index} of {shown_title(job)}",
+                self.save_folder(),
+                "Save",
+                lambda backend, dest: sharing.save_images(backend, job, [index], dest),
+            )
+
+    def action_save_job(self) -> None:
+        picked = self._selected_tile()
+        if picked is not None:
+            job = picked[0]
+            self._ask_folder(
+                f"Save all {len(job.display_urls)} images of {shown_title(job)}",
+                self.save_folder(),
+                "Save",
+                lambda backend, dest: sharing.save_images(backend, job, None, dest),
+            )
+
+    def action_export_tree(self) -> None:
+        job = self.selected_job
+        if job is None or self.backend is None:
+            self.notify("Select a job first.", severity="warning")
+            return
+        jobs = self.backend.manager.jobs()
+        root = tree_root(jobs, job.id)
+        count = len(descendants(jobs, root))
+        self._ask_folder(
+            f"Export this tree ({count} job{'s' if count != 1 else ''}) with an index.html",
+            self.save_folder() / f"imagine-tree-{safe_stem(root)}",
+            "Export",
+            lambda backend, dest: sharing.export(backend, root, dest),
+        )
+
+    def action_open_external(self) -> None:
+        picked = self._selected_tile()
+        if picked is not None and self.backend is not None:
+            self._share(sharing.open_external(self.backend, picked[2]))
+
+    def action_copy_url(self) -> None:
+        picked = self._selected_tile()
+        if picked is not None:
+            job, index, url = picked
+            self.app.copy_to_clipboard(url)
+            self.notify(
+                f"Copied the link of {shown_title(job)} tile {index} (OSC 52)",
+                markup=False,
+                timeout=3,
+            )
+
+    def action_copy_prompt(self) -> None:
+        job = self._need_job()
+        if job is not None:
+            self.app.copy_to_clipboard(job.prompt)
+            self.notify("Copied the prompt (OSC 52)", timeout=3)
+
+    # -- timers ----------------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        if self.backend is not None:
+            with contextlib.suppress(NoMatches):  # a tick while the app shuts down
+                self.table.tick()
+
+    def refresh_status(self) -> None:
+        with contextlib.suppress(NoMatches):  # a tick while the app shuts down
+            self.query_one("#status", StatusLine).set_info(self._status())
+            if self._view.active:
+                self._update_list_title()
+
+    def _status(self) -> StatusInfo:
+        backend = self.backend
+        if backend is None:
+            return StatusInfo()
+        budget = backend.budget
+        return StatusInfo(
+            backend=_host(backend.base_url),
+            demo=backend.demo,
+            in_flight=backend.manager.in_flight,
+            holding=budget.waiting if budget.holding_back else 0,
+            online=self._online[0],
+            offline_reason=self._online[1],
+            total=len(backend.manager.jobs()),
+            view=self._view.describe(),
+            shown=self.table.row_count,
+        )
+
+
+def _host(url: str) -> str:
+    rest = url.split("://", 1)[-1]
+    return rest.split("/", 1)[0] or url

@@ -1,0 +1,306 @@
+"""The right-hand pane: the selected job's detail lines, its image grid and its buttons.
+
+Moving through the list shows the row's text at once; its images only once the cursor
+has rested for GRID_DELAY, so holding j scrolls smoothly and only the last row loads
+images. Images are fetched and thumbnailed in workers; the grid draws what comes back
+only if the job is still the one shown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from PIL import Image as PILImage
+from rich.cells import cell_len
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.css.query import NoMatches
+from textual.timer import Timer
+from textual.widgets import Static
+
+from app.images import ImageFailure
+from app.images.pipeline import ImagePipeline
+from app.jobs.model import Job, JobState
+from app.text import clean_text
+from app.ui.format import STATE_STYLE, shown_title, state_text
+from app.ui.grid import FULL_THUMB, LARGE_THUMB, TILE_THUMB, ImageGrid, Tile, TileView
+from app.ui.screens.image import ImageScreen
+from app.ui.widgets.button_bar import ButtonBar
+
+GRID_DELAY = 0.07  # seconds the cursor rests on a row before its images load
+DETAIL_LINES = 4  # the detail's max-height below
+
+
+def waiting_hint(job: Job) -> str:
+    """What the grid says while a job has no images to show."""
+    if job.state is JobState.QUEUED:
+        return "Queued: waiting for the request budget…"
+    if job.state is JobState.SUBMITTED:
+        return "Submitted: waiting for the first progress report…"
+    if job.state is JobState.RUNNING:
+        return f"Running {job.progress}%: waiting for a preview…"
+    if job.state is JobState.STALLED:
+        return f"Stalled at {job.progress}%. Press R to retry."
+    if job.state is JobState.UNCERTAIN:
+        return "Uncertain: the service may or may not have this job. Press R to resubmit."
+    if job.state is JobState.FAILED:
+        return f"Failed: {clean_text(job.error or 'unknown reason')}\nPress R to retry."
+    return "Done, but the service sent no images."
+
+
+def detail_text(job: Job, parent: Job | None) -> Text:
+    """Title, state and parent; the prompt; the seed; a retryable job's error."""
+    text = Text()
+    text.append(shown_title(job), style="bold")
+    text.append("  ")
+    text.append_text(state_text(job, 200))
+    if parent is not None:
+        text.append(f"   from {shown_title(parent)}", style="dim")
+    text.append("\n")
+    text.append(clean_text(job.prompt, single_line=True), style="italic")
+    seed = job.options.get("seed")
+    if seed is not None:
+        text.append("\n")
+        text.append("seed ", style="dim")
+        text.append(clean_text(str(seed), single_line=True), style="bold green")
+    if job.error and job.state.retryable:
+        text.append("\n")
+        text.append(clean_text(job.error), style=STATE_STYLE[job.state])
+        text.append("  (R retries)", style="dim")
+    return text
+
+
+class JobPanel(Vertical):
+    """Detail, grid and buttons of one job; :meth:`show` is the one way in."""
+
+    DEFAULT_CSS = f"""
+    JobPanel {{
+        width: 1fr;
+        height: 1fr;
+        padding: 0 1;
+        & > #detail {{ height: auto; max-height: {DETAIL_LINES}; padding: 0 1; }}
+    }}
+    ImageGrid {{
+        grid-size: 2 2;
+        grid-gutter: 0 1;
+        height: 1fr;
+        &.-single {{ grid-size: 1 1; }}
+        &.-single #tile-2, &.-single #tile-3, &.-single #tile-4 {{ display: none; }}
+    }}
+    Tile {{
+        width: 1fr;
+        height: 1fr;
+        border: round $panel-lighten-2;
+        padding: 0;
+        &.-selected {{ border: heavy $accent; }}
+        &.-failed {{ border: round $error; }}
+        & .tile-label {{
+            dock: top;
+            width: 100%;
+            height: 1;
+            color: $text-muted;
+            text-style: bold;
+            padding: 0 1;
+        }}
+        &.-selected .tile-label {{ color: $accent; }}
+        & .tile-frame {{ width: 1fr; height: 1fr; align: center middle; }}
+        & .tile-image {{ width: auto; height: auto; }}
+        & .tile-note {{
+            width: 100%;
+            height: auto;
+            content-align: center middle;
+            text-align: center;
+            color: $text-muted;
+        }}
+        &.-failed .tile-note {{ color: $error; }}
+    }}
+    """
+
+    def __init__(self, graphics: str, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._graphics = graphics
+        self.images: ImagePipeline | None = None  # set once the backend is open
+        self._job: Job | None = None  # the job shown (its newest state)
+        self._grid_key: tuple[Any, ...] | None = None  # what the grid was last asked to draw
+        self._grid_job: str | None = None  # the job whose images the grid shows
+        self._timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="detail")
+        yield ImageGrid(self._graphics, id="grid")
+        yield ButtonBar(id="buttons")
+
+    @property
+    def grid(self) -> ImageGrid:
+        return self.query_one("#grid", ImageGrid)
+
+    @property
+    def job(self) -> Job | None:
+        return self._job
+
+    @property
+    def grid_job(self) -> str | None:
+        """The job whose images (or waiting text) the grid shows; it follows the selection
+        after GRID_DELAY."""
+        return self._grid_job
+
+    @property
+    def current(self) -> bool:
+        """The grid shows the selected job (not still the previous row's images)."""
+        return self._job is not None and self._grid_job == self._job.id
+
+    # -- what is shown ------------------------------------------------------------------
+
+    def show(self, job: Job | None, parent: Job | None = None, *, later: bool = False) -> None:
+        """Detail and buttons of ``job`` now; its images now, or after GRID_DELAY if
+        ``later`` (a cursor move). None: nothing selected."""
+        self._job = job
+        buttons = self.query_one("#buttons", ButtonBar)
+        if job is None:
+            self.stop()
+            self._set_detail(Text(""))
+            buttons.show(None, ())
+            self._grid_key = None
+            self._grid_job = None
+            return
+        self._set_detail(detail_text(job, parent))
+        hint = "Buttons appear when the job is done." if job.state.active else ""
+        buttons.show(job.id, job.buttons if job.state is JobState.DONE else (), hint)
+        if later:
+            self.stop()
+            self._timer = self.set_timer(GRID_DELAY, self._timer_fired)
+        elif self._timer is None:  # else the pending timer draws the latest state
+            self._show_images(job)
+
+    def show_message(self, text: str) -> None:
+        """No job's images: one line of text in the grid."""
+        self.grid.show_message(text)
+
+    def images_arrived(self, job_id: str) -> None:
+        """The shown job's images are on disk now: draw them."""
+        if self._job is not None and self._job.id == job_id:
+            self._grid_key = None
+            if self._timer is None:
+                self._show_images(self._job)
+
+    def reload(self) -> None:
+        """Fetch the shown job's images again (tiles that failed to download)."""
+        if self._job is not None:
+            self._show_images(self._job, force=True)
+
+    def flush(self) -> None:
+        """Draw the grid now if it is still waiting for GRID_DELAY."""
+        if self._timer is not None:
+            self.stop()
+            self._timer_fired()
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+
+    def _timer_fired(self) -> None:
+        self._timer = None
+        if self._job is not None:
+            with contextlib.suppress(NoMatches):  # the timer fired during shut-down
+                self._show_images(self._job)
+
+    def _set_detail(self, text: Text) -> None:
+        """Update the detail; re-lay out the screen only if its height may change.
+
+        A layout pass re-renders every widget, the job list included: done on each cursor
+        move it was the largest part of the key-to-screen time. When no line needs
+        wrapping, the height is the line count, so an equal count needs no layout.
+        """
+        detail = self.query_one("#detail", Static)
+        width, height = detail.content_size
+        lines = text.plain.split("\n")
+        fits = width > 0 and all(0 < cell_len(line) <= width for line in lines)
+        detail.update(text, layout=not (fits and min(len(lines), DETAIL_LINES) == height))
+
+    def _show_images(self, job: Job, *, force: bool = False) -> None:
+        grid = self.grid
+        if job.state is JobState.DONE and job.display_urls:
+            key: tuple[Any, ...] = (job.id, "done", job.display_urls)
+            if force or key != self._grid_key:
+                self._grid_key = key
+                single = len(job.display_urls) == 1
+                caption = [f"{shown_title(job)} · Enter opens"] if single else None
+                self._load_tiles(
+                    job.id, job.display_urls, LARGE_THUMB if single else TILE_THUMB, caption
+                )
+            return
+        if job.state.active and job.progress_image_url:
+            caption = [f"preview · {job.progress}%"]
+            key = (job.id, "preview", job.progress_image_url)
+            if force or key != self._grid_key:
+                self._grid_key = key
+                self._load_tiles(job.id, (job.progress_image_url,), LARGE_THUMB, caption)
+            else:
+                grid.tile(1).set_caption(caption[0])
+            return
+        key = (job.id, "text", job.state, job.progress, job.error)
+        if force or key != self._grid_key:
+            self._grid_key = key
+            self._grid_job = job.id
+            grid.show_message(waiting_hint(job))
+
+    @work(exclusive=True, group="grid", exit_on_error=False)
+    async def _load_tiles(
+        self,
+        job_id: str,
+        urls: tuple[str, ...],
+        size: tuple[int, int],
+        captions: list[str] | None,
+    ) -> None:
+        if self.images is None:
+            return
+        results = await self.images.thumbnails(list(urls), size)
+        if self._job is None or job_id != self._job.id:
+            return  # the user moved on while we were loading
+        views = [
+            TileView(note=f"✗ {r.human}\nclick or press i to try again", failed=True, url=r.url)
+            if isinstance(r, ImageFailure)
+            else TileView(image=r.thumbnail, url=r.url)
+            for r in results
+        ]
+        self._grid_job = job_id
+        self.grid.show_views(views, captions)
+
+    # -- tiles and the full-screen view -------------------------------------------------
+
+    @on(Tile.Clicked)
+    def _tile_clicked(self, event: Tile.Clicked) -> None:
+        if not self.current:
+            return  # the grid still shows the previous row's images
+        tile = self.grid.tile(event.index)
+        if tile.view.failed:
+            self.reload()
+            return
+        if not self.grid.single:
+            self.grid.select(event.index)
+        self.open_tile()
+
+    def open_tile(self) -> None:
+        """The selected tile full screen, as large as the terminal allows."""
+        self.flush()
+        tile = self.grid.tile(self.grid.selected)
+        job = self._job
+        if not self.current or tile.view.image is None or tile.view.url is None or job is None:
+            self.notify("No image to open here yet.", timeout=2)
+            return
+        title = f"{shown_title(job)} · tile {tile.index}"
+        self._open_full(tile.view.url, tile.view.image, title)
+
+    @work(group="full", exit_on_error=False)
+    async def _open_full(self, url: str, fallback: PILImage.Image, title: str) -> None:
+        image = fallback
+        if self.images is not None:
+            try:
+                image = (await self.images.thumbnail(url, FULL_THUMB)).thumbnail
+            except Exception:  # the small tile is still worth showing
+                image = fallback
+        self.app.push_screen(ImageScreen(image, f"{title}   (Esc closes)", self._graphics))
