@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from app.files import write_atomic
+from app.files import private_dir, write_atomic
 from app.images.cache import safe_stem, save_copy
 from app.jobs.lineage import ancestors, descendants
 from app.jobs.model import Job
@@ -121,7 +121,7 @@ def _save(
     tiles: Sequence[int] | None,
     lineage: Sequence[Job],
 ) -> SavedJob:
-    dest.mkdir(parents=True, exist_ok=True)
+    private_dir(dest)
     urls = job.display_urls
     wanted = range(1, len(urls) + 1) if tiles is None else tiles
     saved = SavedJob(job)
@@ -171,7 +171,7 @@ def export_tree(
     if not tree:
         raise KeyError(root_id)
     by_id = {j.id: j for j in jobs}
-    dest.mkdir(parents=True, exist_ok=True)
+    private_dir(dest)
     saved: list[tuple[SavedJob, int]] = []
     for job, depth in tree:
         result = _save(job, image_path_for, dest, None, ancestors(by_id, job))
@@ -186,7 +186,7 @@ def _thumbnail(src: Path, folder: Path) -> Path | None:
     from PIL import Image
 
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder)
         with Image.open(src) as img:
             img.thumbnail((THUMB_SIDE, THUMB_SIDE))
             small = img.convert("RGB")
@@ -230,9 +230,10 @@ def _contact_sheet(
         # Nothing remote, no scripts: the page only shows the files beside it.
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "img-src 'self'; style-src 'unsafe-inline'\">",
-        f"<title>{e(_one_line(root.prompt, 80))} · imagine-tui</title>",
+        # U+2068..U+2069 isolate the prompt: a U+202E in it must not reverse the rest.
+        f"<title>\u2068{e(_one_line(root.prompt, 80))}\u2069 · imagine-tui</title>",
         f"<style>{_STYLE}</style></head><body>",
-        f"<h1>{e(root.prompt)}</h1>",
+        f'<h1 dir="auto">{e(root.prompt)}</h1>',
         f'<p class="meta">{len(saved)} jobs · exported by imagine-tui</p>',
     ]
     last = -1  # the depth of the item written last
@@ -255,20 +256,20 @@ def _job_item(
     job = result.job
     parts = [
         f'<li id="job-{e(safe_stem(job.id), quote=True)}">',
-        f'<span class="title">{e(job.title)}</span>',
+        f'<span class="title">{_bdi(job.title)}</span>',
         f'<span class="state">{e(str(job.state))}</span>',
     ]
     lineage = ancestors(by_id, job)
     if lineage:
-        trail = " → ".join([*(a.title for a in lineage), job.title])
-        parts.append(f'<div class="lineage">{e(trail)}</div>')
-    parts.append(f'<div class="prompt">{e(job.prompt)}</div>')
-    meta = [f"job {job.id}"]
+        trail = " → ".join(_bdi(t) for t in [*(a.title for a in lineage), job.title])
+        parts.append(f'<div class="lineage">{trail}</div>')
+    parts.append(f'<div class="prompt" dir="auto">{e(job.prompt)}</div>')
+    meta = [f"job {e(job.id)}"]
     if job.message_id:
-        meta.append(f"message {job.message_id}")
+        meta.append(f"message {_bdi(job.message_id)}")
     if job.options.get("seed") is not None:
-        meta.append(f"seed {job.options['seed']}")
-    parts.append(f'<div class="meta">{e(" · ".join(meta))}</div>')
+        meta.append(f"seed {_bdi(str(job.options['seed']))}")
+    parts.append(f'<div class="meta">{" · ".join(meta)}</div>')
     images = []
     for path in result.files:
         thumb = thumbs.get(path) or path
@@ -280,8 +281,14 @@ def _job_item(
     if images:
         parts.append('<div class="images">' + "".join(images) + "</div>")
     for url in result.missing:
-        parts.append(f'<div class="missing">missing (not in the local cache): {e(url)}</div>')
+        parts.append(f'<div class="missing">missing (not in the local cache): {_bdi(url)}</div>')
     return "\n".join(parts)
+
+
+def _bdi(text: str) -> str:
+    """Text from a user or the server, isolated: bidi overrides in it (U+202E) cannot
+    reorder the page around it."""
+    return f"<bdi>{html.escape(text)}</bdi>"
 
 
 def _one_line(text: str, width: int) -> str:

@@ -187,7 +187,7 @@ def test_export_tree_writes_a_safe_contact_sheet(tmp_path: Path) -> None:
     assert "<script>" not in page
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
     assert "&lt;b&gt;✉️&lt;/b&gt;" in page  # a server label, escaped
-    assert "seed 1234" in page
+    assert "seed <bdi>1234</bdi>" in page
     assert "missing (not in the local cache)" in page
     assert "other" not in {p.stem.split("_")[0] for p in dest.glob("*.png")}
     parsed = _Collect()
