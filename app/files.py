@@ -1,4 +1,8 @@
-"""Atomic file writes: readers see the old file or the new one, never half of one."""
+"""Atomic file writes: readers see the old file or the new one, never half of one.
+
+Everything this app creates is its user's alone: files 0600, folders 0700 (the history
+holds prompts, the cache and exports the pictures, the config file the token).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ def write_atomic(dest: Path, content: bytes | Callable[[IO[bytes]], None]) -> Pa
     """Write ``content`` (bytes, or a function writing to a binary file) to a temp file
     beside ``dest``, then rename it into place. The file is readable by the owner only
     (mkstemp's 0600): it may be a config file holding the token."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(dest.parent)
     fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=dest.parent)
     try:
         with os.fdopen(fd, "wb") as fp:
@@ -32,3 +36,21 @@ def write_atomic(dest: Path, content: bytes | Callable[[IO[bytes]], None]) -> Pa
             os.unlink(tmp)
         raise
     return dest
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` and any missing parents as 0700 folders; existing ones are left as
+    they are (a folder the user chose keeps the mode they gave it)."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another process made it meanwhile
+            folder.mkdir(mode=0o700)
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """Create ``path`` if missing and make it 0600 (an older version left it 0644)."""
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    with contextlib.suppress(OSError):  # not ours to change: leave it
+        os.chmod(path, 0o600)
+    return path

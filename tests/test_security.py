@@ -84,3 +84,79 @@ async def test_token_is_not_on_screen_or_in_notifications(tmp_path: Path) -> Non
     assert any("rejected the API token" in m for m in messages)
     assert all(TOKEN not in m for m in messages)
     assert TOKEN not in screen
+
+
+def _mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_an_old_world_readable_history_becomes_private(tmp_path: Path) -> None:
+    from app.jobs.store import JobStore
+
+    path = tmp_path / "history.sqlite3"
+    JobStore(path).close()
+    path.chmod(0o644)
+    JobStore(path).close()
+    assert _mode(path) == 0o600
+
+
+def test_bidi_overrides_in_an_export_are_isolated(tmp_path: Path) -> None:
+    """A U+202E in a prompt or a server's label must not reverse the page around it."""
+    from html.parser import HTMLParser
+
+    from app.export import export_tree
+    from app.jobs import Job
+
+    rlo = "\u202e"
+    root = Job(
+        id="r1",
+        kind="imagine",
+        prompt=f"a cat {rlo}gnp.exe",
+        state=JobState.DONE,
+        message_id=f"m{rlo}1",
+        buttons=(f"Zap{rlo}",),
+        button_message_id="b1",
+        image_urls=(f"http://x.example/{rlo}1.png",),
+        options={"seed": f"7{rlo}"},
+    )
+    child = Job(
+        id="c1",
+        kind="button",
+        prompt=root.prompt,
+        label=f"Zap{rlo}",
+        parent_id="r1",
+        state=JobState.DONE,
+    )
+    index = export_tree([root, child], "r1", lambda url: None, tmp_path / "export")
+
+    class Check(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stack: list[bool] = []  # per open element: isolated?
+            self.leaks: list[str] = []
+            self.title = False
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag in ("meta", "img", "link"):
+                return
+            isolated = tag == "bdi" or ("dir", "auto") in attrs
+            self.stack.append(isolated or bool(self.stack and self.stack[-1]))
+            self.title = tag == "title"
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag not in ("meta", "img", "link") and self.stack:
+                self.stack.pop()
+            self.title = False
+
+        def handle_data(self, data: str) -> None:
+            if rlo not in data:
+                return
+            inside = self.stack and self.stack[-1]
+            fenced = self.title and data.count("\u2068") == data.count("\u2069") == 1
+            if not (inside or fenced):
+                self.leaks.append(data)
+
+    check = Check()
+    check.feed(index.read_text(encoding="utf-8"))
+    assert check.leaks == []
+    assert index.read_text(encoding="utf-8").count(rlo) >= 6

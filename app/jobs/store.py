@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.files import private_dir, private_file
 from app.gcpause import gc_paused
 from app.jobs.model import Job, JobState
 
@@ -144,7 +145,8 @@ class JobStore:
         self.path = Path(path)
         try:
             if str(path) != ":memory:":
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                # SQLite gives the -wal and -shm files the database file's mode.
+                private_file(private_dir(self.path.parent) / self.path.name)
             self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
@@ -154,7 +156,7 @@ class JobStore:
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?)",
                 (str(SCHEMA_VERSION),),
             )
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, OSError) as exc:  # OSError: the folder is a file...
             raise StoreError(f"Cannot open the job history at {self.path}: {exc}") from None
 
     def close(self) -> None:
