@@ -435,3 +435,31 @@ async def test_a_zero_timeout_is_refused_as_a_setting_not_blamed_on_the_service(
     for bad in (0.0, -5.0, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="timeout must be a positive number of seconds"):
             ImagineClient("http://127.0.0.1:9", timeout=bad)
+
+
+def _cli(*args: str | bytes, data: Path) -> Any:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "XDG_CONFIG_HOME": str(data / "cfg"), "IMAGINE_DATA_DIR": str(data)}
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args], env=env, capture_output=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    ("prompt", "expect"),
+    [
+        (b"caf\xe9 au lait", b"not UTF-8 text"),  # Latin-1 bytes in argv
+        ("\u200b\u200d\u2060\ufeff".encode(), b"empty prompt is not sent"),
+    ],
+    ids=["latin-1 bytes", "zero-width only"],
+)
+def test_a_prompt_that_is_not_text_is_refused_before_sending(
+    tmp_path: Path, prompt: bytes, expect: bytes
+) -> None:
+    out = _cli("imagine", prompt, "--speed", "120", data=tmp_path)
+    assert out.returncode == 2, out.stderr
+    assert expect in out.stderr and b"Traceback" not in out.stderr
+    assert b"simulator" not in out.stderr  # refused before anything was started or sent

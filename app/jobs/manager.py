@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -591,8 +592,13 @@ class JobManager:
 
 def check_prompt(prompt: str) -> str:
     """The prompt as it will be sent, or :class:`PromptError` saying what is wrong."""
+    if any("\ud800" <= c <= "\udfff" for c in prompt):  # undecodable bytes from argv
+        raise PromptError(
+            "The prompt holds bytes that are not UTF-8 text (check the terminal's or "
+            "the script's encoding): it was not sent."
+        )
     cleaned = clean_text(prompt, single_line=True)
-    if not cleaned:
+    if not any(unicodedata.category(c) != "Cf" for c in cleaned):  # "" or only U+200B...
         raise PromptError("Type a prompt first: an empty prompt is not sent.")
     if len(cleaned) > MAX_PROMPT:
         raise PromptError(
