@@ -101,3 +101,61 @@ def test_the_history_shape_is_every_link_and_the_newest_jobs(tmp_path: Path) -> 
     assert [j.id for j in shape.newest] == ["kid", "j9", "j8"]
     path.write_bytes(b"this is not a database" * 100)
     assert read_history_shape(path) is None  # opening the store later reports it
+
+
+def test_an_update_changes_only_the_fields_it_names(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    with JobStore(path) as one, JobStore(path) as other:
+        one.save(Job(id="a", kind="imagine", prompt="p"))
+        stale = one.get("a")
+        assert stale is not None
+        other.update("a", {"favourite": True})
+        fresh = one.update("a", {"state": JobState.RUNNING, "progress": 40})
+        assert fresh is not None and fresh.favourite and fresh.progress == 40
+        assert one.get("a") == fresh
+
+
+def test_only_one_owner_can_claim_a_job(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    with JobStore(path) as one, JobStore(path) as other:
+        one.save(Job(id="a", kind="imagine", prompt="p"))
+        now = 1000.0
+        assert one.claim("a", "one", now + 30, now) is not None
+        assert other.claim("a", "two", now + 30, now + 10) is None  # still held
+        assert other.update("a", {"progress": 5}, owner="two") is None
+        assert other.claim("a", "two", now + 60, now + 31) is not None  # the lease ran out
+        assert one.update("a", {"progress": 5}, owner="one") is None
+        assert one.renew("one", now + 90) == set()
+        assert other.renew("two", now + 90) == {"a"}
+
+
+def test_other_connections_see_what_changed(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    with JobStore(path) as one, JobStore(path) as other:
+        version, rev = other.data_version(), other.revision()
+        one.save(Job(id="a", kind="imagine", prompt="p"))
+        one.save(Job(id="b", kind="imagine", prompt="q"))
+        one.update("a", {"favourite": True})
+        one.claim("b", "one", 99.0, 0.0)  # ownership is not a change of the job
+        assert other.data_version() != version
+        jobs, rev = other.changed_since(rev)
+        assert [j.id for j in jobs] == ["b", "a"] and jobs[1].favourite
+        assert other.changed_since(rev) == ([], rev)
+
+
+def test_a_history_from_before_sharing_opens_and_can_be_claimed(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    columns = ", ".join(f.name for f in dataclasses.fields(Job))
+    old = sqlite3.connect(path)
+    old.execute(f"CREATE TABLE jobs ({columns}, PRIMARY KEY (id))")
+    old.execute(
+        f"INSERT INTO jobs ({columns}) VALUES "
+        "('a', 'imagine', 'p', NULL, NULL, 'queued', 0, NULL, NULL, NULL, '[]', NULL, '[]', "
+        "NULL, NULL, '{}', 0, 1.0, 1.0, NULL)"
+    )
+    old.commit()
+    old.close()
+    with JobStore(path) as store:
+        assert store.active_leases() == [("a", None, None)]
+        job = store.claim("a", "me", 99.0, 0.0)
+        assert job is not None and job.prompt == "p"

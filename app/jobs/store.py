@@ -3,6 +3,13 @@
 WAL mode with synchronous=NORMAL: a kill -9 loses at most the last transaction, never
 the file. Each write is its own transaction, so a job is on disk before its request goes
 out (see ``JobManager``), which is what makes "never submit twice" hold across restarts.
+
+Several processes share one store (two windows, scripts):
+- a write changes only the fields it names (``update``), never a whole row read earlier;
+- every change of a job's fields bumps its ``rev`` (a trigger, so no writer can forget),
+  and ``changed_since`` hands other processes what changed;
+- an active job has one ``owner`` holding a lease (``claim``, ``renew``, ``release``):
+  only the owner sends or polls it.
 """
 
 from __future__ import annotations
@@ -48,6 +55,8 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_parent ON jobs(parent_id);
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs(created_at);
+CREATE TABLE IF NOT EXISTS revision (n INTEGER NOT NULL);
+INSERT INTO revision(n) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM revision);
 CREATE TABLE IF NOT EXISTS prompts (
     prompt TEXT PRIMARY KEY,
     used_at REAL NOT NULL
@@ -55,11 +64,37 @@ CREATE TABLE IF NOT EXISTS prompts (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
+# Added after version 1 shipped: ALTERed into older files on open.
+_SHARING_COLUMNS = {
+    "owner": "TEXT",  # the process that sends and polls this job
+    "lease_until": "REAL",  # wall-clock seconds; after this anyone may take the job over
+    "rev": "INTEGER NOT NULL DEFAULT 0",  # revision of the last change of a job field
+}
+_SHARING = """
+CREATE INDEX IF NOT EXISTS jobs_rev ON jobs(rev);
+CREATE TRIGGER IF NOT EXISTS jobs_rev_insert AFTER INSERT ON jobs BEGIN
+    UPDATE revision SET n = n + 1;
+    UPDATE jobs SET rev = (SELECT n FROM revision) WHERE rowid = NEW.rowid;
+END;
+CREATE TRIGGER IF NOT EXISTS jobs_rev_update AFTER UPDATE OF {fields} ON jobs BEGIN
+    UPDATE revision SET n = n + 1;
+    UPDATE jobs SET rev = (SELECT n FROM revision) WHERE rowid = NEW.rowid;
+END;
+"""
+
 # Column names are the Job's field names, in the same order (rows map onto fields).
 _FIELDS = tuple(f.name for f in dataclasses.fields(Job))
 _COLUMNS = ", ".join(_FIELDS)
 _STATES = {state.value: state for state in JobState}
+_ACTIVE = tuple(state.value for state in JobState if state.active)
+_IN_ACTIVE = f"state IN ({', '.join('?' * len(_ACTIVE))})"
 
+
+_UPDATABLE = frozenset(_FIELDS[1:])  # all but the id
+_UPSERT = (
+    f"INSERT INTO jobs ({_COLUMNS}) VALUES ({', '.join('?' * len(_FIELDS))}) "
+    f"ON CONFLICT(id) DO UPDATE SET {', '.join(f'{n} = excluded.{n}' for n in _FIELDS[1:])}"
+)
 
 NEWEST = 300  # jobs a history's shape carries in full: the bottom of the job list
 
@@ -113,29 +148,21 @@ def _row_to_job(row: tuple[Any, ...]) -> Job:
     return Job.restore(fields)
 
 
+def _column_value(name: str, value: Any) -> Any:
+    """A job field's value as its column holds it."""
+    if name == "state":
+        return JobState(value).value
+    if name in ("buttons", "image_urls"):
+        return json.dumps(list(value), ensure_ascii=False)
+    if name == "options":
+        return json.dumps(value, ensure_ascii=False)
+    if name == "favourite":
+        return int(value)
+    return value
+
+
 def _job_to_row(job: Job) -> tuple[Any, ...]:
-    return (
-        job.id,
-        job.kind,
-        job.prompt,
-        job.label,
-        job.parent_id,
-        job.state.value,
-        job.progress,
-        job.message_id,
-        job.button_message_id,
-        job.progress_image_url,
-        json.dumps(list(job.buttons), ensure_ascii=False),
-        job.image_url,
-        json.dumps(list(job.image_urls), ensure_ascii=False),
-        job.error,
-        job.error_code,
-        json.dumps(job.options, ensure_ascii=False),
-        int(job.favourite),
-        job.created_at,
-        job.updated_at,
-        job.finished_at,
-    )
+    return tuple(_column_value(name, getattr(job, name)) for name in _FIELDS)
 
 
 class JobStore:
@@ -152,6 +179,7 @@ class JobStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.executescript(_SCHEMA)
+            self._add_sharing()
             self._db.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?)",
                 (str(SCHEMA_VERSION),),
@@ -168,23 +196,116 @@ class JobStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _add_sharing(self) -> None:
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
+        for name, decl in _SHARING_COLUMNS.items():
+            if name not in have:
+                self._db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {decl}")
+        self._db.executescript(_SHARING.format(fields=_COLUMNS))
+
     def save(self, job: Job) -> None:
-        placeholders = ", ".join("?" * 20)
-        self._write(
-            f"INSERT OR REPLACE INTO jobs ({_COLUMNS}) VALUES ({placeholders})", _job_to_row(job)
-        )
+        """Write every field of ``job`` (a new job, or a whole imported one); its owner and
+        lease stay. Changes to a known job go through ``update``."""
+        self._write(_UPSERT, _job_to_row(job))
 
     def save_many(self, jobs: Iterable[Job]) -> None:
-        placeholders = ", ".join("?" * 20)
         try:
             with self._db:
                 self._db.execute("BEGIN")
-                self._db.executemany(
-                    f"INSERT OR REPLACE INTO jobs ({_COLUMNS}) VALUES ({placeholders})",
-                    [_job_to_row(j) for j in jobs],
-                )
+                self._db.executemany(_UPSERT, [_job_to_row(j) for j in jobs])
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"Cannot write the job history at {self.path}: {exc}") from None
+
+    def insert(self, job: Job, *, owner: str, lease_until: float) -> None:
+        """A new job, owned by ``owner`` from the start: nobody else may send it."""
+        placeholders = ", ".join("?" * (len(_FIELDS) + 2))
+        self._write(
+            f"INSERT INTO jobs ({_COLUMNS}, owner, lease_until) VALUES ({placeholders})",
+            (*_job_to_row(job), owner, lease_until),
+        )
+
+    def update(
+        self, job_id: str, changes: dict[str, Any], *, owner: str | None = None
+    ) -> Job | None:
+        """Change only the named fields; the job as stored afterwards, or None when there
+        is no such job (or, with ``owner``, when that owner no longer holds it)."""
+        if not changes.keys() <= _UPDATABLE:
+            raise ValueError(f"not updatable job fields: {sorted(changes.keys() - _UPDATABLE)}")
+        sets = ", ".join(f"{name} = ?" for name in changes)
+        params = [_column_value(name, value) for name, value in changes.items()]
+        where = "id = ?" + (" AND owner = ?" if owner is not None else "")
+        params += [job_id] + ([owner] if owner is not None else [])
+        try:
+            # fetchall: a RETURNING statement holds the write lock until it is stepped out.
+            rows = self._db.execute(
+                f"UPDATE jobs SET {sets} WHERE {where} RETURNING {_COLUMNS}", params
+            ).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"Cannot write the job history at {self.path}: {exc}") from None
+        return _row_to_job(rows[0]) if rows else None
+
+    # -- ownership: one process sends and polls each active job --------------------------
+
+    def claim(
+        self, job_id: str, owner: str, lease_until: float, now: float, *, was: str | None = None
+    ) -> Job | None:
+        """Take over an active job nobody holds, whose lease ran out, or still held by
+        ``was`` (a process known to be dead); the job when ``owner`` now holds it. One
+        statement, so two processes can never both win."""
+        try:
+            rows = self._db.execute(
+                f"UPDATE jobs SET owner = ?, lease_until = ? WHERE id = ? AND {_IN_ACTIVE} "
+                "AND (owner IS NULL OR owner IN (?, ?) OR lease_until IS NULL "
+                f"OR lease_until < ?) RETURNING {_COLUMNS}",
+                (owner, lease_until, job_id, *_ACTIVE, owner, was or owner, now),
+            ).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"Cannot write the job history at {self.path}: {exc}") from None
+        return _row_to_job(rows[0]) if rows else None
+
+    def active_leases(self) -> list[tuple[str, str | None, float | None]]:
+        """(id, owner, lease end) of every active job, oldest first."""
+        return self._db.execute(
+            f"SELECT id, owner, lease_until FROM jobs WHERE {_IN_ACTIVE} ORDER BY created_at",
+            _ACTIVE,
+        ).fetchall()
+
+    def owner_of(self, job_id: str) -> str | None:
+        row = self._db.execute("SELECT owner FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return row[0] if row else None
+
+    def renew(self, owner: str, lease_until: float) -> set[str]:
+        """Extend this owner's leases on its active jobs; the ids it still holds."""
+        try:
+            rows = self._db.execute(
+                f"UPDATE jobs SET lease_until = ? WHERE owner = ? AND {_IN_ACTIVE} RETURNING id",
+                (lease_until, owner, *_ACTIVE),
+            ).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"Cannot write the job history at {self.path}: {exc}") from None
+        return {row[0] for row in rows}
+
+    def release(self, owner: str) -> None:
+        """Let other processes take over this owner's jobs at once (it is closing)."""
+        self._write("UPDATE jobs SET owner = NULL, lease_until = NULL WHERE owner = ?", (owner,))
+
+    # -- changes made by other processes -----------------------------------------------
+
+    def data_version(self) -> int:
+        """Changes when another connection commits: a cheap "look again" signal."""
+        return int(self._db.execute("PRAGMA data_version").fetchone()[0])
+
+    def revision(self) -> int:
+        return int(self._db.execute("SELECT n FROM revision").fetchone()[0])
+
+    def changed_since(self, rev: int) -> tuple[list[Job], int]:
+        """Jobs whose fields changed after revision ``rev``, and the revision now."""
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS}, rev FROM jobs WHERE rev > ? ORDER BY rev", (rev,)
+        ).fetchall()
+        if not rows:
+            return [], rev
+        return [_row_to_job(row[:-1]) for row in rows], int(rows[-1][-1])
 
     def get(self, job_id: str) -> Job | None:
         row = self._db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
