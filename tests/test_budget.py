@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from pathlib import Path
 
-from app.jobs.budget import Priority, RequestBudget
+from app.jobs.budget import Priority, RequestBudget, shared_budget
 
 
 async def test_requests_are_spaced_by_the_interval() -> None:
@@ -59,3 +60,57 @@ async def test_cancelled_waiter_does_not_block_the_queue() -> None:
     await asyncio.wait_for(budget.acquire(), timeout=1.0)
     assert time.monotonic() - start < 0.2
     assert budget.waiting == 0
+
+
+def _shared(tmp_path: Path, token: str = "secret-token") -> RequestBudget:
+    """A budget as another process would open it: its own SQLite connection."""
+    return RequestBudget(
+        0.1, margin=0.0, shared=shared_budget(tmp_path, "http://127.0.0.1:9/", token)
+    )
+
+
+async def test_budgets_sharing_a_file_space_their_requests_together(tmp_path: Path) -> None:
+    first, second = _shared(tmp_path), _shared(tmp_path)
+    stamps: list[float] = []
+
+    async def one(budget: RequestBudget) -> None:
+        await budget.acquire()
+        stamps.append(time.monotonic())
+        budget.answered()
+
+    await asyncio.gather(*(one(b) for b in (first, second) * 3))
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
+    assert len(stamps) == 6
+    assert min(gaps) >= 0.095
+    assert b"secret-token" not in (tmp_path / "budget.sqlite3").read_bytes()
+
+
+async def test_another_process_submission_goes_before_this_ones_polls(tmp_path: Path) -> None:
+    polling, submitting = _shared(tmp_path), _shared(tmp_path)
+    await polling.acquire(Priority.POLL)  # the slot is taken; everyone else waits
+    order: list[str] = []
+
+    async def take(budget: RequestBudget, name: str, priority: Priority) -> None:
+        await budget.acquire(priority)
+        order.append(name)
+
+    polls = [asyncio.create_task(take(polling, f"poll{i}", Priority.POLL)) for i in range(2)]
+    await asyncio.sleep(0.03)
+    action = asyncio.create_task(take(submitting, "action", Priority.ACTION))
+    await asyncio.gather(action, *polls)
+    assert order == ["action", "poll0", "poll1"]
+
+
+async def test_a_429_in_one_process_holds_the_others(tmp_path: Path) -> None:
+    first, second = _shared(tmp_path), _shared(tmp_path)
+    first.hold(0.3)
+    start = time.monotonic()
+    await second.acquire(Priority.ACTION)
+    assert time.monotonic() - start >= 0.25
+
+
+async def test_other_tokens_have_their_own_budget(tmp_path: Path) -> None:
+    first, second = _shared(tmp_path, "one"), _shared(tmp_path, "two")
+    first.hold(5.0)
+    async with asyncio.timeout(1.0):
+        await second.acquire(Priority.ACTION)
