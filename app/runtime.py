@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from app.api.client import ImagineClient
 from app.images import ImagePipeline
-from app.jobs.budget import Priority, RequestBudget
+from app.jobs.budget import Priority, RequestBudget, shared_budget
 from app.jobs.manager import JobManager, Listener, ManagerSettings
 from app.jobs.store import JobStore
 from app.jobs.webhook import WebhookReceiver
@@ -70,11 +70,17 @@ async def open_backend(settings: Settings, listener: Listener | None = None) -> 
     # In a thread: the demo simulator loads its saved jobs, and the TLS context takes
     # ~20 ms to build; neither should hold up the UI's event loop.
     client, simulator = await asyncio.to_thread(open_client, settings)
-    budget = RequestBudget(settings.budget_interval())
+    budget = RequestBudget(
+        settings.budget_interval(),
+        shared=shared_budget(settings.data_dir, client.base_url, settings.token),
+    )
 
     async def get_image(url: str) -> bytes:
         await budget.acquire(Priority.IMAGE)  # /getImage is an API call: it costs a slot
-        return await client.get_image(url)
+        try:
+            return await client.get_image(url)
+        finally:
+            budget.answered()
 
     images = ImagePipeline(client.http, settings.image_dir, get_image=get_image)
     receiver, webhook_url = await _start_webhook(settings)
@@ -133,6 +139,8 @@ async def close_backend(backend: Backend) -> None:
     await backend.manager.close()
     await backend.images.flush()
     await backend.client.aclose()
+    if backend.budget.shared is not None:
+        backend.budget.shared.close()
     backend.store.close()
     if backend.simulator is not None:
         backend.simulator.stop()

@@ -7,15 +7,26 @@ Submission safety: a job is written to the store as ``sending`` *before* its POS
 out. If the answer is lost (dropped connection, timeout after sending, garbled body), or
 the app dies mid-request, the job becomes ``uncertain``: it is never resent on its own,
 because the service may already be running (and charging for) it.
+
+Several processes may share the store. Each active job is owned by one manager, which
+holds a lease on it in the store: only the owner sends and polls it, and the "sending"
+mark is written only while the lease is still held, so no job goes out twice. A manager
+that closes hands its jobs back; one that dies loses them when its lease runs out; an
+adopting manager (the TUI) takes such jobs over. Every manager watches the store and
+reports jobs changed by other processes as :class:`JobChanged`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
+import os
+import socket
 import time
 import unicodedata
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -37,7 +48,7 @@ from app.jobs import lineage
 from app.jobs.budget import Priority, RequestBudget
 from app.jobs.model import Job, JobState, new_job_id
 from app.jobs.planner import PollPlanner
-from app.jobs.store import JobStore
+from app.jobs.store import JobStore, StoreError
 from app.text import clean_text
 
 log = logging.getLogger(__name__)
@@ -47,6 +58,9 @@ RESUME_DOWNLOADS_WITHIN = 24 * 3600.0  # result URLs older than this have likely
 RESUME_DOWNLOADS_MAX = 50  # a timed-out or broken download is tried twice more
 UNREADABLE_POLLS_STALL = 3  # unreadable answers in a row before a job shows as stalled
 MAX_PROMPT = 6000  # well past the service's own limit; longer is surely a paste accident
+LEASE_SECONDS = 30.0  # an owner that stops renewing loses its jobs this long after
+WATCH_SECONDS = 0.5  # how often the store is checked for other processes' changes
+ADOPT_SECONDS = 2.0  # how often an adopting manager looks for jobs nobody holds
 
 Severity = Literal["information", "warning", "error"]
 
@@ -93,6 +107,7 @@ class ManagerSettings:
     submit_attempts: int = 6
     webhook_url: str | None = None
     webhook_grace: float = 30.0  # poll anyway when no webhook came this long after the estimate
+    adopt: bool = True  # take over jobs no process holds (the TUI); a script minds its own
 
 
 class ImageFetcher(Protocol):
@@ -136,6 +151,10 @@ class JobManager:
         self._polling: set[str] = set()
         self._wake = asyncio.Event()
         self._poll_task: asyncio.Task[None] | None = None
+        self._watch_task: asyncio.Task[None] | None = None
+        self.owner = f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
+        self._seen_version = store.data_version()
+        self._rev = store.revision()
         self._closing = False
         self.online = True
         self.auth_failed = False
@@ -146,32 +165,26 @@ class JobManager:
         self._listeners.append(listener)
 
     async def start(self) -> None:
-        """Resume what the last run left unfinished, then start polling."""
-        for job in list(self._jobs.values()):
-            if job.state is JobState.QUEUED:
-                if job.options.get("sending"):
-                    self._update(
-                        job,
-                        state=JobState.UNCERTAIN,
-                        error="The app stopped while sending this job: it may or may not "
-                        "have reached the service. Resubmit it if it does not show up.",
-                    )
-                else:
-                    self._spawn(self._submit(job))
-            elif job.state in (JobState.SUBMITTED, JobState.RUNNING, JobState.STALLED):
-                self.planner.add(job.id, job.progress)
+        """Take over what no process holds (the last run's unfinished jobs), then start
+        polling and watching the store."""
+        if self.settings.adopt:
+            self._adopt()
         if self.images is not None:
             self._spawn(self._resume_downloads())
         self._poll_task = asyncio.create_task(self._poll_loop())
+        self._watch_task = asyncio.create_task(self._watch_loop())
 
     async def close(self) -> None:
         self._closing = True
-        tasks = [*self._tasks, *([self._poll_task] if self._poll_task else [])]
+        loops = [t for t in (self._poll_task, self._watch_task) if t is not None]
+        tasks = [*self._tasks, *loops]
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        with contextlib.suppress(StoreError):
+            self.store.release(self.owner)  # other processes may take over at once
 
     # -- queries -----------------------------------------------------------------------
 
@@ -237,7 +250,7 @@ class JobManager:
 
     def _enqueue(self, job: Job) -> Job:
         self._put(job)
-        self.store.save(job)
+        self.store.insert(job, owner=self.owner, lease_until=time.time() + LEASE_SECONDS)
         self._emit(JobChanged(job))
         self._spawn(self._submit(job))
         return job
@@ -246,9 +259,22 @@ class JobManager:
         delay = 1.0
         for attempt in range(1, self.settings.submit_attempts + 1):
             await self.budget.acquire(Priority.ACTION)
-            job = self._update(job, options={**job.options, "sending": True})
+            # Marked only while this manager still holds the job: if another process took
+            # it over (this one stalled past its lease), that one sends it, not this one.
+            marked = self.store.update(
+                job.id,
+                {"options": {**job.options, "sending": True}, "updated_at": time.time()},
+                owner=self.owner,
+            )
+            if marked is None:
+                self.budget.give_back()
+                return
+            job = self._changed(marked)
             try:
-                submitted = await self._send(job)
+                try:
+                    submitted = await self._send(job)
+                finally:
+                    self.budget.answered()
             except RateLimited as exc:
                 self._hold(exc)
                 job = self._update(job, options=_without(job.options, "sending"), error=exc.human)
@@ -345,7 +371,10 @@ class JobManager:
                 self.planner.remove(job_id)
                 return
             try:
-                status = await self.client.message(job.message_id, self.settings.expire_mins)
+                try:
+                    status = await self.client.message(job.message_id, self.settings.expire_mins)
+                finally:
+                    self.budget.answered()
             except ApiError as exc:
                 self._poll_failed(job, exc)
                 return
@@ -538,15 +567,81 @@ class JobManager:
                     return str(getattr(exc, "human", None) or exc or type(exc).__name__)
             await asyncio.sleep(delay)
 
+    # -- sharing the store with other processes -----------------------------------------
+
+    def _adopt(self) -> None:
+        """Take over active jobs no live process holds, and carry on with them."""
+        now = time.time()
+        for job_id, owner, lease_until in self.store.active_leases():
+            if owner == self.owner:
+                continue
+            gone = owner is None or (lease_until or 0.0) < now or _owner_died(owner)
+            if not gone:
+                continue
+            job = self.store.claim(job_id, self.owner, now + LEASE_SECONDS, now, was=owner)
+            if job is None:
+                continue  # another process was quicker
+            job = self._changed(job)
+            if job.state is JobState.QUEUED:
+                if job.options.get("sending"):
+                    self._update(
+                        job,
+                        state=JobState.UNCERTAIN,
+                        options=_without(job.options, "sending"),
+                        error="The app stopped while sending this job: it may or may not "
+                        "have reached the service. Resubmit it if it does not show up.",
+                    )
+                else:
+                    self._spawn(self._submit(job))
+            elif job.id not in self.planner:
+                self.planner.add(job.id, job.progress)
+                self._wake.set()
+
+    async def _watch_loop(self) -> None:
+        """Follow other processes' changes; keep this manager's leases; adopt orphans."""
+        renewed = adopted = time.monotonic()
+        while not self._closing:
+            await asyncio.sleep(WATCH_SECONDS)
+            try:
+                self._follow()
+                now = time.monotonic()
+                if now - renewed >= LEASE_SECONDS / 3:
+                    renewed = now
+                    held = self.store.renew(self.owner, time.time() + LEASE_SECONDS)
+                    for job_id in set(self.planner.job_ids()) - held:
+                        self.planner.remove(job_id)  # taken over: its new owner polls it
+                if self.settings.adopt and now - adopted >= ADOPT_SECONDS:
+                    adopted = now
+                    self._adopt()
+            except StoreError as exc:
+                log.warning("watching the job history failed: %s", exc.human)
+
+    def _follow(self) -> None:
+        """Report jobs other processes created or changed (cheap when none did)."""
+        version = self.store.data_version()
+        if version == self._seen_version:
+            return
+        self._seen_version = version
+        jobs, self._rev = self.store.changed_since(self._rev)
+        for job in jobs:
+            if self._jobs.get(job.id) != job:  # this manager's own writes match already
+                self._changed(job)
+
     # -- plumbing -------------------------------------------------------------------------
 
     def _update(self, job: Job, **changes: Any) -> Job:
-        current = self._jobs.get(job.id, job)
-        new = current.evolve(**changes)
-        self._put(new)
-        self.store.save(new)
-        self._emit(JobChanged(new))
-        return new
+        """Write just these fields; other fields keep what other processes wrote."""
+        changes["updated_at"] = time.time()
+        stored = self.store.update(job.id, changes)
+        if stored is None:  # not in the store (it was never saved): memory only
+            stored = dataclasses.replace(self._jobs.get(job.id, job), **changes)
+        return self._changed(stored)
+
+    def _changed(self, job: Job) -> Job:
+        """``job`` is the latest version: keep it and tell the listeners."""
+        self._put(job)
+        self._emit(JobChanged(job))
+        return job
 
     def _put(self, job: Job) -> None:
         self._jobs[job.id] = job
@@ -606,6 +701,21 @@ def check_prompt(prompt: str) -> str:
             "Shorten it and press Enter again."
         )
     return cleaned
+
+
+def _owner_died(owner: str) -> bool:
+    """True when ``owner`` names a process on this machine that no longer runs."""
+    host, _, rest = owner.partition("/")
+    pid = rest.partition("/")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's process: only its lease can tell
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, but someone else's
+        return False
+    return False
 
 
 def _without(options: dict[str, Any], *keys: str) -> dict[str, Any]:
