@@ -8,25 +8,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
 import sys
-import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.api.client import ImagineClient, proxy_for, redact
-from app.api.errors import (
-    ApiError,
-    NetworkError,
-    RateLimited,
-    ServerError,
-    describe_failure,
-    safe_to_resend,
-)
-from app.api.models import MessageStatus, Submitted
-from app.jobs.budget import Priority, RequestBudget
+from app.api.client import proxy_for, redact
+from app.jobs.manager import ConnectionChanged, JobChanged, JobEvent, JobManager
+from app.jobs.model import Job, JobState
 from app.settings import GRAPHICS, ConfigError, Settings, resolve
-from app.text import clean_text
+from app.text import button_text, clean_text
+
+if TYPE_CHECKING:
+    from app.runtime import Backend
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_API = 0, 1, 2, 3
 
@@ -235,176 +228,226 @@ def _simulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# -- imagine / button -------------------------------------------------------------------
+# -- imagine / button ---------------------------------------------------------------------
+# The same job path as the app: the job manager, the store (the job is in the history),
+# the request budget, and its retry and uncertain-POST rules.
+
+# Job failures that were the API's answer to the request rather than the job's outcome.
+_API_FAILURES = frozenset(
+    {
+        "auth",
+        "blocked",
+        "bad_request",
+        "rate_limited",
+        "server",
+        "bad_response",
+        "network",
+        "timeout",
+        "error",
+    }
+)
 
 
 async def _run_job(args: argparse.Namespace, settings: Settings) -> int:
     from app.jobs.manager import PromptError, check_prompt
-    from app.runtime import open_client
+    from app.jobs.store import StoreError
+    from app.runtime import close_backend, open_backend
 
     try:
         prompt = check_prompt(args.prompt) if args.command == "imagine" else None
     except PromptError as exc:
         _err(f"imagine-tui: {exc}")
         return EXIT_BAD_INPUT
-    try:
-        client, simulator = open_client(settings)
-    except ValueError as exc:  # an unusable base URL
-        _err(f"imagine-tui: {exc}")
+    if prompt is None and not args.button_message_id.strip():
+        _err("imagine-tui: --message needs the job's buttonMessageId (or its messageId)")
         return EXIT_BAD_INPUT
-    if simulator is not None:
+    progress = _Progress(draw=args.wait)
+    try:
+        backend = await open_backend(settings, progress.on_event, script=True)
+    except (ValueError, StoreError) as exc:  # an unusable base URL, an unreadable history
+        _err(f"imagine-tui: {getattr(exc, 'human', exc)}")
+        return EXIT_BAD_INPUT
+    if backend.simulator is not None:
         _err(
             "imagine-tui: no account configured; "
-            f"using the built-in simulator at {simulator.base_url}"
+            f"using the built-in simulator at {backend.simulator.base_url}"
         )
-    budget = RequestBudget(settings.budget_interval())
     try:
-        async with client:
-            submitted = await _submit(client, budget, args, prompt)
-            if not args.wait:
-                _print_result(
-                    args, {"messageId": submitted.message_id, "createdAt": submitted.created_at}
-                )
-                return EXIT_OK
-            if not args.json:
-                print(submitted.message_id, flush=True)
-            status = await _wait(client, budget, submitted.message_id, args.expire_mins)
-            return await _finish(args, client, settings, submitted, status)
-    except ApiError as exc:
-        _err(f"imagine-tui: {exc.human}")
-        return EXIT_API
+        return await _job_command(args, backend, prompt, progress)
     finally:
-        if simulator is not None:
-            simulator.stop()
+        await close_backend(backend)
 
 
-async def _submit(
-    client: ImagineClient, budget: RequestBudget, args: argparse.Namespace, prompt: str | None
-) -> Submitted:
-    """One submission; resent only when the service certainly did not take it."""
-    attempts = 3
-    for attempt in range(attempts):
-        await budget.acquire(Priority.ACTION)
-        try:
-            if prompt is not None:
-                return await client.imagine(prompt)
-            return await client.button(
-                args.label, args.button_message_id, zoom=args.zoom, ar=args.ar
-            )
-        except RateLimited as exc:
-            budget.hold(exc.retry_after or 3.0)
-        except ApiError as exc:
-            if not safe_to_resend(exc) or attempt == attempts - 1:
-                raise
-            await asyncio.sleep(0.5 * 2**attempt)
-    raise RateLimited(None)
-
-
-async def _wait(
-    client: ImagineClient, budget: RequestBudget, message_id: str, expire_mins: int | None
-) -> MessageStatus:
-    bar = _Progress()
-    gap, errors = 0.25, 0  # the budget does the real pacing
-    deadline = time.monotonic() + 60 * (expire_mins or 30) + 60  # never wait forever
-    while time.monotonic() < deadline:
-        await budget.acquire(Priority.POLL)
-        try:
-            status = await client.message(message_id, expire_mins)
-        except RateLimited as exc:
-            budget.hold(exc.retry_after or 3.0)
-            continue
-        except (ServerError, NetworkError) as exc:
-            errors += 1
-            if errors > 8:
-                raise
-            bar.note(exc.human)
-            await asyncio.sleep(min(2.0**errors, 30.0))
-            continue
-        errors = 0
-        if status.done or status.failed:
-            bar.close(status.progress)
-            return status
-        bar.show(status.progress or 0)
-        await asyncio.sleep(gap)
-    raise NetworkError("Gave up waiting: the job never finished.", maybe_sent=False)
-
-
-async def _finish(
-    args: argparse.Namespace,
-    client: ImagineClient,
-    settings: Settings,
-    submitted: Submitted,
-    status: MessageStatus,
+async def _job_command(
+    args: argparse.Namespace, backend: Backend, prompt: str | None, progress: _Progress
 ) -> int:
-    result = status.response
-    if status.failed or result is None:
-        reason = describe_failure(result.failure_code if result else None)
-        _err(f"imagine-tui: job {submitted.message_id} failed: {reason}")
-        if args.json:
-            _print_result(args, {"messageId": submitted.message_id, "failed": reason, **status.raw})
-        return EXIT_FAILED
-    saved: list[str] = []
-    if args.out:
-        saved = await _save(args.out, client, settings, submitted.message_id, status)
+    manager = backend.manager
+    try:
+        job = manager.submit_imagine(prompt) if prompt is not None else _press(args, manager)
+    except ValueError as exc:
+        _err(f"imagine-tui: {exc}")
+        return EXIT_BAD_INPUT
+    progress.job_id = job.id
+    try:
+        job = await manager.wait_for(job.id, lambda j: j.message_id is not None or j.state.settled)
+        if job.message_id is None or not args.wait:
+            return _report(args, backend, job)
+        if not args.json:
+            print(job.message_id, flush=True)
+        limit = 60.0 * (backend.settings.expire_mins or 30) + 60.0  # never wait forever
+        try:
+            async with asyncio.timeout(limit):
+                job = await manager.until_settled(job.id)
+        except TimeoutError:
+            progress.close()
+            _err(f"imagine-tui: gave up waiting: job {job.message_id} never finished.")
+            return EXIT_API
+        progress.close()
+        failures = await manager.images_ready(job.id) if args.out and job.state.finished else ()
+        return _report(args, backend, job, failures)
+    except asyncio.CancelledError:  # Ctrl+C
+        progress.close()
+        _interrupted(manager, job.id)
+        raise
+
+
+def _press(args: argparse.Namespace, manager: JobManager) -> Job:
+    """A button job on the job named by --message: from the history when it is there
+    (the label checked before anything is sent), else sent to the service as given."""
+    message_id = args.button_message_id.strip()
+    options = {"zoom": args.zoom, "ar": args.ar}
+    parent = manager.find_message(message_id)
+    if parent is None:
+        return manager.press_message(message_id, args.label, **options)
+    if parent.state is not JobState.DONE or not parent.button_message_id:
+        raise ValueError(f"job {message_id} is {parent.state}: its buttons work once it is done")
+    label = _match_label(args.label, parent.buttons)
+    if label is None:
+        shown = " ".join(button_text(b) for b in parent.buttons) or "none"
+        raise ValueError(f"job {message_id} has no {args.label!r} button; its buttons: {shown}")
+    return manager.press(parent.id, label, **options)
+
+
+def _match_label(typed: str, labels: tuple[str, ...]) -> str | None:
+    """The label as the service sent it: exact, else the one matching regardless of case
+    and emoji variation selectors ("u1" for U1, "❤" for "❤️")."""
+    if typed in labels:
+        return typed
+    key = button_text(typed).casefold()
+    found = [b for b in labels if button_text(b).casefold() == key]
+    return found[0] if len(found) == 1 else None
+
+
+def _report(
+    args: argparse.Namespace, backend: Backend, job: Job, failures: tuple[str, ...] = ()
+) -> int:
+    """Print the outcome (and save the images); the exit code."""
+    from app.export import save_job
+    from app.jobs.lineage import ancestors
+
+    code = _exit_code(job)
+    saved_files: list[Path] = []
+    if code == EXIT_OK and args.out and job.state is JobState.DONE:
+        lineage = ancestors({j.id: j for j in backend.manager.jobs()}, job)
+        try:
+            saved = save_job(job, backend.images, args.out, lineage=lineage)
+        except OSError as exc:
+            _err(f"imagine-tui: cannot save into {args.out}: {exc.strerror or exc}")
+            return EXIT_BAD_INPUT
+        saved_files = saved.files
+        reasons = [*failures, *["not downloaded"] * len(saved.missing)]
+        for url, why in zip(saved.missing, reasons, strict=False):
+            _err(f"imagine-tui: image not saved ({clean_text(why)}): {clean_text(url)}")
+    if code != EXIT_OK:
+        where = f"job {job.message_id or job.id}"
+        _err(f"imagine-tui: {where} failed: {clean_text(job.error or 'unknown reason')}")
     if args.json:
-        _print_result(args, {"messageId": submitted.message_id, **status.raw, "saved": saved})
-    else:
-        print(f"buttonMessageId: {result.button_message_id}")
-        print("buttons: " + " ".join(result.api_buttons))
-        for url in result.image_urls or ((result.image_url,) if result.image_url else ()):
+        print(json.dumps(_job_json(job, saved_files), ensure_ascii=False), flush=True)
+    elif code == EXIT_OK and (not args.wait or job.state is not JobState.DONE):
+        print(job.message_id, flush=True)
+    elif code == EXIT_OK:
+        print(f"buttonMessageId: {job.button_message_id}")
+        print("buttons: " + " ".join(job.buttons))
+        for url in job.display_urls:
             print(url)
-        for path in saved:
+        for path in saved_files:
             print(f"saved: {path}")
+    return code
+
+
+def _exit_code(job: Job) -> int:
+    if job.state is JobState.UNCERTAIN or (
+        job.state is JobState.FAILED and job.error_code in _API_FAILURES
+    ):
+        return EXIT_API
+    if job.state is JobState.FAILED:
+        return EXIT_FAILED
     return EXIT_OK
 
 
-async def _save(
-    out: Path, client: ImagineClient, settings: Settings, message_id: str, status: MessageStatus
-) -> list[str]:
-    from app.images import ImagePipeline, save_copy
+def _job_json(job: Job, saved: list[Path]) -> dict[str, Any]:
+    """The job as its sidecar describes it, plus the service's answer in its own shape
+    (``progress``, ``response``) as earlier versions printed it."""
+    from app.export import sidecar_data
 
-    assert status.response is not None
-    result = status.response
-    urls = list(result.image_urls) or ([result.image_url] if result.image_url else [])
-    pipeline = ImagePipeline(client.http, settings.image_dir, get_image=client.get_image)
-    paths = await asyncio.gather(*(pipeline.fetch(u) for u in urls), return_exceptions=True)
-    out.mkdir(parents=True, exist_ok=True)
-    saved: list[str] = []
-    for index, path in enumerate(paths, start=1):
-        if isinstance(path, BaseException):
-            _err(f"imagine-tui: image {index} not saved: {getattr(path, 'human', path)}")
-            continue
-        saved.append(str(save_copy(path, out, f"{message_id}_{index}")))
-    sidecar = {
-        "messageId": message_id,
-        "prompt": result.content,
-        "type": result.type,
-        "buttonMessageId": result.button_message_id,
-        "buttons": list(result.api_buttons),
-        "imageUrl": result.image_url,
-        "imageUrls": list(result.image_urls),
-        "files": [Path(p).name for p in saved],
-    }
-    stem = re.sub(r"[^A-Za-z0-9_-]", "_", message_id)[:80] or "job"
-    (out / f"{stem}.json").write_text(
-        json.dumps(sidecar, ensure_ascii=False, indent=2), encoding="utf-8"
-    )
-    return saved
+    data = sidecar_data(job, (), saved, ())
+    data["progress"] = job.progress
+    if job.state is JobState.DONE:
+        data["response"] = {
+            "content": job.prompt,
+            "buttons": list(job.buttons),
+            "buttonMessageId": job.button_message_id,
+            "imageUrl": job.image_url,
+            "imageUrls": list(job.image_urls),
+        }
+    if job.state is JobState.FAILED or job.state is JobState.UNCERTAIN:
+        data["failed"] = job.error
+    data["saved"] = [str(p) for p in saved]
+    return data
 
 
-def _print_result(args: argparse.Namespace, data: dict[str, Any]) -> None:
-    if args.json:
-        print(json.dumps(data, ensure_ascii=False), flush=True)
+def _interrupted(manager: JobManager, job_id: str) -> None:
+    """Ctrl+C: say what became of the job, so nothing is paid for unknowingly."""
+    job = manager.get(job_id)
+    if job is None or job.state.settled:
+        return
+    if manager.cancel(job_id):
+        _err(f"imagine-tui: interrupted; job {job_id} was not sent.")
+    elif job.message_id is None:
+        _err(
+            f"imagine-tui: interrupted while sending job {job_id}: it may or may not have "
+            "reached the service. The app lists it as uncertain; it is not resent on its own."
+        )
     else:
-        print(data["messageId"], flush=True)
+        _err(
+            f"imagine-tui: interrupted; job {job_id} (messageId {job.message_id}) was sent and "
+            "keeps running at the service. The app lists it and fetches its result."
+        )
 
 
 class _Progress:
-    """Progress on stderr: a bar on a terminal, plain lines otherwise."""
+    """Progress of the command's job on stderr: a bar on a terminal, plain lines otherwise;
+    notes (retries, the connection) either way."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, draw: bool) -> None:
+        self.draw = draw
         self.tty = sys.stderr.isatty()
+        self.job_id: str | None = None
         self.last = -1
+        self.drawn = False  # the cursor is at the end of a drawn bar
+        self.error: str | None = None
+
+    def on_event(self, event: JobEvent) -> None:
+        if isinstance(event, ConnectionChanged) and not event.online:
+            self.note(event.text)
+        if not isinstance(event, JobChanged) or event.job.id != self.job_id:
+            return
+        job = event.job
+        if job.error and job.error != self.error and not job.state.settled:
+            self.note(job.error)  # a retry, said once
+        self.error = job.error
+        if self.draw and job.message_id is not None:
+            self.show(job.progress)
 
     def show(self, progress: int) -> None:
         if progress == self.last:
@@ -414,17 +457,18 @@ class _Progress:
             filled = progress * 30 // 100
             sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {progress:3d}%")
             sys.stderr.flush()
+            self.drawn = True
         else:
             _err(f"progress: {progress}%")
 
     def note(self, text: str) -> None:
-        if self.tty:
-            sys.stderr.write("\n")
-        _err(f"imagine-tui: {clean_text(text)} (retrying)")
+        self.close()
+        _err(f"imagine-tui: {clean_text(text)}")
 
-    def close(self, progress: int | None) -> None:
-        if progress is not None:
-            self.show(progress)
-        if self.tty:
+    def close(self) -> None:
+        """End the bar's line, so what follows (or the shell's prompt after ^C) starts
+        on a line of its own."""
+        if self.drawn:
             sys.stderr.write("\n")
             sys.stderr.flush()
+            self.drawn = False

@@ -106,12 +106,25 @@ def save_job_images(
     *,
     lineage: Sequence[Job] = (),
 ) -> list[Path]:
+    """:func:`save_job`, returning only the image paths."""
+    return save_job(job, images, dest, tiles, lineage=lineage).files
+
+
+def save_job(
+    job: Job,
+    images: ImageLookup | _HasCachedPath,
+    dest: Path,
+    tiles: Sequence[int] | None = None,
+    *,
+    lineage: Sequence[Job] = (),
+) -> SavedJob:
     """Copy ``job``'s cached images into ``dest`` as ``<jobid>_<n>.<ext>`` plus ``<jobid>.json``.
 
-    ``tiles`` picks 1-based tiles of the job's grid (default: all of them). ``lineage`` is
-    the jobs it came from, root first (see :func:`ancestors`). Returns the image paths.
+    The one saving rule of the app and the CLI. ``tiles`` picks 1-based tiles of the
+    job's grid (default: all of them). ``lineage`` is the jobs it came from, root first
+    (see :func:`app.jobs.lineage.ancestors`).
     """
-    return _save(job, as_lookup(images), dest, tiles, lineage).files
+    return _save(job, as_lookup(images), dest, tiles, lineage)
 
 
 def _save(

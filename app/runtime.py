@@ -63,8 +63,15 @@ def open_client(settings: Settings) -> tuple[ImagineClient, Simulator | None]:
     return client, simulator
 
 
-async def open_backend(settings: Settings, listener: Listener | None = None) -> Backend:
-    """Open the store, start the simulator when in demo mode, and resume unfinished jobs."""
+async def open_backend(
+    settings: Settings, listener: Listener | None = None, *, script: bool = False
+) -> Backend:
+    """Open the store, start the simulator when in demo mode, and resume unfinished jobs.
+
+    ``script``: for a command that runs its own jobs (the CLI): the same store, budget and
+    rules, but the history's unfinished jobs are left to the app, and no webhook is set up
+    (its receiver belongs to the app; a script polls).
+    """
     settings.check()
     store = JobStore(settings.db_path)
     # In a thread: the demo simulator loads its saved jobs, and the TLS context takes
@@ -83,7 +90,7 @@ async def open_backend(settings: Settings, listener: Listener | None = None) -> 
             budget.answered()
 
     images = ImagePipeline(client.http, settings.image_dir, get_image=get_image)
-    receiver, webhook_url = await _start_webhook(settings)
+    receiver, webhook_url = (None, None) if script else await _start_webhook(settings)
     # A long history takes a while to read: off the event loop, so the UI keeps drawing.
     history = await asyncio.to_thread(store.all)
     manager = JobManager(
@@ -97,6 +104,7 @@ async def open_backend(settings: Settings, listener: Listener | None = None) -> 
             expected_seconds=settings.expected_seconds,
             webhook_url=webhook_url,
             webhook_grace=settings.webhook_grace,
+            adopt=not script,
         ),
         listener=listener,
         history=history,

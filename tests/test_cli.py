@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -11,6 +12,10 @@ from pathlib import Path
 
 from PIL import Image
 
+from app.jobs.model import Job, JobState
+from app.jobs.store import JobStore
+from app.runtime import close_backend, open_backend
+from app.settings import Settings
 from app.simulator import Simulator, SimulatorConfig
 
 TOKEN = "tok-SECRET-99"
@@ -30,8 +35,13 @@ def cli(
     )
 
 
+def _store_jobs(data_dir: Path) -> list[Job]:
+    with JobStore(Settings(data_dir=data_dir).db_path) as store:
+        return store.all()
+
+
 def test_imagine_wait_out_json_on_the_builtin_simulator(tmp_path: Path) -> None:
-    out = tmp_path / "out"
+    out, data = tmp_path / "out", tmp_path / "d"
     run = cli(
         "imagine",
         "a lighthouse at dusk",
@@ -42,51 +52,140 @@ def test_imagine_wait_out_json_on_the_builtin_simulator(tmp_path: Path) -> None:
         "--speed",
         "100",
         "--data-dir",
-        str(tmp_path / "d"),
+        str(data),
     )
     assert run.returncode == 0, run.stderr
     assert "built-in simulator" in run.stderr and "Traceback" not in run.stderr
     result = json.loads(run.stdout)
     assert result["progress"] == 100 and len(result["response"]["imageUrls"]) == 4
-    sidecar = json.loads((out / f"{result['messageId']}.json").read_text())
+    # the app's saving rule: files named from the job id, the app's sidecar
+    sidecar = json.loads((out / f"{result['jobId']}.json").read_text())
     assert sidecar["prompt"] == "a lighthouse at dusk" and "V1" in sidecar["buttons"]
-    assert len(sidecar["files"]) == 4
+    assert sidecar["messageId"] == result["messageId"] and sidecar["lineage"] == []
+    assert sidecar["files"] == [f"{result['jobId']}_{n}.png" for n in range(1, 5)]
     for name in sidecar["files"]:
         with Image.open(out / name) as img:
             assert img.size[0] >= 64
+    # the job is in the history the app shows, done, with its images in the app's cache
+    [job] = _store_jobs(data)
+    assert (job.id, job.state, job.message_id) == (
+        result["jobId"],
+        JobState.DONE,
+        result["messageId"],
+    )
+    cached = {p.name for p in (data / "images").iterdir()}
+    assert len([n for n in cached if n.endswith(".png") and ".t" not in n]) >= 4
 
 
-def test_button_on_a_real_job_and_exit_codes() -> None:
+def test_button_on_a_real_job_and_exit_codes(tmp_path: Path) -> None:
+    data = tmp_path / "d"
     with Simulator(SimulatorConfig(speed=100, token=TOKEN, stall_words=("frozen",))) as sim:
         env = {
             "IMAGINE_BASE_URL": sim.base_url,
             "IMAGINE_API_TOKEN": TOKEN,
             "IMAGINE_RATE_INTERVAL": "0",
+            "IMAGINE_DATA_DIR": str(data),
         }
         first = cli("imagine", "boats", "--wait", "--json", env=env)
         assert first.returncode == 0, first.stderr
-        bmid = json.loads(first.stdout)["response"]["buttonMessageId"]
+        made = json.loads(first.stdout)
+        bmid = made["response"]["buttonMessageId"]
         child = cli("button", "V2", "--message", bmid, "--wait", env=env)
         assert child.returncode == 0, child.stderr
         assert "buttons: U1 U2 U3 U4" in child.stdout
-        # 1: the job failed (unknown button) or went incomplete (expired)
-        bad = cli("button", "V9", "--message", bmid, "--wait", env=env)
-        assert bad.returncode == 1 and "does not offer that button" in bad.stderr
+        # the message id `imagine` printed works too (the job is looked up), and so does
+        # the label in lower case
+        upscale = cli("button", "u1", "--message", made["messageId"], "--wait", env=env)
+        assert upscale.returncode == 0, upscale.stderr
+        assert "buttonMessageId: " in upscale.stdout
+        # both children are in the history, under their parent
+        jobs = {j.label: j for j in _store_jobs(data)}
+        assert jobs["V2"].parent_id == jobs["U1"].parent_id == made["jobId"]
+        assert jobs["V2"].state is jobs["U1"].state is JobState.DONE
+        # 2: a button the job does not have is refused before anything is sent
+        sent = len(sim.jobs)
+        bad = cli("button", "V9", "--message", bmid, env=env)
+        assert bad.returncode == 2 and "no 'V9' button" in bad.stderr
+        assert "U1 U2 U3 U4 🔄 V1 V2 V3 V4" in bad.stderr
+        assert cli("button", "V1", "--message", " ", env=env).returncode == 2
+        assert len(sim.jobs) == sent and len(_store_jobs(data)) == 3
+        # 1: the job failed; a job not in the history is sent as given, and the service
+        # says what is wrong with it
         stalled = cli("imagine", "frozen lake", "--wait", "--expire-mins", "1", env=env)
         assert stalled.returncode == 1 and "failed" in stalled.stderr
+        elsewhere = {**env, "IMAGINE_DATA_DIR": str(tmp_path / "other")}
+        unknown = cli("button", "V9", "--message", bmid, "--wait", env=elsewhere)
+        assert unknown.returncode == 1 and "does not offer that button" in unknown.stderr
         # 3: wrong token; the token itself is never printed
         wrong = cli("imagine", "x", env={**env, "IMAGINE_API_TOKEN": "nope"})
         assert wrong.returncode == 3 and "rejected the API token" in wrong.stderr
-        for run in (first, child, bad, stalled, wrong):
+        for run in (first, child, upscale, bad, stalled, unknown, wrong):
             assert TOKEN not in run.stdout + run.stderr and "Traceback" not in run.stderr
 
 
 def test_bad_input_and_unreachable_service() -> None:
-    assert cli("imagine", "   ").returncode == 2
-    assert cli("imagine", "x", "--base-url", "not a url").returncode == 2
-    assert cli("imagine", "x", "--token", "t").returncode == 2  # a token but no base URL
-    gone = cli("imagine", "x", "--base-url", "http://127.0.0.1:9", "--rate-interval", "0")
-    assert gone.returncode == 3 and "Cannot reach" in gone.stderr and "Traceback" not in gone.stderr
+    # Unreachable: resent on the app's schedule (nothing can have arrived), then given up.
+    gone = subprocess.Popen(
+        [sys.executable, "-m", "app", "imagine", "x", "--base-url", "http://127.0.0.1:9"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "IMAGINE_RATE_INTERVAL": "0"},
+    )
+    try:
+        assert cli("imagine", "   ").returncode == 2
+        assert cli("imagine", "x", "--base-url", "not a url").returncode == 2
+        assert cli("imagine", "x", "--token", "t").returncode == 2  # a token but no base URL
+        _, stderr = gone.communicate(timeout=90)
+    finally:
+        gone.kill()
+    assert gone.returncode == 3 and "Cannot reach" in stderr and "Gave up" in stderr
+    assert "Traceback" not in stderr
+
+
+def test_ctrl_c_while_waiting_says_where_the_job_is_and_the_app_finishes_it(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "d"
+    with Simulator(SimulatorConfig(speed=5)) as sim:  # a 7 s job: time to interrupt it
+        env = {
+            **os.environ,
+            "IMAGINE_BASE_URL": sim.base_url,
+            "IMAGINE_RATE_INTERVAL": "0",
+            "IMAGINE_DATA_DIR": str(data),
+        }
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app", "imagine", "a slow harbour", "--wait"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        try:
+            assert proc.stdout is not None
+            message_id = proc.stdout.readline().strip()  # printed once the service took it
+            proc.send_signal(signal.SIGINT)
+            _, stderr = proc.communicate(timeout=30)
+        finally:
+            proc.kill()
+        assert proc.returncode == 130 and "Traceback" not in stderr
+        assert f"(messageId {message_id}) was sent and keeps running" in stderr
+        [job] = _store_jobs(data)
+        assert job.message_id == message_id and job.state.active
+        assert len(sim.jobs) == 1
+
+        # The app resumes it like any of its own jobs: polled to done, never sent again.
+        async def finish() -> JobState:
+            settings = Settings.for_tests(data, base_url=sim.base_url, rate_interval=0.0)
+            backend = await open_backend(settings)
+            try:
+                done = await asyncio.wait_for(backend.manager.until_settled(job.id), 30)
+                return done.state
+            finally:
+                await close_backend(backend)
+
+        assert asyncio.run(finish()) is JobState.DONE
+        assert len(sim.jobs) == 1
 
 
 def test_simulate_prints_base_url_and_serves() -> None:

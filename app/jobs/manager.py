@@ -27,11 +27,10 @@ import socket
 import time
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
-from app.api.client import ImagineClient
 from app.api.errors import (
     ApiError,
     AuthError,
@@ -63,6 +62,8 @@ WATCH_SECONDS = 0.5  # how often the store is checked for other processes' chang
 ADOPT_SECONDS = 2.0  # how often an adopting manager looks for jobs nobody holds
 
 Severity = Literal["information", "warning", "error"]
+T = TypeVar("T")
+PARENT_MESSAGE = "parent_message_id"  # option: the button message id of a parent not in history
 
 
 @dataclass(frozen=True)
@@ -105,9 +106,32 @@ class ManagerSettings:
     min_poll_gap: float | None = None  # default: the budget's interval (at least 0.25 s)
     max_poll_gap: float | None = None  # default: 4 x min gap (at least 1 s)
     submit_attempts: int = 6
+    submit_backoff: float = 1.0  # seconds before the second attempt, doubling after
     webhook_url: str | None = None
     webhook_grace: float = 30.0  # poll anyway when no webhook came this long after the estimate
     adopt: bool = True  # take over jobs no process holds (the TUI); a script minds its own
+
+
+class JobClient(Protocol):
+    """What the manager needs of the API client (a fake one in unit tests)."""
+
+    async def imagine(
+        self, prompt: str, ref: str | None = None, webhook_override: str | None = None
+    ) -> Submitted: ...
+
+    async def button(
+        self,
+        label: str,
+        button_message_id: str,
+        ref: str | None = None,
+        webhook_override: str | None = None,
+        *,
+        zoom: float | None = None,
+        ar: str | None = None,
+        prompt: str | None = None,
+    ) -> Submitted: ...
+
+    async def message(self, message_id: str, expire_mins: int | None = None) -> MessageStatus: ...
 
 
 class ImageFetcher(Protocol):
@@ -121,7 +145,7 @@ class ImageFetcher(Protocol):
 class JobManager:
     def __init__(
         self,
-        client: ImagineClient,
+        client: JobClient,
         store: JobStore,
         *,
         budget: RequestBudget,
@@ -148,6 +172,8 @@ class JobManager:
         # Kept as jobs change: the status line asks for the count twice a second.
         self._active = {job.id for job in self._jobs.values() if job.state.active}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._waiters: dict[str, list[tuple[Callable[[Job], bool], asyncio.Future[Job]]]] = {}
+        self._downloads: dict[str, asyncio.Task[tuple[str, ...]]] = {}
         self._polling: set[str] = set()
         self._wake = asyncio.Event()
         self._poll_task: asyncio.Task[None] | None = None
@@ -166,10 +192,11 @@ class JobManager:
 
     async def start(self) -> None:
         """Take over what no process holds (the last run's unfinished jobs), then start
-        polling and watching the store."""
+        polling and watching the store. A script's manager (``adopt=False``) minds only
+        the jobs it makes: it neither adopts jobs nor resumes their downloads."""
         if self.settings.adopt:
             self._adopt()
-        if self.images is not None:
+        if self.images is not None and self.settings.adopt:
             self._spawn(self._resume_downloads())
         self._poll_task = asyncio.create_task(self._poll_loop())
         self._watch_task = asyncio.create_task(self._watch_loop())
@@ -185,6 +212,10 @@ class JobManager:
                 await task
         with contextlib.suppress(StoreError):
             self.store.release(self.owner)  # other processes may take over at once
+        for waiters in self._waiters.values():
+            for _, future in waiters:
+                future.cancel()
+        self._waiters.clear()
 
     # -- queries -----------------------------------------------------------------------
 
@@ -197,9 +228,51 @@ class JobManager:
     def children(self, job_id: str) -> list[Job]:
         return lineage.children(self._jobs.values(), job_id)
 
+    def find_message(self, message_id: str) -> Job | None:
+        """The job the service knows by ``message_id`` or ``button_message_id``, newest first."""
+        return max(
+            (j for j in self._jobs.values() if message_id in (j.message_id, j.button_message_id)),
+            key=lambda j: j.created_at,
+            default=None,
+        )
+
     @property
     def in_flight(self) -> int:
         return len(self._active)
+
+    # -- waiting (scripts and tests) -----------------------------------------------------
+
+    async def wait_for(self, job_id: str, test: Callable[[Job], bool]) -> Job:
+        """The job once ``test`` holds for it: now, or at one of its next changes."""
+        job = self._jobs[job_id]
+        if test(job):
+            return job
+        future: asyncio.Future[Job] = asyncio.get_running_loop().create_future()
+        waiters = self._waiters.setdefault(job_id, [])
+        waiters.append((test, future))
+        try:
+            return await future
+        finally:
+            with contextlib.suppress(ValueError):
+                waiters.remove((test, future))
+            if not waiters:
+                self._waiters.pop(job_id, None)
+
+    async def until_settled(self, job_id: str) -> Job:
+        """The job once nothing more happens to it without the user: done, failed, or
+        uncertain (never resent on its own)."""
+        return await self.wait_for(job_id, lambda j: j.state.settled)
+
+    async def images_ready(self, job_id: str) -> tuple[str, ...]:
+        """After a job is done: wait for its download; why each missing image is missing."""
+        task = self._downloads.get(job_id)
+        if task is not None:
+            return await asyncio.shield(task)
+        job, images = self._jobs[job_id], self.images
+        if images is None:
+            return ()
+        missing = [u for u in job.display_urls if images.cached_path(u) is None]
+        return tuple("not downloaded" for _ in missing)
 
     # -- actions -----------------------------------------------------------------------
 
@@ -238,10 +311,34 @@ class JobManager:
         if old.kind == "imagine":
             return self.submit_imagine(old.prompt)
         parent_id = old.parent_id
+        opts = {k: v for k, v in old.options.items() if k in ("zoom", "ar", "prompt")}
+        if parent_id is None and old.options.get(PARENT_MESSAGE):
+            return self.press_message(old.options[PARENT_MESSAGE], old.label or "", **opts)
         if parent_id is None or parent_id not in self._jobs:
             raise ValueError("The job this button belonged to is not in the history.")
-        opts = {k: v for k, v in old.options.items() if k in ("zoom", "ar", "prompt")}
         return self.press(parent_id, old.label or "", **opts)
+
+    def press_message(self, button_message_id: str, label: str, **options: Any) -> Job:
+        """Press a button of a job this history does not hold (made by another client):
+        sent to the service as it is, which says whether the button exists."""
+        clean = {k: v for k, v in options.items() if v is not None}
+        job = Job(
+            id=new_job_id(),
+            kind="button",
+            prompt="",
+            label=label,
+            options={**clean, PARENT_MESSAGE: button_message_id},
+        )
+        return self._enqueue(job)
+
+    def cancel(self, job_id: str) -> bool:
+        """Drop a job that has not been sent yet (a script interrupted while it waited for
+        the request budget). False when its request may already be out."""
+        job = self._jobs.get(job_id)
+        if job is None or job.state is not JobState.QUEUED or job.options.get("sending"):
+            return False
+        self._fail(job, "Cancelled before it was sent.", code="cancelled")
+        return True
 
     def set_favourite(self, job_id: str, favourite: bool) -> Job:
         return self._update(self._jobs[job_id], favourite=favourite)
@@ -256,7 +353,7 @@ class JobManager:
         return job
 
     async def _submit(self, job: Job) -> None:
-        delay = 1.0
+        delay, last_kind = self.settings.submit_backoff, "error"
         for attempt in range(1, self.settings.submit_attempts + 1):
             await self.budget.acquire(Priority.ACTION)
             # Marked only while this manager still holds the job: if another process took
@@ -277,6 +374,7 @@ class JobManager:
                     self.budget.answered()
             except RateLimited as exc:
                 self._hold(exc)
+                last_kind = exc.kind
                 job = self._update(job, options=_without(job.options, "sending"), error=exc.human)
                 continue  # a 429 was not accepted: safe to send again
             except (AuthError, PromptBlocked, BadRequest) as exc:
@@ -291,6 +389,7 @@ class JobManager:
                     return
                 if isinstance(exc, NetworkError):
                     self._set_online(False, exc.human)
+                last_kind = exc.kind
                 job = self._update(job, options=_without(job.options, "sending"), error=exc.human)
             else:
                 self._set_online(True, "Connected.")
@@ -307,19 +406,21 @@ class JobManager:
             if attempt < self.settings.submit_attempts:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
-        self._fail(job, (job.error or "The service did not accept the job.") + " Gave up.")
+        reason = (job.error or "The service did not accept the job.") + " Gave up."
+        self._fail(job, reason, code=last_kind)
 
     async def _send(self, job: Job) -> Submitted:
         hook = self.settings.webhook_url
         if job.kind == "imagine":
             return await self.client.imagine(job.prompt, ref=job.id, webhook_override=hook)
         parent = self._jobs.get(job.parent_id or "")
-        if parent is None or not parent.button_message_id:
+        target = parent.button_message_id if parent else job.options.get(PARENT_MESSAGE)
+        if not target:
             raise BadRequest(0, "the parent job is missing from the history")
         opts = job.options
         return await self.client.button(
             job.label or "",
-            parent.button_message_id,
+            target,
             ref=job.id,
             webhook_override=hook,
             zoom=opts.get("zoom"),
@@ -432,6 +533,8 @@ class JobManager:
                 job,
                 state=JobState.DONE,
                 progress=100,
+                # a button pressed by message id alone learns its prompt from the result
+                prompt=job.prompt or clean_text(result.content, single_line=True),
                 buttons=result.api_buttons,
                 image_url=result.image_url,
                 image_urls=result.image_urls,
@@ -444,7 +547,9 @@ class JobManager:
                 options={**options, **({"seed": result.seed} if result.seed else {})},
             )
             if self.images is not None:
-                self._spawn(self._download(job))
+                task = self._spawn(self._download(job))
+                self._downloads[job.id] = task
+                task.add_done_callback(lambda _: self._downloads.pop(job.id, None))
             return
         progress = max(job.progress, status.progress or 0)  # never show progress going back
         self.planner.polled(job.id, progress)
@@ -505,11 +610,12 @@ class JobManager:
 
     # -- images -------------------------------------------------------------------------
 
-    async def _download(self, job: Job, *, quiet: bool = False) -> None:
-        """Fetch a finished job's images at once (result URLs expire), retrying hiccups."""
+    async def _download(self, job: Job, *, quiet: bool = False) -> tuple[str, ...]:
+        """Fetch a finished job's images at once (result URLs expire), retrying hiccups.
+        Returns why images failed, one reason each."""
         urls = job.display_urls
         if not urls or self.images is None:
-            return
+            return ()
         results = await asyncio.gather(*(self._fetch(u) for u in urls))
         failures = tuple(clean_text(r) for r in results if r is not None)
         if failures and not quiet:
@@ -521,6 +627,7 @@ class JobManager:
                 )
             )
         self._emit(ImagesReady(job.id, failures))
+        return failures
 
     async def _resume_downloads(self) -> None:
         """Finish downloads a previous run left undone: recent jobs only, a few at a time.
@@ -649,6 +756,9 @@ class JobManager:
             self._active.add(job.id)
         else:
             self._active.discard(job.id)
+        for test, future in self._waiters.get(job.id, ()):
+            if not future.done() and test(job):
+                future.set_result(job)
 
     def _fail(self, job: Job, reason: str, code: str | None = None) -> None:
         self.planner.remove(job.id)
@@ -679,10 +789,11 @@ class JobManager:
             except Exception:  # a broken listener must not stop the job layer
                 log.exception("job event listener failed")
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
 
 def check_prompt(prompt: str) -> str:

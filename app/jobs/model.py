@@ -32,6 +32,12 @@ class JobState(enum.StrEnum):
         return self in ACTIVE
 
     @property
+    def settled(self) -> bool:
+        """Nothing more happens to it unless the user acts: finished, or uncertain (never
+        resent on its own)."""
+        return self in SETTLED
+
+    @property
     def retryable(self) -> bool:
         """R may resubmit it (as a new job; the old one stays in the history)."""
         return self in RETRYABLE
@@ -40,6 +46,7 @@ class JobState(enum.StrEnum):
 # Sets, not tuples: these are asked about every job of a long history.
 FINISHED = frozenset({JobState.DONE, JobState.FAILED})
 ACTIVE = frozenset({JobState.QUEUED, JobState.SUBMITTED, JobState.RUNNING, JobState.STALLED})
+SETTLED = FINISHED | {JobState.UNCERTAIN}
 RETRYABLE = frozenset({JobState.FAILED, JobState.STALLED, JobState.UNCERTAIN})
 
 
