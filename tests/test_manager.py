@@ -1,14 +1,32 @@
-"""The job layer against the real simulator: lineage, persistence, failures, no double sends."""
+"""The job layer: against the real simulator (lineage, persistence, failures, no double
+sends), and on a fake client in memory (the submit and poll rules, one by one)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from waiting import until
 
-from app.jobs import JobChanged, JobEvent, JobState, PromptError
+from app.api.errors import NetworkError, RateLimited
+from app.api.models import MessageStatus, Submitted, parse_message
+from app.jobs import (
+    ConnectionChanged,
+    ImagesReady,
+    Job,
+    JobChanged,
+    JobEvent,
+    JobManager,
+    JobState,
+    JobStore,
+    ManagerSettings,
+    PromptError,
+    RequestBudget,
+)
 from app.runtime import Backend, close_backend, open_backend
 from app.settings import Settings
 
@@ -162,3 +180,202 @@ async def test_a_job_the_service_forgot_fails_with_its_reason(settings: Settings
         assert "no longer knows this job" in error and "has no record of this one" in error
     finally:
         await close_backend(backend)
+
+
+# -- the same manager on a fake client: in memory, no HTTP ---------------------------------
+
+
+class FakeClient:
+    """Scripted answers: one per POST (an exception is raised), a list of bodies per
+    message id for the polls (the last one repeats). Records every call."""
+
+    def __init__(self, posts: list[Submitted | Exception], polls: dict[str, list[Any]]) -> None:
+        self.posts = posts
+        self.polls = polls
+        self.sent: list[tuple[str, ...]] = []
+        self.polled: list[str] = []
+
+    async def imagine(
+        self, prompt: str, ref: str | None = None, webhook_override: str | None = None
+    ) -> Submitted:
+        self.sent.append(("imagine", prompt))
+        return self._answer()
+
+    async def button(
+        self,
+        label: str,
+        button_message_id: str,
+        ref: str | None = None,
+        webhook_override: str | None = None,
+        *,
+        zoom: float | None = None,
+        ar: str | None = None,
+        prompt: str | None = None,
+    ) -> Submitted:
+        self.sent.append(("button", label, button_message_id))
+        return self._answer()
+
+    async def message(self, message_id: str, expire_mins: int | None = None) -> MessageStatus:
+        self.polled.append(message_id)
+        bodies = self.polls[message_id]
+        return parse_message(bodies.pop(0) if len(bodies) > 1 else bodies[0])
+
+    def _answer(self) -> Submitted:
+        answer = self.posts.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+class FakeImages:
+    """An image cache in a dict; URLs containing "broken" never download."""
+
+    def __init__(self) -> None:
+        self.cache: dict[str, Path] = {}
+
+    async def fetch(self, url: str) -> object:
+        if "broken" in url:
+            raise ValueError(f"{url} is not an image")
+        self.cache[url] = Path("/cache") / url.rsplit("/", 1)[-1]
+        return self.cache[url]
+
+    def cached_path(self, url: str) -> object | None:
+        return self.cache.get(url)
+
+
+def _done_body(message_id: str, urls: list[str]) -> dict[str, Any]:
+    return {
+        "progress": 100,
+        "response": {
+            "content": "a kite",
+            "buttons": ["U1", "U2", "U3", "U4", "🔄", "V1", "V2", "V3", "V4"],
+            "imageUrls": urls,
+            "buttonMessageId": f"b-{message_id}",
+        },
+    }
+
+
+@contextlib.asynccontextmanager
+async def fake_manager(
+    client: FakeClient, **settings: Any
+) -> AsyncIterator[tuple[JobManager, list[JobEvent]]]:
+    events: list[JobEvent] = []
+    store = JobStore(":memory:")
+    manager = JobManager(
+        client,
+        store,
+        budget=RequestBudget(0.0),
+        images=FakeImages(),
+        settings=ManagerSettings(min_poll_gap=0.01, submit_backoff=0.01, **settings),
+        listener=events.append,
+    )
+    await manager.start()
+    try:
+        yield manager, events
+    finally:
+        await manager.close()
+        store.close()
+
+
+async def test_fake_a_lost_answer_is_uncertain_and_only_r_sends_it_again() -> None:
+    lost = NetworkError("The connection dropped after sending.", maybe_sent=True)
+    client = FakeClient([lost, Submitted("m2", "")], {"m2": [{"progress": 10}]})
+    async with fake_manager(client) as (m, _):
+        job = m.submit_imagine("a kite")
+        settled = await asyncio.wait_for(m.until_settled(job.id), 5)
+        assert settled.state is JobState.UNCERTAIN and "may or may not" in (settled.error or "")
+        await asyncio.sleep(0.1)
+        assert client.sent == [("imagine", "a kite")]  # never resent on its own
+        again = m.retry(job.id)  # R: a new job; the uncertain one stays in the history
+        await asyncio.wait_for(m.wait_for(again.id, lambda j: j.message_id == "m2"), 5)
+        assert len(client.sent) == 2 and m.get(job.id).state is JobState.UNCERTAIN  # type: ignore[union-attr]
+        with pytest.raises(ValueError, match="Only a failed, stalled or uncertain job"):
+            m.retry(again.id)
+
+
+async def test_fake_refused_connections_are_resent_then_given_up_as_network() -> None:
+    refused = [NetworkError("Cannot reach the service.", maybe_sent=False) for _ in range(3)]
+    client = FakeClient(list(refused), {})
+    async with fake_manager(client, submit_attempts=3) as (m, events):
+        job = m.submit_imagine("a kite")
+        failed = await asyncio.wait_for(m.until_settled(job.id), 5)
+        assert failed.state is JobState.FAILED and failed.error_code == "network"
+        assert (failed.error or "").endswith("Gave up.") and len(client.sent) == 3
+        assert not m.online
+        assert [e.online for e in events if isinstance(e, ConnectionChanged)] == [False]
+
+
+async def test_fake_a_429_is_resent_once_and_the_job_runs_to_done() -> None:
+    urls = [f"https://cdn.example/m1/{n}.png" for n in range(4)]
+    polls = {"m1": [{"progress": 30}, {"progress": 20}, _done_body("m1", urls)]}
+    client = FakeClient([RateLimited(0.01), Submitted("m1", "")], polls)
+    async with fake_manager(client) as (m, events):
+        job = m.submit_imagine("a kite")
+        done = await asyncio.wait_for(m.until_settled(job.id), 5)
+        assert done.state is JobState.DONE and done.button_message_id == "b-m1"
+        assert len(client.sent) == 2  # the 429 was not taken: sent again, once
+        shown = [e.job.progress for e in events if isinstance(e, JobChanged)]
+        assert 30 in shown and 20 not in shown  # progress never goes back
+        assert await asyncio.wait_for(m.images_ready(job.id), 5) == ()
+        assert any(isinstance(e, ImagesReady) and e.job_id == job.id for e in events)
+
+
+async def test_fake_images_ready_says_which_images_failed() -> None:
+    urls = ["https://cdn.example/ok.png", "https://cdn.example/broken.png"]
+    client = FakeClient([Submitted("m1", "")], {"m1": [_done_body("m1", urls)]})
+    async with fake_manager(client) as (m, _):
+        job = m.submit_imagine("a kite")
+        await asyncio.wait_for(m.until_settled(job.id), 5)
+        [why] = await asyncio.wait_for(m.images_ready(job.id), 5)
+        assert "broken.png is not an image" in why
+
+
+async def test_fake_buttons_by_job_or_by_message_id() -> None:
+    urls = [f"https://cdn.example/{n}.png" for n in range(4)]
+    client = FakeClient(
+        [Submitted("m1", ""), Submitted("m2", ""), Submitted("m3", "")],
+        {"m1": [_done_body("m1", urls)], "m2": [{"progress": 5}], "m3": [{"progress": 5}]},
+    )
+    async with fake_manager(client) as (m, _):
+        root = m.submit_imagine("a kite")
+        await asyncio.wait_for(m.until_settled(root.id), 5)
+        assert m.find_message("m1") == m.find_message("b-m1") == m.get(root.id)
+        with pytest.raises(ValueError, match="no 'V9' button"):
+            m.press(root.id, "V9")
+        v2 = m.press(root.id, "V2")
+        other = m.press_message("b-elsewhere", "U3")  # a job this history never held
+        for job in (v2, other):
+            await asyncio.wait_for(m.wait_for(job.id, lambda j: j.message_id is not None), 5)
+        assert client.sent[1:] == [("button", "V2", "b-m1"), ("button", "U3", "b-elsewhere")]
+        assert [c.id for c in m.children(root.id)] == [v2.id]
+        assert m.get(other.id).parent_id is None  # type: ignore[union-attr]
+
+
+async def test_fake_a_job_cancelled_before_its_turn_is_never_sent() -> None:
+    client = FakeClient([Submitted("m1", "")], {"m1": [{"progress": 5}]})
+    async with fake_manager(client) as (m, _):
+        m.budget.hold(0.3)  # the request budget is spent: the job waits its turn
+        job = m.submit_imagine("a kite")
+        await asyncio.sleep(0.05)
+        assert m.cancel(job.id)
+        assert m.get(job.id).error_code == "cancelled"  # type: ignore[union-attr]
+        await asyncio.sleep(0.4)
+        assert client.sent == [] and not m.cancel(job.id)
+
+
+async def test_fake_a_script_manager_leaves_the_history_alone() -> None:
+    store = JobStore(":memory:")
+    store.save(Job(id="old", kind="imagine", prompt="p"))  # queued by an earlier run
+    client = FakeClient([], {})
+    m = JobManager(
+        client,
+        store,
+        budget=RequestBudget(0.0),
+        images=FakeImages(),
+        settings=ManagerSettings(adopt=False),
+    )
+    await m.start()
+    await asyncio.sleep(0.05)
+    await m.close()
+    assert client.sent == [] and m.get("old") is not None
+    store.close()

@@ -356,6 +356,9 @@ class JobManager:
         delay, last_kind = self.settings.submit_backoff, "error"
         for attempt in range(1, self.settings.submit_attempts + 1):
             await self.budget.acquire(Priority.ACTION)
+            if self._jobs[job.id].state is not JobState.QUEUED:  # cancelled while it waited
+                self.budget.give_back()
+                return
             # Marked only while this manager still holds the job: if another process took
             # it over (this one stalled past its lease), that one sends it, not this one.
             marked = self.store.update(
