@@ -64,20 +64,3 @@ class Dialect(Protocol):
 
     def new_id(self) -> str:
         """A fresh job id in this API's format."""
-
-
-def dialect_for(api: str) -> Dialect:
-    # Imported here: each dialect module imports this one for Answer and Service.
-    if api == "midjourney-proxy":
-        from app.simulator.midjourney_proxy import MidjourneyProxy
-
-        return MidjourneyProxy()
-    if api == "imaginepro":
-        from app.simulator.imaginepro import ImaginePro
-
-        return ImaginePro()
-    if api == "thenextleg":
-        from app.simulator.thenextleg import TheNextLeg
-
-        return TheNextLeg()
-    raise ValueError(f"unknown API {api!r}: choose one of {', '.join(API_NAMES)}")

@@ -24,11 +24,14 @@ from urllib.parse import urlsplit
 
 from app.simulator.chaos import Chaos
 from app.simulator.config import MAX_BODY_BYTES, SimulatorConfig
-from app.simulator.dialect import dialect_for
+from app.simulator.dialect import API_NAMES, Dialect
 from app.simulator.images import IMAGE_PATH, ImageStore
+from app.simulator.imaginepro import ImaginePro
 from app.simulator.jobs import JobStore, SimJob
+from app.simulator.midjourney_proxy import MidjourneyProxy
 from app.simulator.ratelimit import RateLimiter
 from app.simulator.state import StateFile
+from app.simulator.thenextleg import TheNextLeg
 from app.simulator.webhook import WebhookRecord, WebhookSender
 
 _HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
@@ -38,6 +41,18 @@ HTML_502 = (
     b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
     b"</h1></center><hr><center>nginx</center></body></html>"
 )
+
+
+def dialect_for(api: str) -> Dialect:
+    """The dialect of ``api`` (here, not in dialect.py, which each dialect imports)."""
+    dialects: dict[str, Callable[[], Dialect]] = {
+        "midjourney-proxy": MidjourneyProxy,
+        "imaginepro": ImaginePro,
+        "thenextleg": TheNextLeg,
+    }
+    if api not in dialects:
+        raise ValueError(f"unknown API {api!r}: choose one of {', '.join(API_NAMES)}")
+    return dialects[api]()
 
 
 @dataclass(frozen=True)
