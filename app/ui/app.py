@@ -9,7 +9,10 @@ manager runs on this app's loop and its listener only posts typed messages
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
+import signal
 from collections.abc import Iterable
 from functools import partial
 from typing import Any, ClassVar
@@ -49,12 +52,15 @@ class ImagineApp(App[None]):
         self.main = MainScreen(settings, shape, elapsed)
         self._frozen = False  # gc.freeze() called for a long history
         self._closing = False
+        self.start_error: str | None = None  # why the backend could not be opened
         self.set_keymap(settings.keymap)
 
     def get_default_screen(self) -> MainScreen:
         return self.main
 
     def on_mount(self) -> None:
+        if not self.is_headless:
+            self._exit_on_signals()
         unknown = unknown_ids(self.settings.keymap)
         if unknown:
             self.notify(
@@ -79,6 +85,7 @@ class ImagineApp(App[None]):
             backend = await open_backend(self.settings, listener=self._on_job_event)
         except Exception as exc:  # a bad config or a locked database must not crash the UI
             why = clean_text(getattr(exc, "human", None) or str(exc) or type(exc).__name__)
+            self.start_error = why
             self.notify(f"Could not start: {why}", severity="error", markup=False, timeout=30)
             self.main.start_failed(why)
             return
@@ -99,6 +106,14 @@ class ImagineApp(App[None]):
     def _on_job_event(self, event: JobEvent) -> None:
         if not self._closing:
             self.main.post_message(message_for(event))
+
+    def _exit_on_signals(self) -> None:
+        """SIGTERM/SIGHUP end the app like ctrl+q: jobs saved, the terminal restored (out
+        of the alternate screen, mouse tracking off) instead of left as the kill found it."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, AttributeError):  # Windows
+                loop.add_signal_handler(sig, self.exit, None, 128 + sig)
 
     async def on_unmount(self) -> None:
         self._closing = True
@@ -139,6 +154,11 @@ class ImagineApp(App[None]):
 
 
 def run_app(settings: Settings) -> int:
-    """Run the TUI in this terminal; the exit code for the command line."""
-    ImagineApp(settings).run()
-    return 0
+    """Run the TUI in this terminal; the exit code for the command line: Textual's own
+    when it crashed (1) or a signal ended it (128 + the signal), 2 when it could not
+    start (the reason was on screen), else 0."""
+    app = ImagineApp(settings)
+    app.run()
+    if app.return_code:
+        return app.return_code
+    return 2 if app.start_error else 0

@@ -11,6 +11,7 @@ from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.widgets import Input, Static
 
+from app.jobs.manager import MAX_PROMPT
 from app.ui.actions import bindings
 
 
@@ -29,8 +30,10 @@ class PromptInput(Input):
         super().__init__(
             placeholder="Describe an image and press Enter…  (/ to focus, Esc to leave)",
             id="prompt",
+            max_length=MAX_PROMPT,
             **kwargs,  # type: ignore[arg-type]
         )
+        self._told_full = False
         self.history: list[str] = []  # oldest first
         self._pos: int | None = None  # index into history while browsing
         self._draft = ""
@@ -43,6 +46,23 @@ class PromptInput(Input):
             event.stop()
             return
         await super()._on_key(event)
+
+    def replace(self, text: str, start: int, end: int) -> None:
+        # Past the limit, keep what fits and say so once: a megabyte typed or pasted would
+        # otherwise be refused whole, silently, or make every later key slower to draw.
+        room = MAX_PROMPT - (len(self.value) - abs(end - start))
+        if len(text) > room:
+            text = text[: max(room, 0)]
+            if not self._told_full:
+                self._told_full = True
+                self.notify(
+                    f"A prompt holds at most {MAX_PROMPT:,} characters; the rest was not typed.",
+                    severity="warning",
+                    markup=False,
+                )
+        elif len(self.value) < MAX_PROMPT:
+            self._told_full = False
+        super().replace(text, start, end)
 
     def set_history(self, prompts: list[str]) -> None:
         self.history = prompts
