@@ -158,3 +158,134 @@ async def test_a_flood_of_typed_or_pasted_text_is_capped_with_a_word(tmp_path: P
         await until(lambda: len(prompt.value) == MAX_PROMPT)  # type: ignore[attr-defined]
         await pilot.press("backspace", "z")  # still answering keys
         assert prompt.value.endswith("yz")  # type: ignore[attr-defined]
+
+
+def _job_list_focus(app: ImagineApp) -> None:
+    app.main.table.focus()
+
+
+async def test_a_locked_history_keeps_the_app_and_the_jobs(tmp_path: Path) -> None:
+    """Another program holds the history's write lock past SQLite's 5 s wait."""
+    import subprocess
+
+    from ui_helpers import find, wait_done
+
+    from app.jobs import JobState
+    from app.jobs.store import JobStore
+
+    app = ImagineApp(ui_settings(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        app.main.prompt_input.focus()
+        app.main.prompt_input.value = "before the lock"
+        await pilot.press("enter")
+        first = find(app, prompt="before the lock")
+        assert first is not None
+        await wait_done(pilot, app, id=first.id)
+        locker = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import sqlite3, sys, time\n"
+                "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+                "db.execute('BEGIN IMMEDIATE')\n"
+                "print('locked', flush=True)\n"
+                "time.sleep(60)\n",
+                str(app.settings.db_path),
+            ],
+            stdout=subprocess.PIPE,
+        )
+        try:
+            assert locker.stdout is not None and locker.stdout.readline() == b"locked\n"
+            app.main.prompt_input.focus()
+            app.main.prompt_input.value = "while locked"
+            await pilot.press("enter")  # SQLite waits 5 s for the lock, then gives up
+            locked = find(app, prompt="while locked")
+            assert locked is not None and locked.state is JobState.FAILED
+            assert "Not sent" in (locked.error or "") and "locked" in (locked.error or "")
+            await until(
+                lambda: any("kept in this session" in n.message for n in app._notifications)
+            )
+            app.main.table.select(first.id)
+            _job_list_focus(app)
+            await pilot.press("f")  # the favourite is kept in memory
+            kept = app.backend.manager.get(first.id)  # type: ignore[union-attr]
+            assert kept is not None and kept.favourite and kept.state is JobState.DONE
+        finally:
+            locker.kill()
+            locker.wait()
+        app.main.table.select(locked.id)
+        _job_list_focus(app)
+        await pilot.press("R")  # the lock is gone: the retry is saved and sent
+        again = find(app, prompt="while locked", state=JobState.DONE)
+        if again is None:
+            await until(lambda: find(app, prompt="while locked", state=JobState.DONE), 20)
+    assert app.return_code in (None, 0)
+    with JobStore(app.settings.db_path) as store:  # the kept favourite reached the disk
+        saved = store.get(first.id)
+    assert saved is not None and saved.favourite
+
+
+DISK_FULL_SCRIPT = """
+import asyncio, json, os, resource, signal, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[2])
+from ui_helpers import SIZE, ui_settings, wait_ready
+from app.jobs.store import JobStore
+from app.ui.app import ImagineApp
+
+data = Path(sys.argv[1])
+JobStore(data / "history.sqlite3").close()  # the history exists; then the disk fills
+limit = max((data / "history.sqlite3").stat().st_size, 32768) + 16384
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+async def main():
+    app = ImagineApp(ui_settings(data))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        manager = app.backend.manager
+        for i in range(40):  # until the history file can grow no more
+            app.main.prompt_input.focus()
+            app.main.prompt_input.value = f"prompt {i}"
+            await pilot.press("enter")
+            await pilot.pause(0.05)
+            if any("Not sent" in (j.error or "") for j in manager.jobs()):
+                break
+        jobs = manager.jobs()
+        app.main.table.select(jobs[0].id)
+        app.main.table.focus()
+        await pilot.press("f")
+        result = {
+            "jobs": [[j.prompt, str(j.state), j.error, j.favourite] for j in manager.jobs()],
+            "favourite": manager.get(jobs[0].id).favourite,
+            "notices": [n.message for n in app._notifications],
+        }
+    result["return_code"] = app.return_code
+    print("RESULT " + json.dumps(result), flush=True)
+
+asyncio.run(main())
+"""
+
+
+def test_a_full_disk_keeps_the_app_and_the_jobs(tmp_path: Path) -> None:
+    import json
+    import subprocess
+
+    data = tmp_path / "data"
+    data.mkdir()
+    out = subprocess.run(
+        [sys.executable, "-c", DISK_FULL_SCRIPT, str(data), str(Path(__file__).parent)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "TEXTUAL_ANIMATIONS": "none"},
+    )
+    lines = [x for x in out.stdout.splitlines() if x.startswith("RESULT ")]
+    assert out.returncode == 0 and lines, out.stderr[-3000:]
+    result = json.loads(lines[-1].removeprefix("RESULT "))
+    assert result["return_code"] in (None, 0)
+    unsent = [j for j in result["jobs"] if "Not sent" in (j[2] or "")]
+    assert unsent and all(j[1] == "failed" for j in unsent)  # kept, and said why
+    assert result["favourite"]  # `f` on a full disk: kept in memory, no crash
+    assert any("kept in this session" in n for n in result["notices"])

@@ -182,6 +182,8 @@ class JobManager:
         self._seen_version = store.data_version()
         self._rev = store.revision()
         self._closing = False
+        self._unsaved: dict[str, dict[str, Any]] = {}  # changes the store refused, by job
+        self._store_error: str | None = None  # the last write failure, while they last
         self.online = True
         self.auth_failed = False
 
@@ -210,6 +212,7 @@ class JobManager:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        self._flush_unsaved()  # what the history could not take earlier, if it can now
         with contextlib.suppress(StoreError):
             self.store.release(self.owner)  # other processes may take over at once
         for waiters in self._waiters.values():
@@ -278,9 +281,13 @@ class JobManager:
 
     def submit_imagine(self, prompt: str) -> Job:
         prompt = check_prompt(prompt)
-        job = Job(id=new_job_id(), kind="imagine", prompt=prompt)
-        self.store.remember_prompt(prompt, time.time())
-        return self._enqueue(job)
+        job = self._enqueue(Job(id=new_job_id(), kind="imagine", prompt=prompt))
+        if job.state is JobState.QUEUED:  # saved: the history can take the prompt too
+            try:
+                self.store.remember_prompt(prompt, time.time())
+            except StoreError as exc:
+                self._store_failed(exc)  # a convenience: the job goes out anyway
+        return job
 
     def press(self, job_id: str, label: str, **options: Any) -> Job:
         parent = self._jobs.get(job_id)
@@ -347,7 +354,20 @@ class JobManager:
 
     def _enqueue(self, job: Job) -> Job:
         self._put(job)
-        self.store.insert(job, owner=self.owner, lease_until=time.time() + LEASE_SECONDS)
+        try:
+            self.store.insert(job, owner=self.owner, lease_until=time.time() + LEASE_SECONDS)
+        except StoreError as exc:
+            # A job is sent only once it is on disk (that is what stops a restart from
+            # sending it twice): kept on screen, failed, ready for R once it can be saved.
+            self._store_failed(exc)
+            return self._changed(
+                job.evolve(
+                    state=JobState.FAILED,
+                    error=f"Not sent: {exc.human} Free some space (or close the program "
+                    "holding the history) and press R.",
+                    finished_at=time.time(),
+                )
+            )
         self._emit(JobChanged(job))
         self._spawn(self._submit(job))
         return job
@@ -361,11 +381,19 @@ class JobManager:
                 return
             # Marked only while this manager still holds the job: if another process took
             # it over (this one stalled past its lease), that one sends it, not this one.
-            marked = self.store.update(
-                job.id,
-                {"options": {**job.options, "sending": True}, "updated_at": time.time()},
-                owner=self.owner,
-            )
+            try:
+                marked = self.store.update(
+                    job.id,
+                    {"options": {**job.options, "sending": True}, "updated_at": time.time()},
+                    owner=self.owner,
+                )
+            except StoreError as exc:  # not marked, so not sent: wait for the disk
+                self.budget.give_back()
+                self._store_failed(exc)
+                job = self._update(job, error=f"Waiting to save the history: {exc.human}")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
             if marked is None:
                 self.budget.give_back()
                 return
@@ -717,6 +745,7 @@ class JobManager:
                 now = time.monotonic()
                 if now - renewed >= LEASE_SECONDS / 3:
                     renewed = now
+                    self._flush_unsaved()
                     held = self.store.renew(self.owner, time.time() + LEASE_SECONDS)
                     for job_id in set(self.planner.job_ids()) - held:
                         self.planner.remove(job_id)  # taken over: its new owner polls it
@@ -740,12 +769,42 @@ class JobManager:
     # -- plumbing -------------------------------------------------------------------------
 
     def _update(self, job: Job, **changes: Any) -> Job:
-        """Write just these fields; other fields keep what other processes wrote."""
-        changes["updated_at"] = time.time()
-        stored = self.store.update(job.id, changes)
-        if stored is None:  # not in the store (it was never saved): memory only
+        """Write just these fields; other fields keep what other processes wrote.
+
+        When the history cannot be written (disk full, locked by another program), the
+        change is kept in memory, written with the job's next change once it can be."""
+        changes = {**self._unsaved.pop(job.id, {}), **changes, "updated_at": time.time()}
+        try:
+            stored = self.store.update(job.id, changes)
+        except StoreError as exc:
+            self._unsaved[job.id] = changes
+            self._store_failed(exc)
+            stored = None
+        else:
+            if self._store_error is not None and not self._unsaved:
+                self._store_error = None
+                self._emit(Notice("The job history can be written again.", "information"))
+        if stored is None:  # not in the store (never saved, or not now): memory only
             stored = dataclasses.replace(self._jobs.get(job.id, job), **changes)
         return self._changed(stored)
+
+    def _store_failed(self, exc: StoreError) -> None:
+        """Say once per spell of failures that the history is not being saved."""
+        if self._store_error is None:
+            self._emit(
+                Notice(
+                    f"{exc.human} Jobs are kept in this session and saved when it works again.",
+                    "error",
+                )
+            )
+        self._store_error = exc.human
+
+    def _flush_unsaved(self) -> None:
+        """Write changes kept in memory while the history could not be written."""
+        for job_id in list(self._unsaved):
+            job = self._jobs.get(job_id)
+            if job is not None:
+                self._update(job)
 
     def _changed(self, job: Job) -> Job:
         """``job`` is the latest version: keep it and tell the listeners."""
