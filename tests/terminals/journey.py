@@ -1,0 +1,201 @@
+"""One walk through the app in a real terminal emulator, recorded as screenshots.
+
+The app runs on its demo simulator (fixed seed, fast) with its own data directory. Two
+prompts make two jobs, A then B; the walk goes back to A, opens tile 1 full screen, closes
+it, and quits. What each screenshot should show is read from the app's own job history and
+image cache (the images the simulator served), and found on screen by :mod:`screen_match`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+from screen_match import Box, Found, locate
+from xsession import (
+    EMULATORS,
+    Grid,
+    Terminal,
+    XDisplay,
+    app_command,
+    drawn,
+    settle,
+    wait_for,
+)
+
+from app.images.cache import find_full
+from app.jobs.model import Job, JobState
+from app.jobs.store import JobStore
+
+PROMPT_A = "a lighthouse at dusk"
+PROMPT_B = "a red barn in snow"
+SPEED = "60"  # the simulator's time scale: a job takes well under a second of work
+
+
+@dataclass
+class Journey:
+    emulator: str
+    artefacts: Path
+    grid: Grid | None = None
+    shots: dict[str, Path] = field(default_factory=dict)
+    images: dict[str, list[Image.Image]] = field(default_factory=dict)  # job -> tiles
+    found: dict[str, list[Found]] = field(default_factory=dict)  # shot -> tiles found
+    exit_code: int | None = None
+    error: str | None = None  # why the walk stopped early
+
+    def image(self, name: str) -> Image.Image:
+        with Image.open(self.shots[name]) as img:
+            return img.convert("RGB")
+
+    @property
+    def cells(self) -> tuple[int, int, int, int] | None:
+        g = self.grid
+        return None if g is None else (g.x, g.y, g.cell_w, g.cell_h)
+
+    def grid_box(self, shot: str) -> Box:
+        """The four tiles of ``shot`` and what lies between them."""
+        boxes = [f.box for f in self.found[shot]]
+        box = boxes[0]
+        for other in boxes[1:]:
+            box = box.union(other)
+        return box.grow(4)
+
+
+def _job(data: Path, prompt: str) -> Job | None:
+    path = data / "history.sqlite3"
+    if not path.exists():
+        return None
+    store = JobStore(path)
+    try:
+        return next((j for j in store.all() if j.prompt == prompt), None)
+    finally:
+        store.close()
+
+
+def _tiles(data: Path, job: Job) -> list[Image.Image] | None:
+    tiles = []
+    for url in job.image_urls[:4]:
+        path = find_full(data / "images", url)
+        if path is None:
+            return None
+        with Image.open(path) as img:
+            tiles.append(img.convert("RGB"))
+    return tiles if len(tiles) == 4 else None
+
+
+def _wait_for_job(data: Path, prompt: str) -> list[Image.Image]:
+    result: list[list[Image.Image]] = []
+
+    def done() -> bool:
+        job = _job(data, prompt)
+        if job is None or job.state is not JobState.DONE:
+            return False
+        tiles = _tiles(data, job)
+        if tiles:
+            result.append(tiles)
+        return bool(tiles)
+
+    wait_for(f"the job {prompt!r} to finish with four images", done, timeout=60, every=0.4)
+    return result[0]
+
+
+class Walk:
+    def __init__(self, journey: Journey, display: XDisplay, work: Path) -> None:
+        self.j = journey
+        self.display = display
+        self.data = work / "data"
+        self.term = Terminal(display, EMULATORS[journey.emulator], journey.artefacts, work)
+        self.work = work
+        self.size_file = work / "pty-size"
+        self.exit_file = work / "exit-code"
+        self.step = 0
+
+    def shot(self, name: str) -> Image.Image:
+        self.step += 1
+        path = self.j.artefacts / f"{self.step:02d}-{name}.png"
+        img = settle(self.display, path)
+        self.j.shots[name] = path
+        return img
+
+    def find_tiles(self, name: str, job: str, near: str | None = None) -> list[Found]:
+        img = self.j.image(name)
+        found = []
+        for i, tile in enumerate(self.j.images[job]):
+            within = self.j.found[near][i].box.grow(60) if near else None
+            found.append(locate(img, tile, within=within, cells=self.j.cells))
+        self.j.found[name] = found
+        return found
+
+    def run(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("IMAGINE_", "TEXTUAL_"))}
+        env.update(
+            {
+                "TEXTUAL_ANIMATIONS": "none",
+                "XDG_CONFIG_HOME": str(self.data.parent / "config"),
+                "LANG": "C.UTF-8",
+            }
+        )
+        env.pop("TMUX", None)
+        command = app_command(self.data, self.work, ["--speed", SPEED])
+        self.term.start(command, env)
+        wait_for("the app to start", lambda: (self.data / "history.sqlite3").exists(), 60)
+        wait_for("the pty size", lambda: self.size_file.read_text().strip() != "", 10)
+        rows, cols = (int(v) for v in self.size_file.read_text().split())
+        self.j.grid = self.term.geometry((cols, rows))
+        self.step += 1
+        self.j.shots["start"] = self.j.artefacts / f"{self.step:02d}-start.png"
+        drawn(self.display, self.j.shots["start"])
+        time.sleep(1.0)  # keys typed in the first moments of the app can be lost
+
+        self.term.type(PROMPT_A)
+        self.term.key("Return")
+        self.j.images["A"] = _wait_for_job(self.data, PROMPT_A)
+        self.shot("grid-A")
+        self.find_tiles("grid-A", "A")
+
+        self.term.type(PROMPT_B)
+        self.term.key("Return")
+        self.j.images["B"] = _wait_for_job(self.data, PROMPT_B)
+        self.shot("grid-B")
+        self.find_tiles("grid-B", "B", near="grid-A")
+
+        self.term.key("Escape", "Home")  # to the job list, its first job: A
+        self.shot("grid-A-again")
+        self.find_tiles("grid-A-again", "A", near="grid-A")
+
+        self.term.key("Return")  # tile 1 full screen
+        time.sleep(0.5)
+        full = self.shot("full-screen")
+        self.j.found["full-screen"] = [locate(full, self.j.images["A"][0], cells=self.j.cells)]
+
+        self.term.key("Escape")
+        self.shot("after-full-screen")
+        self.find_tiles("after-full-screen", "A", near="grid-A")
+
+        self.term.key("ctrl+q")
+        wait_for("the app to quit", self.exit_file.exists, 20)
+        self.j.exit_code = int(self.exit_file.read_text().strip() or "-1")
+
+    def stop(self) -> None:
+        self.term.stop()
+
+
+def walk(emulator: str, display: XDisplay, work: Path, artefacts: Path) -> Journey:
+    artefacts.mkdir(parents=True, exist_ok=True)
+    for old in artefacts.glob("*.png"):
+        old.unlink()
+    journey = Journey(emulator, artefacts)
+    w = Walk(journey, display, work)
+    try:
+        w.run()
+    except Exception as exc:  # the tests report it as the reason they fail
+        journey.error = f"{type(exc).__name__}: {exc}"
+        with contextlib.suppress(Exception):
+            display.shot(artefacts / "failed.png")
+    finally:
+        w.stop()
+    return journey
