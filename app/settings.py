@@ -11,7 +11,7 @@ from typing import Any
 import platformdirs
 
 APP_NAME = "imagine-tui"
-GRAPHICS = ("auto", "kitty", "sixel", "halfcell", "unicode")
+GRAPHICS = ("auto", "kitty", "sixel", "sextant", "quadrant", "halfcell", "unicode")
 REAL_SERVICE_INTERVAL = 3.0  # the service's documented budget: one request per 3 s
 
 

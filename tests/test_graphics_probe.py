@@ -1,9 +1,10 @@
-"""The terminal-graphics probe never takes the app down: odd terminals get half-blocks.
+"""The terminal-graphics probe: what the terminal says decides the renderer; odd terminals
+never take the app down.
 
 Each case imports ``app.ui.graphics`` in a fresh interpreter attached to a pseudo-terminal
-that nobody answers (the probe's escape-sequence queries time out), with the window size
-set by ioctl. textual-image 0.12 divides by the column count at import: 0 columns raised
-ZeroDivisionError there.
+with the window size set by ioctl. Either nobody answers (the queries time out), or a
+thread answers as a given terminal would (XTVERSION, kitty graphics, DA1). textual-image
+0.12 divides by the column count at import: 0 columns raised ZeroDivisionError there.
 """
 
 from __future__ import annotations
@@ -44,16 +45,39 @@ with open(sys.argv[1], "w") as fp:
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pty")
 
 
-def _drain(fd: int) -> None:
-    try:
-        while os.read(fd, 4096):
+class _Terminal:
+    """Reads what the app writes; answers the query round as ``answers`` says (or not)."""
+
+    def __init__(self, fd: int, answers: str | None) -> None:
+        self.fd, self.answers, self.seen = fd, answers, b""
+
+    def run(self) -> None:
+        try:
+            while chunk := os.read(self.fd, 4096):
+                self.seen += chunk
+                if self.answers is not None and chunk.endswith(b"\x1b[c"):
+                    os.write(self.fd, self.answers.encode())
+        except OSError:
             pass
-    except OSError:
-        pass
+
+
+KITTY_026 = "\x1bP>|kitty(0.26.5)\x1b\\\x1b_Gi=31;OK\x1b\\\x1b[?62;c"
+KITTY_035 = "\x1bP>|kitty(0.35.2)\x1b\\\x1b_Gi=31;OK\x1b\\\x1b[?62;c"
+XTERM_VT340 = "\x1bP>|XTerm(379)\x1b\\\x1b[?63;1;2;4;6;9;15;16;22;28c"
+WEZTERM = "\x1bP>|WezTerm 20240203\x1b\\\x1b_Gi=31;OK\x1b\\\x1b[?65;4;6;18;22c"
+FOOT = "\x1bP>|foot(1.13.1)\x1b\\\x1b[?62;4;22c"
+TMUX = "\x1bP>|tmux 3.3a\x1b\\\x1b[?1;2c"
 
 
 def _probe_in_pty(
-    tmp_path: Path, rows: int, cols: int, *, stdin_tty: bool = True, xpixel: int = 0
+    tmp_path: Path,
+    rows: int,
+    cols: int,
+    *,
+    stdin_tty: bool = True,
+    xpixel: int = 0,
+    answers: str | None = None,
+    env_extra: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     master, slave = pty.openpty()
     ypixel = rows * 20 if xpixel else 0
@@ -61,7 +85,11 @@ def _probe_in_pty(
     out = tmp_path / "probe.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("TEXTUAL_CELL")}
     env["TERM"] = "xterm-256color"
-    reader = threading.Thread(target=_drain, args=(master,), daemon=True)
+    for var in ("TMUX", "COLORTERM", "KITTY_WINDOW_ID", "TERM_PROGRAM", "KONSOLE_VERSION"):
+        env.pop(var, None)
+    env.update(env_extra or {})
+    terminal = _Terminal(master, answers)
+    reader = threading.Thread(target=terminal.run, daemon=True)
     reader.start()
     try:
         proc = subprocess.run(
@@ -75,46 +103,92 @@ def _probe_in_pty(
         )
     finally:
         os.close(slave)
+        reader.join(timeout=5)
         os.close(master)
     assert proc.returncode == 0, "importing app.ui.graphics crashed"
     result: dict[str, Any] = json.loads(out.read_text())
+    result["written"] = terminal.seen.decode("utf-8", "replace")
     return result
 
 
-def test_zero_columns_falls_back_to_half_blocks(tmp_path: Path) -> None:
+def test_zero_columns_falls_back_to_cells(tmp_path: Path) -> None:
     result = _probe_in_pty(tmp_path, rows=24, cols=0)
-    assert result["renderer"] == "halfcell"
-    assert result["widget"] is not None  # images are still drawn, with half-blocks
+    assert result["renderer"] == "quadrant"
+    assert result["widget"] is not None  # images are still drawn, with character cells
     assert result["cell"] == [10, 20]
     assert result["cell_source"].startswith("assumed")
-    assert "ZeroDivisionError" in " ".join(result["notes"])
-    assert "half-blocks" in result["report"]
+    assert "0 columns" in " ".join(result["notes"])
+    assert "quadrant cells" in result["report"]
 
 
 def test_zero_rows_and_columns_falls_back(tmp_path: Path) -> None:
     result = _probe_in_pty(tmp_path, rows=0, cols=0)
-    assert result["renderer"] == "halfcell"
+    assert result["renderer"] == "quadrant"
     assert result["widget"] is not None
 
 
-def test_silent_terminal_gets_half_blocks(tmp_path: Path) -> None:
+def test_silent_terminal_gets_quadrant_cells(tmp_path: Path) -> None:
     # A normal size but no answer to any query: no sixel, no kitty, default cell size.
     result = _probe_in_pty(tmp_path, rows=24, cols=80)
-    assert result["renderer"] == "halfcell"
+    assert result["renderer"] == "quadrant"
     assert result["cell"] == [10, 20]
+    assert "no answer to the attribute query" in result["report"]
 
 
 def test_cell_size_from_the_window_size(tmp_path: Path) -> None:
     result = _probe_in_pty(tmp_path, rows=24, cols=80, xpixel=80 * 9)
     assert result["cell"] == [9, 20]
-    assert result["cell_source"] == "the terminal"
+    assert result["cell_source"].startswith("the terminal")
 
 
 def test_stdin_not_a_terminal_does_not_crash(tmp_path: Path) -> None:
-    # stdout is a tty but stdin is not: textual-image's queries raise termios.error.
     result = _probe_in_pty(tmp_path, rows=24, cols=80, stdin_tty=False)
-    assert result["renderer"] in ("halfcell", "unicode")
+    assert result["renderer"] in ("quadrant", "unicode")
     assert result["widget"] is not None
+
+
+def test_kitty_026_has_no_placeholders_so_gets_sextant_cells(tmp_path: Path) -> None:
+    # kitty 0.26 answers the kitty query OK but shows placeholder boxes, and has no sixel.
+    result = _probe_in_pty(tmp_path, rows=24, cols=80, answers=KITTY_026)
+    assert result["renderer"] == "sextant"
+    assert "kitty 0.26.5" in result["report"] and "placeholders" in result["report"]
+
+
+def test_kitty_with_placeholders_gets_kitty_graphics(tmp_path: Path) -> None:
+    result = _probe_in_pty(tmp_path, rows=24, cols=80, answers=KITTY_035)
+    assert result["renderer"] == "kitty"
+    assert result["widget"] == "TGPImage"
+
+
+def test_sixel_terminals_get_sixel_and_the_report_says_so(tmp_path: Path) -> None:
+    for answers, who in ((XTERM_VT340, "xterm 379"), (WEZTERM, "wezterm 20240203")):
+        result = _probe_in_pty(tmp_path, rows=24, cols=80, answers=answers)
+        assert result["renderer"] == "sixel", who
+        assert who in result["report"]
+        assert "draws with sixel" in result["report"]  # what the TUI will use, not "half-blocks"
+
+
+def test_foot_without_sixel_answer_gets_sextants(tmp_path: Path) -> None:
+    result = _probe_in_pty(tmp_path, rows=24, cols=80, answers=FOOT.replace("4;", ""))
+    assert result["renderer"] == "sextant"
+
+
+def test_inside_tmux_no_kitty_query_is_sent(tmp_path: Path) -> None:
+    # tmux took the kitty query's APC string for the pane title ("Gi=…;AAAA").
+    result = _probe_in_pty(tmp_path, rows=24, cols=80, answers=TMUX, env_extra={"TMUX": "x"})
+    assert "\x1b_G" not in result["written"]
+    assert "\x1b[c" in result["written"]
+    assert result["renderer"] == "quadrant"
+    assert "256-colour" in result["report"]  # no COLORTERM: a hint about colours
+
+
+def test_only_the_probe_queries_the_terminal(tmp_path: Path) -> None:
+    # textual-image's own import-time queries are off: one round, each query once.
+    result = _probe_in_pty(tmp_path, rows=24, cols=80, answers=XTERM_VT340)
+    written = result["written"]
+    assert written.count("\x1b[c") == 1
+    assert written.count("\x1b_G") == 1
+    assert written.count("\x1b[16t") == 1
 
 
 def test_report_and_test_image_render_to_a_console() -> None:
@@ -125,10 +199,10 @@ def test_report_and_test_image_render_to_a_console() -> None:
     assert "▀" in out or "▄" in out
     assert "\x1b[38;2;" in out  # true-colour half-blocks
     report = graphics.graphics_report("halfcell")
-    assert "renderer" in report and "cell size" in report
+    assert "draws with colour half-blocks" in report and "cell size" in report
 
 
 def test_run_graphics_command_prints_and_returns_zero(capsys: pytest.CaptureFixture[str]) -> None:
     assert graphics.run_graphics_command("unicode") == 0
     out = capsys.readouterr().out
-    assert "renderer" in out
+    assert "the TUI:" in out

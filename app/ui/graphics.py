@@ -1,17 +1,26 @@
-"""Pick the textual-image widget class for the configured graphics protocol.
+"""Pick how images are drawn, from what the terminal says it is and can do.
 
-textual-image probes the terminal when it is imported (sixel and kitty support by escape
-sequence queries, the cell size in pixels by ioctl or query), and that probe must run
-before Textual takes over stdin, so this module probes at import time. Probing can fail:
-textual-image 0.12 divides by the column count (a pty reporting 0 columns raises
-ZeroDivisionError), and its queries raise when stdin is not a terminal. Each failure is
-contained: the cell size falls back to 10x20 px, the protocol to colour half-blocks, and
-:data:`DETECTED` records what happened and why (``imagine-tui graphics`` prints it).
+The probe (:mod:`app.ui.render.detect`) runs at import, before Textual owns stdin: one
+round of XTVERSION, kitty-graphics, cell-size and DA1 queries. textual-image would send
+its own queries when imported (a sixel one, then a kitty one, each with its own timeout,
+and the kitty one also inside tmux); those are switched off here, and its cell-size cache
+is filled with what the probe found. Nothing in the probe can stop the app: an odd
+terminal gets character cells, and :data:`DETECTED` says what happened and why
+(``imagine-tui graphics`` prints it).
+
+Choice for ``--graphics auto``:
+
+- kitty graphics only where textual-image's Unicode placeholders work: kitty >= 0.28 and
+  Ghostty. kitty 0.26 answers the kitty query but shows placeholder boxes; WezTerm and
+  Konsole answer it but do not draw placeholders. These get sixel where DA1 lists it.
+- sixel where DA1 lists it (4);
+- otherwise two-colour character cells: sextants (2x3 pixels) in terminals known to draw
+  them themselves (kitty, foot, WezTerm, Ghostty), else quadrants (2x2), whose glyphs
+  every monospace font with block elements has. Half-blocks stay selectable.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import sys
@@ -20,6 +29,8 @@ from typing import Any
 
 from textual.widget import Widget
 
+from app.ui.render.detect import Probe, probe
+
 log = logging.getLogger(__name__)
 
 DEFAULT_CELL = (10, 20)  # VT340's, textual-image's own default
@@ -27,18 +38,24 @@ DEFAULT_CELL = (10, 20)  # VT340's, textual-image's own default
 RENDERER_NAMES = {
     "kitty": "kitty graphics protocol (full resolution)",
     "sixel": "sixel (full resolution)",
-    "halfcell": "colour half-blocks",
+    "sextant": "colour sextant cells (2x3 pixels per cell, two colours each)",
+    "quadrant": "colour quadrant cells (2x2 pixels per cell, two colours each)",
+    "halfcell": "colour half-blocks (1x2 pixels per cell)",
     "unicode": "grey-scale unicode blocks",
     "none": "none (images are not drawn)",
 }
+SEXTANT_TERMINALS = ("kitty", "foot", "wezterm", "ghostty")  # they draw sextants themselves
 
 
 @dataclass
 class Detected:
-    renderer: str = "none"  # what "auto" draws with: kitty | sixel | halfcell | unicode | none
+    renderer: str = "none"  # what "auto" draws with
+    why: str = ""
     cell_size: tuple[int, int] = DEFAULT_CELL
     cell_source: str = "assumed"
     notes: list[str] = field(default_factory=list)
+    probe: Probe = field(default_factory=Probe)
+    tty: bool = False
 
 
 DETECTED = Detected()
@@ -50,93 +67,117 @@ def _why(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-def _probe_cell_size() -> None:
+def _cell_size(found: Probe) -> tuple[tuple[int, int], str]:
+    """Cell size in pixels: the window-size ioctl, the CSI 16 t answer, env, or 10x20."""
     from textual_image import _terminal
 
     try:
-        size = _terminal.get_cell_size()
-    except Exception as exc:  # 0 rows/columns: ZeroDivisionError inside textual-image
-        DETECTED.notes.append(f"cell size query failed ({_why(exc)}); assuming 10x20 px")
-        DETECTED.cell_source = "assumed: the terminal reported no usable size"
-        # Later size queries would probe again and fail the same way: cache the default.
-        setattr(_terminal.get_cell_size, "_result", _terminal.CellSize(*DEFAULT_CELL))  # noqa: B010
-        return
-    DETECTED.cell_size = (size.width, size.height)
-    tty = sys.__stdout__ is not None and sys.__stdout__.isatty()
-    explicit = os.environ.get("TEXTUAL_CELL_WIDTH") and os.environ.get("TEXTUAL_CELL_HEIGHT")
-    if DETECTED.cell_size == DEFAULT_CELL and not explicit:
-        DETECTED.cell_source = "assumed: the terminal did not say" if tty else "assumed: no tty"
-    else:
-        DETECTED.cell_source = "the terminal"
+        rows, cols, width, height = _terminal.get_tiocgwinsz()  # type: ignore[attr-defined]
+        if rows and cols and width and height:
+            return (width // cols, height // rows), "the terminal (window size)"
+        if not (rows and cols):
+            DETECTED.notes.append(f"the terminal reported {cols} columns x {rows} rows")
+    except Exception as exc:  # not a tty, or no ioctl on this platform
+        log.debug("no window size: %s", _why(exc))
+    if found.answers.cell:
+        return found.answers.cell, "the terminal (CSI 16 t)"
+    w, h = os.environ.get("TEXTUAL_CELL_WIDTH", ""), os.environ.get("TEXTUAL_CELL_HEIGHT", "")
+    if w.isdigit() and h.isdigit() and int(w) and int(h):
+        return (int(w), int(h)), "TEXTUAL_CELL_WIDTH/HEIGHT"
+    return DEFAULT_CELL, "assumed: the terminal did not say" if DETECTED.tty else "assumed: no tty"
 
 
-def _disable_queries() -> None:
-    """Make textual-image's capability queries answer "no" (after they raised)."""
-    for name in ("textual_image.renderable.sixel", "textual_image.renderable.tgp"):
-        module = sys.modules.get(name)
-        if module is None:
-            module = __import__(name, fromlist=["query_terminal_support"])
-        setattr(module, "query_terminal_support", lambda: False)  # noqa: B010
+def _quiet_textual_image(cell: tuple[int, int]) -> None:
+    """Stop textual-image's own import-time queries; give it our cell size."""
+    from textual_image import _terminal
+
+    def no_queries(*args: Any, **kwargs: Any) -> Any:
+        raise _terminal.TerminalError("the terminal was probed by app.ui.render.detect")
+
+    # sixel.py and tgp.py import this name when first imported: they get the stub.
+    _terminal.capture_terminal_response = no_queries
+    setattr(_terminal.get_cell_size, "_result", _terminal.CellSize(*cell))  # noqa: B010
 
 
-def _import_widgets() -> Any:
-    try:
-        from textual_image import widget
-    except Exception as exc:
-        DETECTED.notes.append(f"terminal capability query failed ({_why(exc)})")
-        log.warning("textual-image could not probe the terminal", exc_info=True)
-        with contextlib.suppress(Exception):
-            _disable_queries()
-        from textual_image import widget  # the queries now say "no": half-blocks
-    return widget
+def choose(found: Probe, tty: bool) -> tuple[str, str]:
+    """The renderer for ``auto`` and the reason, from the probe's findings."""
+    if not tty:
+        return "unicode", "stdout is not a terminal"
+    a, ident = found.answers, found.identity
+    who = ident.describe() if ident else "the terminal"
+    placeholders = ident is not None and (
+        (ident.name == "kitty" and ident.at_least(0, 28)) or ident.name == "ghostty"
+    )
+    if a.kitty and placeholders:
+        return "kitty", f"{who} answered the kitty graphics query and draws Unicode placeholders"
+    cells = "sextant" if ident is not None and ident.name in SEXTANT_TERMINALS else "quadrant"
+    no_placeholders = (
+        f"{who} answered the kitty graphics query but does not draw the Unicode placeholders "
+        "the kitty renderer uses (kitty >= 0.28 and Ghostty do)"
+    )
+    if a.sixel:
+        lead = f"{no_placeholders}; " if a.kitty else ""
+        return "sixel", f"{lead}{who} lists sixel (4) in its DA1 answer"
+    if a.kitty:
+        return cells, f"{no_placeholders}, and it does not list sixel"
+    if a.problem:
+        return cells, f"{a.problem}: no graphics protocol"
+    tmux = " (tmux: see the README for passthrough)" if os.environ.get("TMUX") else ""
+    return cells, f"{who} answered neither the sixel nor the kitty graphics query{tmux}"
 
 
-def _renderer_of(cls: type[Any]) -> str:
-    from textual_image.renderable import halfcell, sixel, tgp, unicode
+def _classes() -> tuple[dict[str, type[Widget]], dict[str, Any]]:
+    from textual_image import renderable as tir
+    from textual_image import widget as tiw
+    from textual_image.widget._base import Image as BaseImage
 
-    renderable: Any = getattr(cls, "_Renderable", None)
-    names: dict[Any, str] = {
-        tgp.Image: "kitty",
-        sixel.Image: "sixel",
-        halfcell.Image: "halfcell",
-        unicode.Image: "unicode",
+    from app.ui.render.cells import QuadrantImage, SextantImage
+    from app.ui.render.sixel import SixelImage, SixelRenderable
+
+    class SextantWidget(BaseImage, Renderable=SextantImage):
+        pass
+
+    class QuadrantWidget(BaseImage, Renderable=QuadrantImage):
+        pass
+
+    widgets: dict[str, type[Widget]] = {
+        "kitty": tiw.TGPImage,
+        "sixel": SixelImage,
+        "sextant": SextantWidget,
+        "quadrant": QuadrantWidget,
+        "halfcell": tiw.HalfcellImage,
+        "unicode": tiw.UnicodeImage,
     }
-    return names.get(renderable, "halfcell")
+    renderables = {
+        "kitty": tir.TGPImage,
+        "sixel": SixelRenderable,
+        "sextant": SextantImage,
+        "quadrant": QuadrantImage,
+        "halfcell": tir.HalfcellImage,
+        "unicode": tir.UnicodeImage,
+    }
+    return widgets, renderables
 
 
 def _probe() -> None:
     global _WIDGETS, _RENDERABLES
+    out = sys.__stdout__
+    DETECTED.tty = out is not None and out.isatty()
     try:
-        _probe_cell_size()
-        tiw = _import_widgets()
-        from textual_image import renderable as tir
-
-        _WIDGETS = {
-            "auto": tiw.Image,
-            "kitty": tiw.TGPImage,
-            "sixel": tiw.SixelImage,
-            "halfcell": tiw.HalfcellImage,
-            "unicode": tiw.UnicodeImage,
-        }
-        _RENDERABLES = {
-            "auto": tir.Image,
-            "kitty": tir.TGPImage,
-            "sixel": tir.SixelImage,
-            "halfcell": tir.HalfcellImage,
-            "unicode": tir.UnicodeImage,
-        }
-        DETECTED.renderer = _renderer_of(tiw.Image)
-        if DETECTED.notes and DETECTED.renderer not in ("halfcell", "unicode"):
-            DETECTED.renderer = "halfcell"
-            _WIDGETS["auto"] = tiw.HalfcellImage
-            _RENDERABLES["auto"] = tir.HalfcellImage
+        DETECTED.probe = probe()
+    except Exception as exc:  # a terminal we cannot talk to still gets images
+        DETECTED.notes.append(f"terminal query failed ({_why(exc)})")
+        log.warning("terminal query failed", exc_info=True)
+    try:
+        DETECTED.cell_size, DETECTED.cell_source = _cell_size(DETECTED.probe)
+        _quiet_textual_image(DETECTED.cell_size)
+        _WIDGETS, _RENDERABLES = _classes()
+        DETECTED.renderer, DETECTED.why = choose(DETECTED.probe, DETECTED.tty)
     except Exception as exc:
         DETECTED.notes.append(f"textual-image is unusable ({_why(exc)}); images are not drawn")
         log.warning("textual-image is unusable; images are not drawn", exc_info=True)
         _WIDGETS, _RENDERABLES = {}, {}
-        DETECTED.renderer = "none"
-    if DETECTED.notes:
-        DETECTED.notes.append("falling back to colour half-blocks")
+        DETECTED.renderer, DETECTED.why = "none", "textual-image is unusable"
 
 
 _probe()
@@ -144,7 +185,7 @@ _probe()
 
 def image_widget_class(graphics: str) -> type[Widget] | None:
     """The widget class for ``graphics`` ("auto", "kitty", ...), or None if none works."""
-    return _WIDGETS.get(graphics) or _WIDGETS.get("auto")
+    return _WIDGETS.get(renderer_for(graphics))
 
 
 def make_image(graphics: str, **kwargs: Any) -> Widget | None:
@@ -159,6 +200,14 @@ def renderer_for(graphics: str) -> str:
     if graphics == "auto" or graphics not in _WIDGETS:
         return DETECTED.renderer
     return graphics
+
+
+def startup_hint() -> str | None:
+    """One sentence worth showing once at start (colour depth), or None."""
+    depth = DETECTED.probe.depth
+    if DETECTED.tty and not depth.truecolor and renderer_for("auto") not in ("kitty", "sixel"):
+        return depth.hint
+    return None
 
 
 # -- `imagine-tui graphics` --------------------------------------------------------------
@@ -177,31 +226,42 @@ def _terminal_description() -> str:
     return ", ".join(parts)
 
 
+def _answers_description() -> str:
+    a = DETECTED.probe.answers
+    if not a.asked:
+        return "not asked (" + (a.problem or "stdout is not a terminal") + ")"
+    parts = [
+        f"XTVERSION {a.version!r}" if a.version else "XTVERSION: no answer",
+        f"DA1 {';'.join(map(str, a.da1))} (sixel {'yes' if a.sixel else 'no'})"
+        if a.da1_seen
+        else "DA1: no answer",
+    ]
+    if not a.kitty_asked:
+        parts.append("kitty graphics: not asked (inside tmux)")
+    else:
+        parts.append(f"kitty graphics: {'OK' if a.kitty else 'no'}")
+    return "; ".join(parts)
+
+
 def graphics_report(graphics: str = "auto") -> str:
-    """What was detected and why, as a few lines of plain text."""
-    out = sys.__stdout__
-    tty = out is not None and out.isatty()
+    """What was detected and why, and what the TUI will draw with, as plain text."""
     chosen = renderer_for(graphics)
+    ident = DETECTED.probe.identity
+    depth = DETECTED.probe.depth
     lines = [
         f"terminal:   {_terminal_description()}",
-        f"stdout:     {'a terminal' if tty else 'not a terminal (pipe or file)'}",
+        f"identity:   {ident.describe() if ident else 'unknown'}",
+        f"stdout:     {'a terminal' if DETECTED.tty else 'not a terminal (pipe or file)'}",
+        f"answers:    {_answers_description()}",
         f"detected:   {RENDERER_NAMES.get(DETECTED.renderer, DETECTED.renderer)}",
-        f"renderer:   {RENDERER_NAMES.get(chosen, chosen)}"
-        + (f"  (--graphics {graphics})" if graphics != "auto" else "  (--graphics auto)"),
+        f"why:        {'; '.join([DETECTED.why, *DETECTED.notes]) if DETECTED.why else '; '.join(DETECTED.notes)}",  # noqa: E501
+        f"the TUI:    draws with {RENDERER_NAMES.get(chosen, chosen)}"
+        + (f" (--graphics {graphics})" if graphics != "auto" else " (--graphics auto)"),
         f"cell size:  {DETECTED.cell_size[0]}x{DETECTED.cell_size[1]} px ({DETECTED.cell_source})",
+        f"colours:    {'24-bit' if depth.truecolor else '256-colour palette'} ({depth.why})",
     ]
-    why = list(DETECTED.notes)
-    if not why:
-        if DETECTED.renderer == "halfcell":
-            why.append(
-                "the terminal answered neither the sixel nor the kitty graphics query"
-                + (" (in tmux: see the README for passthrough)" if os.environ.get("TMUX") else "")
-            )
-        elif DETECTED.renderer == "unicode":
-            why.append("stdout is not a terminal")
-        else:
-            why.append("the terminal said it supports it")
-    lines.append("why:        " + "; ".join(why))
+    if not depth.truecolor and DETECTED.tty:
+        lines.append(f"hint:       {depth.hint}")
     return "\n".join(lines)
 
 
@@ -228,7 +288,7 @@ def show_test_image(console: Any = None, graphics: str = "auto", width: int = 40
     from rich.console import Console
 
     console = console if console is not None else Console()
-    renderable = _RENDERABLES.get(graphics) or _RENDERABLES.get("auto")
+    renderable = _RENDERABLES.get(renderer_for(graphics))
     if renderable is None:
         console.print("This terminal cannot draw images.", markup=False, highlight=False)
         return False

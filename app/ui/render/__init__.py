@@ -1,0 +1,1 @@
+"""Terminal detection and image renderers (sixel fixes, character cells)."""
