@@ -224,6 +224,7 @@ class Emulator:
                 "14",  # pixels
                 "--border",
                 "0",
+                "--sbmod=none",  # no scroll bar: the cells start at the window's corner
                 "-e",
                 *command,
             ]
@@ -368,8 +369,12 @@ class Terminal:
         return Grid(x, y, cw, ch, w // cw, h // ch)
 
     def focus(self) -> None:
-        # The pointer out of the way, in the window (weston draws it into the screenshot).
-        self.display.xdotool("mousemove", "--window", self.window, "1", "1")
+        # The pointer in the window (weston sends keys to the client under it), in the
+        # bottom-right corner, out of the way: weston draws it into the screenshot.
+        out = self.display.xdotool("getwindowgeometry", "--shell", self.window)
+        size = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+        x, y = int(size["WIDTH"]) - 3, int(size["HEIGHT"]) - 3
+        self.display.xdotool("mousemove", "--window", self.window, str(x), str(y))
         self.display.xdotool("windowfocus", "--sync", self.window)
 
     def type(self, text: str) -> None:
@@ -415,7 +420,7 @@ def drawn(display: XDisplay, path: Path, timeout: float = 60) -> Image.Image:
 
     def busy() -> bool:
         small = display.shot(path).resize((160, 100), Image.Resampling.NEAREST)
-        return len(set(small.getdata())) >= 8
+        return len(small.getcolors(64) or range(64)) >= 8
 
     wait_for("the app to draw its screen", busy, timeout, every=0.5)
     return settle(display, path, quiet=1.5)

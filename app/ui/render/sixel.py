@@ -11,9 +11,11 @@ Upstream behaviours (textual-image 0.12.0) and what this module does instead:
   6-pixel bands. An image filling the rows above the footer then reaches one row
   further; the terminal scrolls the screen by a line after drawing it, and the image ends
   up one row too high, over its title. Here the image is cut to whole bands that fit.
-- It numbers the most frequent colour register 0. xterm and foot treat register 0 as
-  the sixel background and draw the first band (top 6 px) with its old colour: a
-  foreign stripe and specks on every tile. Here the palette starts at register 1.
+- It defines each colour register where the colour is first used, most of them inside
+  the first 6-pixel band, and numbers the most frequent colour 0 (the VT340's
+  background register). xterm then shows that whole band in one colour, and foot
+  speckles it: a foreign stripe on top of every tile. Here every register is defined
+  before the first pixel, numbered from 1, with P2=1 (no background fill).
 """
 
 from __future__ import annotations
@@ -36,21 +38,28 @@ from textual_image.widget.sixel import _ImageSixelImpl, _NoopRenderable
 BAND = 6  # pixel rows per sixel band
 OPTIONS = SixelOptions(colors=255)  # registers 1..255, after the shift below
 _REGISTER = re.compile(r"#(\d+)")
+_DEFINITION = re.compile(r"(#\d+);2;\d+;\d+;\d+")
 _NULL = Style()
 
 
-def from_register_one(sixels: str) -> str:
-    """Renumber colour registers n -> n+1, leaving register 0 unused; 0 bits transparent."""
+def fix_palette(sixels: str) -> str:
+    """All colour registers defined up front, numbered from 1; 0 bits left transparent."""
     head, sep, body = sixels.partition("q")
     head = head.replace("\x1bP0;0;0", "\x1bP0;1;0", 1)  # P2=1: no background fill
-    return head + sep + _REGISTER.sub(lambda m: f"#{int(m.group(1)) + 1}", body)
+    body = _REGISTER.sub(lambda m: f"#{int(m.group(1)) + 1}", body)
+    start = body.find("#")
+    if start < 0:
+        return head + sep + body
+    definitions = "".join(m.group(0) for m in _DEFINITION.finditer(body))
+    pixels = _DEFINITION.sub(lambda m: m.group(1), body[start:])
+    return head + sep + body[:start] + definitions + pixels
 
 
 class _FixedSixelImpl(_ImageSixelImpl):
     def _image_to_sixels(
         self, image: PILImage.Image, sixel_options: Any = None, background: Any = None
     ) -> str:
-        return from_register_one(image_to_sixels(image, OPTIONS, background))
+        return fix_palette(image_to_sixels(image, OPTIONS, background))
 
     def _crop_image(self, image: PixelData, crop: Any, terminal_sizes: CellSize) -> PixelData:
         cropped = super()._crop_image(image, crop, terminal_sizes)
@@ -90,7 +99,7 @@ class SixelRenderable:
     def __rich_console__(self, console: Any, options: Any) -> Iterable[Any]:
         for seg in self._inner.__rich_console__(console, options):
             if isinstance(seg, Segment) and seg.text.startswith("\x1bP"):
-                seg = Segment(from_register_one(seg.text), seg.style, seg.control)
+                seg = Segment(fix_palette(seg.text), seg.style, seg.control)
             yield seg
 
     def __rich_measure__(self, console: Any, options: Any) -> Any:
