@@ -17,6 +17,7 @@ from app.jobs.store import JobStore
 from app.jobs.webhook import WebhookReceiver
 from app.settings import ConfigError, Settings
 from app.simulator import Simulator, SimulatorConfig
+from app.simulator.demo import DemoSimulator
 
 
 @dataclass
@@ -29,12 +30,14 @@ class Backend:
     budget: RequestBudget
     images: ImagePipeline
     manager: JobManager
-    simulator: Simulator | None = None
+    simulator: Simulator | None = None  # the demo service, when this process serves it
     webhook: WebhookReceiver | None = None
+    demo_service: DemoSimulator | None = None
 
 
-def start_simulator(settings: Settings) -> Simulator:
-    simulator = Simulator(
+def start_simulator(settings: Settings) -> DemoSimulator:
+    """The data dir's demo service: started here, or the one another process serves."""
+    simulator = DemoSimulator(
         SimulatorConfig(
             speed=settings.sim_speed,
             rate_limit=settings.sim_rate_limit,
@@ -46,13 +49,14 @@ def start_simulator(settings: Settings) -> Simulator:
             # The history in data_dir outlives the app; the demo service's jobs must too,
             # or a restarted demo could not press buttons of, or finish, its old jobs.
             state_path=settings.data_dir / "simulator-state.json",
-        )
+        ),
+        settings.data_dir,
     )
     simulator.start()
     return simulator
 
 
-def open_client(settings: Settings) -> tuple[ImagineClient, Simulator | None]:
+def open_client(settings: Settings) -> tuple[ImagineClient, DemoSimulator | None]:
     simulator = start_simulator(settings) if settings.demo else None
     base_url = simulator.base_url if simulator else settings.base_url
     assert base_url is not None
@@ -121,8 +125,9 @@ async def open_backend(
         budget=budget,
         images=images,
         manager=manager,
-        simulator=simulator,
+        simulator=simulator.hosted if simulator else None,
         webhook=receiver,
+        demo_service=simulator,
     )
 
 
@@ -150,5 +155,5 @@ async def close_backend(backend: Backend) -> None:
     if backend.budget.shared is not None:
         backend.budget.shared.close()
     backend.store.close()
-    if backend.simulator is not None:
-        backend.simulator.stop()
+    if backend.demo_service is not None:
+        backend.demo_service.stop()

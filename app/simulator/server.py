@@ -75,6 +75,11 @@ class _Server(ThreadingHTTPServer):
             return
         super().handle_error(request, client_address)
 
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # Tracked from the accept, not from when its thread starts: a handover waits for it.
+        self.sim._track(request, add=True)
+        super().process_request(request, client_address)
+
     def __init__(self, address: tuple[str, int], sim: Simulator) -> None:
         self.sim = sim
         if ":" in address[0]:
@@ -138,6 +143,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         for key, value in (headers or {}).items():
             self.send_header(key, value)
+        if self.sim._stopping.is_set() or not self.sim.keep_alive:
+            self.close_connection = True  # the client must not reuse this connection
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
@@ -287,6 +294,9 @@ class Simulator:
         self._records: deque[RequestRecord] = deque(maxlen=MAX_RECORDS)
         self._lock = threading.Lock()
         self._connections: set[socket.socket] = set()
+        # Off for a service other processes take over: with one request per connection,
+        # an open connection is a request under way, so a handover can wait for them all.
+        self.keep_alive = True
         self._server: _Server | None = None
         self._threads: list[threading.Thread] = []
 
@@ -313,12 +323,17 @@ class Simulator:
             thread.start()
         return self.base_url
 
-    def stop(self) -> None:
+    def stop(self, drain: float = 0.0) -> None:
+        """Stop serving. With ``drain`` (and ``keep_alive`` off), hand over gracefully:
+        another process is about to serve this port. Connections already made are
+        answered (up to ``drain`` seconds), so no request is lost without an answer."""
         server, self._server = self._server, None
         if server is None:
             return
         self._stopping.set()  # releases "hang" faults at once
         server.shutdown()
+        if drain:
+            self._drain(server, drain)
         with self._lock:
             open_connections = list(self._connections)
         for conn in open_connections:  # idle keep-alive connections end now, not at timeout
@@ -327,6 +342,20 @@ class Simulator:
         server.server_close()
         for thread in self._threads:
             thread.join(timeout=2.0)
+
+    def _drain(self, server: _Server, seconds: float) -> None:
+        server.socket.setblocking(False)
+        while True:  # answer whoever connected before the socket closes
+            try:
+                conn, address = server.socket.accept()
+            except OSError:
+                break
+            conn.setblocking(True)
+            server.process_request(conn, address)
+        server.socket.close()  # from now on a connection is refused: safe to retry
+        deadline = time.monotonic() + seconds
+        while self._connections and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def __enter__(self) -> Simulator:
         self.start()
