@@ -444,4 +444,6 @@ def completions(text: str) -> list[str]:
         return []
     low = partial.lower()
     values = param.common or (param.choices if param.kind is Kind.CHOICE else ())
-    return [text + v[len(partial) :] for v in values if v.startswith(low) and v != low]
+    if low in values:  # already a whole value: "--s 100" is not the start of "1000"
+        return []
+    return [text + v[len(partial) :] for v in values if v.startswith(low)]
