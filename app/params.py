@@ -153,6 +153,7 @@ PARAMS: tuple[Param, ...] = (
     _p("loop", Kind.FLAG, "a looping video"),
     _p("end", Kind.WORDS, "video end frame: an image link"),
     _p("bs", Kind.CHOICE, "videos per job", choices=("1", "2", "4"), common=("1", "2", "4")),
+    _p("zoom", Kind.NUMBER, "Custom Zoom: how far out", lo=1, hi=2, common=("1.5", "2")),
     _p("hd", Kind.FLAG, "high resolution"),
     _p("fast", Kind.FLAG, "fast mode for this job"),
     _p("relax", Kind.FLAG, "relax mode for this job"),

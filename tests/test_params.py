@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app import params
+from app.jobs.manager import PromptError, check_prompt
 from app.params import check, completions, first_problem, normalize, parse, prepare
+from app.simulator import Simulator, SimulatorConfig
 
 FULL = (
     "a lighthouse at dusk --ar 16:9 --v 6.1 --stylize 250 --chaos 30 --no trees --seed 42 "
@@ -244,6 +249,46 @@ def test_the_module_works_without_textual() -> None:
     code = "import sys, app.params; print(any(m.startswith('textual') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_job_path_refuses_a_bad_parameter_and_fixes_dashes() -> None:
+    with pytest.raises(PromptError, match=r"^--chaos 101 is out of range"):
+        check_prompt("fox —chaos 101")
+    assert check_prompt("fox —ar 16:9 –v 7") == "fox --ar 16:9 --v 7"
+    assert check_prompt("fox —ar 16:", parameters=False) == "fox —ar 16:"
+
+
+def imagine(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", "imagine", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=60,
+        check=False,
+    )
+
+
+def test_cli_imagine_exits_2_with_the_sentence_and_sends_nothing(tmp_path: Path) -> None:
+    with Simulator(SimulatorConfig(speed=100, token="tok-1")) as sim:
+        env = {
+            "IMAGINE_BASE_URL": sim.base_url,
+            "IMAGINE_API_TOKEN": "tok-1",
+            "IMAGINE_RATE_INTERVAL": "0",
+            "IMAGINE_DATA_DIR": str(tmp_path),
+        }
+        bad = imagine("a fox --ar 16: --chaos 30", env=env)
+        assert bad.returncode == 2
+        assert bad.stdout == ""
+        assert bad.stderr.strip() == (
+            "imagine-tui: --ar 16: is not a ratio: "
+            "it takes two whole numbers above 0 like 16:9 (width:height)."
+        )
+        assert sim.jobs == {}  # nothing reached the service
+        good = imagine("a fox —ar 16:9", "--json", env=env)
+        assert good.returncode == 0, good.stderr
+        sent = sim.jobs[json.loads(good.stdout)["messageId"]]
+        assert sent.prompt == "a fox --ar 16:9"
 
 
 # -- properties ------------------------------------------------------------------------

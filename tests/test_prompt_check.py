@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from rich.text import Text
 from textual.app import App, ComposeResult
-from textual.widgets import Input
+from textual.widgets import Input, Static
+from ui_helpers import SIZE, find, jobs, ui_settings, wait_ready
+from waiting import until
 
+from app.ui.app import ImagineApp
 from app.ui.prompt_check import STYLES, ParamHighlighter, ParamInput, problem_line
-from tests.waiting import until
 
 
 @pytest.fixture(autouse=True)
@@ -83,3 +87,24 @@ async def test_problem_is_the_sentence_for_the_value_as_sent() -> None:
         assert problem == "--chaos 101 is out of range: it takes a whole number from 0 to 100."
         box.value = "fox —chaos 10"
         assert box.problem() is None
+
+
+# -- in the app ------------------------------------------------------------------------
+
+
+async def test_enter_with_a_bad_parameter_sends_nothing_and_says_why(tmp_path: Path) -> None:
+    app = ImagineApp(ui_settings(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        app.prompt_input.focus()
+        app.prompt_input.insert_text_at_cursor("a fox —ar 16:")  # as a phone would write it
+        await pilot.press("enter")
+        error = app.query_one("#prompt-error", Static)
+        assert error.display
+        assert "--ar 16: is not a ratio: it takes two whole numbers above 0 like 16:9" in str(
+            error.render()
+        )
+        assert jobs(app) == [] and app.prompt_input.value == "a fox —ar 16:"
+        await pilot.press("9", "enter")  # fixed: sent, with the em-dash written as --
+        await until(lambda: find(app, prompt="a fox --ar 16:9") is not None)
+        assert not error.display

@@ -31,6 +31,7 @@ from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar
 
+from app import params
 from app.api.errors import (
     ApiError,
     AuthError,
@@ -95,7 +96,7 @@ Listener = Callable[[JobEvent], None]
 
 
 class PromptError(ValueError):
-    """The prompt cannot be sent as it is (blank, too long)."""
+    """The prompt cannot be sent as it is (blank, too long, a parameter the service refuses)."""
 
 
 @dataclass
@@ -110,6 +111,7 @@ class ManagerSettings:
     webhook_url: str | None = None
     webhook_grace: float = 30.0  # poll anyway when no webhook came this long after the estimate
     adopt: bool = True  # take over jobs no process holds (the TUI); a script minds its own
+    prompt_parameters: bool = True  # the backend reads --ar etc.: check them before sending
 
 
 class JobClient(Protocol):
@@ -280,7 +282,7 @@ class JobManager:
     # -- actions -----------------------------------------------------------------------
 
     def submit_imagine(self, prompt: str) -> Job:
-        prompt = check_prompt(prompt)
+        prompt = check_prompt(prompt, parameters=self.settings.prompt_parameters)
         job = self._enqueue(Job(id=new_job_id(), kind="imagine", prompt=prompt))
         if job.state is JobState.QUEUED:  # saved: the history can take the prompt too
             try:
@@ -858,8 +860,12 @@ class JobManager:
         return task
 
 
-def check_prompt(prompt: str) -> str:
-    """The prompt as it will be sent, or :class:`PromptError` saying what is wrong."""
+def check_prompt(prompt: str, *, parameters: bool = True) -> str:
+    """The prompt as it will be sent, or :class:`PromptError` saying what is wrong.
+
+    With ``parameters`` (a backend that reads them), dash look-alikes become ``--`` and a
+    parameter the service would refuse stops the prompt here: a refused job costs money.
+    """
     if any("\ud800" <= c <= "\udfff" for c in prompt):  # undecodable bytes from argv
         raise PromptError(
             "The prompt holds bytes that are not UTF-8 text (check the terminal's or "
@@ -873,7 +879,10 @@ def check_prompt(prompt: str) -> str:
             f"The prompt is {len(cleaned):,} characters; the limit is {MAX_PROMPT:,}. "
             "Shorten it and press Enter again."
         )
-    return cleaned
+    sent, problem = params.prepare(cleaned, enabled=parameters)
+    if problem is not None:
+        raise PromptError(problem)
+    return sent
 
 
 def _owner_died(owner: str) -> bool:
