@@ -72,6 +72,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("focus_prompt", "slash", "focus_prompt", "focus the prompt", _PROMPT,
            label="Prompt", footer=1, palette="Focus the prompt"),
     Action("submit", "enter", "submit", "submit the prompt", _PROMPT, "prompt"),
+    Action("prompt_complete", "tab", "complete", "complete a parameter: --sty → --stylize",
+           _PROMPT, "prompt"),
     Action("prompt_older", "up", "history(-1)", "earlier / later prompts", _PROMPT, "prompt"),
     Action("prompt_newer", "down", "history(1)", "earlier / later prompts", _PROMPT, "prompt"),
     Action("leave_prompt", "escape", "screen.leave_prompt", "back to the job list", _PROMPT,

@@ -9,12 +9,11 @@ switch all of it off without rebuilding the widget.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 from rich.highlighter import Highlighter
 from rich.style import Style
 from rich.text import Text
-from textual.binding import Binding, BindingType
 from textual.suggester import Suggester
 from textual.widgets import Input
 
@@ -80,28 +79,30 @@ def problem_line(message: str) -> Text:
 
 
 class ParamInput(Input):
-    """An Input that highlights parameters and completes them with Tab.
+    """An Input that highlights parameters and offers completions.
 
-    Tab takes the suggestion shown after the cursor; with none, Tab moves focus on as
-    everywhere else.
+    Bind a key (Tab in the app) to ``complete``: it takes the suggestion shown after the
+    cursor; with none, focus moves on as Tab does everywhere else. ``check_params`` may be
+    replaced at any time (the backend decides whether prompts carry parameters).
     """
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("tab", "complete", "Complete", show=False),
-    ]
 
     def __init__(self, *, check: Enabled = _always, **kwargs: Any) -> None:
         super().__init__(
-            highlighter=ParamHighlighter(check), suggester=ParamSuggester(check), **kwargs
+            highlighter=ParamHighlighter(self._checking),
+            suggester=ParamSuggester(self._checking),
+            **kwargs,
         )
         self.check_params = check
 
+    def _checking(self) -> bool:
+        return self.check_params()
+
     def problem(self) -> str | None:
         """The sentence for the first bad parameter of the value, as it would be sent."""
-        return params.prepare(self.value, enabled=self.check_params())[1]
+        return params.prepare(self.value, enabled=self._checking())[1]
 
     def action_complete(self) -> None:
-        new = completion(self.value) if self.cursor_at_end and self.check_params() else None
+        new = completion(self.value) if self.cursor_at_end and self._checking() else None
         if new is None:
             self.screen.focus_next()
             return

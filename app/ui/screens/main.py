@@ -36,6 +36,7 @@ from app.ui.actions import Target, bindings
 from app.ui.format import shown_title
 from app.ui.grid import ImageGrid
 from app.ui.messages import ConnectionStatus, ImagesArrived, JobUpdated, ServiceNotice
+from app.ui.prompt_check import problem_line
 from app.ui.screens.save import SaveScreen
 from app.ui.screens.zoom import CustomZoomScreen
 from app.ui.widgets.button_bar import CUSTOM_ZOOM, ButtonBar
@@ -144,6 +145,7 @@ class MainScreen(Screen[None]):
         self.panel.images = backend.images
         self._seeds = {j.id for j in backend.manager.jobs() if j.options.get("seed") is not None}
         self.prompt_input.set_history(list(reversed(backend.store.prompts())))
+        self.prompt_input.check_params = lambda: backend.manager.settings.prompt_parameters
         shown_early = self.table.row_count > 0  # from the history's shape
         self.table.load(backend.manager.jobs())
         if self.table.row_count and not shown_early:
@@ -250,7 +252,8 @@ class MainScreen(Screen[None]):
         try:
             job = self.backend.manager.submit_imagine(prompt)
         except PromptError as exc:
-            pane.show_error(str(exc.args[0]))
+            problem = self.prompt_input.problem()
+            pane.show_error(problem_line(problem) if problem else str(exc.args[0]))
             return
         pane.show_error("")
         self.prompt_input.remember(job.prompt)
@@ -260,7 +263,10 @@ class MainScreen(Screen[None]):
 
     @on(Input.Changed, "#prompt")
     def _prompt_changed(self) -> None:
-        self.query_one("#prompt-pane", PromptPane).show_error("")
+        pane = self.query_one("#prompt-pane", PromptPane)
+        # After a refused Enter the sentence follows the edits until the prompt is right.
+        problem = self.prompt_input.problem() if pane.error_shown else None
+        pane.show_error(problem_line(problem) if problem else "")
 
     def action_focus_prompt(self) -> None:
         self.prompt_input.focus()

@@ -9,14 +9,16 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from app.jobs.manager import MAX_PROMPT
 from app.ui.actions import bindings
+from app.ui.prompt_check import ParamInput
 
 
-class PromptInput(Input):
-    """Up/down walk the prompt history; typing letters never triggers app keys."""
+class PromptInput(ParamInput):
+    """Up/down walk the prompt history; typing letters never triggers app keys; parameters
+    are highlighted and Tab completes them."""
 
     DEFAULT_CSS = """
     PromptInput {
@@ -108,7 +110,11 @@ class PromptPane(Vertical):
         yield PromptInput()
         yield Static("", id="prompt-error")
 
-    def show_error(self, text: str) -> None:
+    @property
+    def error_shown(self) -> bool:
+        return self.query_one("#prompt-error", Static).display
+
+    def show_error(self, text: str | Text) -> None:
         error = self.query_one("#prompt-error", Static)
-        error.update(Text(text))
+        error.update(Text(text) if isinstance(text, str) else text)
         error.display = bool(text)
