@@ -12,11 +12,23 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.api.client import proxy_for, redact
+from app.api.client import proxy_for
+from app.config_file import config_path
 from app.jobs.manager import ConnectionChanged, JobChanged, JobEvent, JobManager
 from app.jobs.model import Job, JobState
-from app.settings import GRAPHICS, ConfigError, Settings, resolve
+from app.settings import (
+    GRAPHICS,
+    SPECS,
+    ConfigError,
+    Settings,
+    describe,
+    flags_for,
+    gather,
+    resolve,
+    store_token,
+)
 from app.text import button_text, clean_text
+from app.urls import redact_url
 
 if TYPE_CHECKING:
     from app.runtime import Backend
@@ -24,34 +36,28 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_API = 0, 1, 2, 3
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--base-url", help="API base URL (env IMAGINE_BASE_URL)")
-    parser.add_argument("--token", help="API token (env IMAGINE_API_TOKEN)")
-    parser.add_argument(
-        "--data-dir", type=Path, help="history and image cache (env IMAGINE_DATA_DIR)"
-    )
-    parser.add_argument(
-        "--speed",
-        type=float,
-        dest="sim_speed",
-        help="built-in simulator speed factor when no account is set",
-    )
-    parser.add_argument(
-        "--rate-interval",
-        type=float,
-        metavar="SECONDS",
-        help="seconds between API requests (default: 3 against a service)",
-    )
+def _setting_flags(parser: argparse.ArgumentParser, command: str) -> None:
+    """The flags of the settings ``command`` uses, as app.settings declares them."""
+    for name, spec, default in flags_for(command):
+        more = [f"env {spec.env}"] if spec.env else []
+        more += [f"default: {default}"] if default is not None else []
+        assert spec.flag is not None
+        parser.add_argument(
+            spec.flag,
+            dest=name,
+            metavar=spec.metavar,
+            choices=spec.choices or None,
+            help=f"{spec.help} ({'; '.join(more)})".replace(" ()", "").replace("%", "%%"),
+        )
 
 
-def _job_args(parser: argparse.ArgumentParser) -> None:
-    _common(parser)
+def _job_args(parser: argparse.ArgumentParser, command: str) -> None:
+    _setting_flags(parser, command)
     parser.add_argument(
         "--wait", action="store_true", help="wait for the result, progress on stderr"
     )
     parser.add_argument("--out", type=Path, help="save the images and a JSON sidecar here")
     parser.add_argument("--json", action="store_true", help="print JSON on stdout")
-    parser.add_argument("--expire-mins", type=int, help="report a job incomplete after this long")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,23 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     tui = sub.add_parser("tui", help="start the terminal UI (the default)")
     for p in (parser, tui):
-        _common(p)
-        p.add_argument("--graphics", choices=GRAPHICS, help="image drawing (default: auto)")
-        p.add_argument(
-            "--webhook-listen",
-            metavar="HOST:PORT",
-            help="receive finished jobs on this local address instead of polling",
-        )
-        p.add_argument(
-            "--webhook-url",
-            dest="webhook_public_url",
-            metavar="URL",
-            help="the public URL the service should call (default: the listen address)",
-        )
+        _setting_flags(p, "tui")
 
     imagine = sub.add_parser("imagine", help="submit a prompt; print the job id")
     imagine.add_argument("prompt")
-    _job_args(imagine)
+    _job_args(imagine, "imagine")
 
     button = sub.add_parser("button", help="press a button of a finished job")
     button.add_argument("label", help="exactly as the job listed it, e.g. U1, V2, 🔄")
@@ -89,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     button.add_argument("--zoom", type=float, help="Custom Zoom: 1 to 2")
     button.add_argument("--ar", help="Custom Zoom: aspect ratio such as 16:9")
-    _job_args(button)
+    _job_args(button, "button")
 
     graphics = sub.add_parser(
         "graphics", help="show the detected terminal graphics and a test image"
@@ -98,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     config = sub.add_parser("config", help="show the effective settings, or store the token")
     config.add_argument("action", nargs="?", choices=("show", "set-token", "path"), default="show")
+    _setting_flags(config, "config")
 
     simulate = sub.add_parser("simulate", help="run the built-in API simulator on loopback")
     simulate.add_argument(
@@ -133,11 +128,9 @@ def main(argv: list[str] | None = None) -> int:
             from app.ui.graphics import run_graphics_command
 
             return run_graphics_command(args.graphics or resolve({}).graphics)
-        if args.command == "config" and args.action in ("set-token", "path"):
-            return _config_write(args.action)
-        settings = resolve(_flags(args))
         if args.command == "config":
-            return _config_show(settings)
+            return _config(args)
+        settings = resolve(_flags(args))
         if args.command in ("imagine", "button"):
             return asyncio.run(_run_job(args, settings))
         return _tui(settings)
@@ -149,48 +142,39 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _flags(args: argparse.Namespace) -> dict[str, Any]:
-    names = (
-        "base_url",
-        "token",
-        "data_dir",
-        "graphics",
-        "sim_speed",
-        "expire_mins",
-        "rate_interval",
-        "webhook_listen",
-        "webhook_public_url",
-    )
-    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    return {n: v for n in SPECS if (v := getattr(args, n, None)) is not None}
 
 
 def _err(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def _config_show(settings: Settings) -> int:
-    print(f"config file: {settings.config_path}")
-    for name, source in settings.sources.items():
-        if name == "config_path":  # shown above; not a setting
-            continue
-        value = getattr(settings, name)
-        if name == "token":
-            value = "set (hidden)" if value else "not set"
-        print(f"{name} = {value!s}    [{source}]")
-    mode = "demo: built-in simulator" if settings.demo else f"service at {settings.base_url}"
-    print(f"backend: {mode}")
+def _config(args: argparse.Namespace) -> int:
+    if args.action == "path":
+        print(config_path())
+        return EXIT_OK
+    if args.action == "set-token":
+        return _set_token()
+    # Show all there is, even when it would not start: this is where one looks when it does not.
+    settings, problems = gather(_flags(args))
+    assert settings.config_path is not None
+    missing = "" if settings.config_path.exists() else " (does not exist)"
+    print(f"# config file: {settings.config_path}{missing}")
+    print("\n".join(describe(settings)))
+    backend = f"service at {redact_url(settings.base_url or '')}"
+    print(f"# backend: {'demo: the built-in simulator' if settings.demo else backend}")
     proxy = None if settings.demo else proxy_for(settings.base_url or "")
-    print(f"proxy: {redact(proxy)} (from the environment)" if proxy else "proxy: none")
-    return EXIT_OK
+    print(f"# proxy: {redact_url(proxy)} (from the environment)" if proxy else "# proxy: none")
+    for text in settings.warnings:
+        _err(f"imagine-tui: warning: {text}")
+    for text in problems:
+        _err(f"imagine-tui: {text}")
+    return EXIT_BAD_INPUT if problems else EXIT_OK
 
 
-def _config_write(action: str) -> int:
+def _set_token() -> int:
     import getpass
 
-    from app import config_file
-
-    if action == "path":
-        print(config_file.config_path())
-        return EXIT_OK
     if not sys.stdin.isatty():
         token = sys.stdin.readline().strip()  # for scripts: the token on stdin, never argv
     else:
@@ -198,7 +182,7 @@ def _config_write(action: str) -> int:
     if not token:
         _err("imagine-tui: no token given; nothing changed")
         return EXIT_BAD_INPUT
-    path = config_file.set_value("token", token)
+    path = store_token(token)
     print(f"Token saved to {path} (readable by you only).")
     return EXIT_OK
 

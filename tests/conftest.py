@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from demo_settings import demo_settings
 
 from app.settings import Settings
 from app.simulator import Simulator, SimulatorConfig
@@ -43,4 +44,4 @@ def simulator(sim_config: SimulatorConfig) -> Iterator[Simulator]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings.for_tests(tmp_path / "data")
+    return demo_settings(tmp_path / "data")

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from demo_settings import demo_settings
 from PIL import Image
 
 from app.jobs.model import Job, JobState
@@ -176,7 +177,7 @@ def test_ctrl_c_while_waiting_says_where_the_job_is_and_the_app_finishes_it(
 
         # The app resumes it like any of its own jobs: polled to done, never sent again.
         async def finish() -> JobState:
-            settings = Settings.for_tests(data, base_url=sim.base_url, rate_interval=0.0)
+            settings = demo_settings(data, base_url=sim.base_url, rate_interval=0.0)
             backend = await open_backend(settings)
             try:
                 done = await asyncio.wait_for(backend.manager.until_settled(job.id), 30)

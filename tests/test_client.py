@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from demo_settings import demo_settings
 
 from app.api import (
     ApiError,
@@ -170,12 +171,11 @@ async def test_the_demo_simulator_is_never_reached_through_a_proxy(
 ) -> None:
     from app.jobs import JobState
     from app.runtime import close_backend, open_backend
-    from app.settings import Settings
 
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")  # a dead proxy
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    backend = await open_backend(Settings.for_tests(tmp_path))
+    backend = await open_backend(demo_settings(tmp_path))
     try:
         assert backend.client.proxy is None
         job = backend.manager.submit_imagine("local only")

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from demo_settings import demo_settings
 from PIL import Image
 
 from app.jobs import ConnectionChanged, Job, JobEvent, JobManager, JobState, JobStore
@@ -30,7 +31,7 @@ async def until(cond: Callable[[], bool], timeout: float) -> bool:
 
 
 def service_settings(tmp_path: Path, sim: Simulator, **extra: object) -> Settings:
-    return Settings.for_tests(
+    return demo_settings(
         tmp_path / "data", base_url=sim.base_url, rate_interval=0.0, timeout=0.5, **extra
     )
 
@@ -118,7 +119,9 @@ WORKER = textwrap.dedent(
     from app.settings import Settings
 
     async def main() -> None:
-        s = Settings.for_tests(Path(sys.argv[1]), base_url=sys.argv[2], rate_interval=0.0)
+        s = Settings(
+            data_dir=Path(sys.argv[1]), base_url=sys.argv[2], rate_interval=0.0, timeout=5.0
+        )
         b = await open_backend(s)
         for i in range(int(sys.argv[3])):
             job = b.manager.submit_imagine(f"kill test {i}")
@@ -159,7 +162,7 @@ async def test_kill_9_loses_nothing_and_resumes(tmp_path: Path) -> None:
                 with Image.open(path) as img:
                     img.load()
         # A restart resumes the unfinished ones and finishes everything, nothing sent twice.
-        settings = Settings.for_tests(data, base_url=sim.base_url, rate_interval=0.0)
+        settings = demo_settings(data, base_url=sim.base_url, rate_interval=0.0)
         backend = await open_backend(settings)
         m = backend.manager
         try:

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from demo_settings import demo_settings
 from hostile import Hostile, Reply, json_reply, png_bytes, serve
 from waiting import until
 
 from app.jobs import ImagesReady, Job, JobChanged, JobEvent, JobState
 from app.runtime import Backend, close_backend, open_backend
-from app.settings import Settings
 
 ESC_TEXT = "\x1b[31mred\x1b[0m \x1b]8;;http://evil\x07link\x1b]8;;\x07 \x07bell"
 
@@ -53,7 +53,7 @@ async def backend_for(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
     events: list[JobEvent] = []
 
     async def make(hostile: Hostile) -> tuple[Backend, list[JobEvent]]:
-        settings = Settings.for_tests(
+        settings = demo_settings(
             tmp_path / "data", base_url=hostile.url, rate_interval=0.0, timeout=2.0
         )
         backend = await open_backend(settings, events.append)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from demo_settings import demo_settings
 from waiting import until
 
 from app.api.errors import NetworkError, RateLimited
@@ -132,7 +133,7 @@ async def test_startup_resumes_only_recent_missing_downloads(tmp_path: Path) -> 
     hostile = Hostile()
     hostile.on("/img/*", lambda p, b: (200, {"Content-Type": "image/png"}, png_bytes()))
     stop = serve(hostile)
-    settings = Settings.for_tests(tmp_path / "d", base_url=hostile.url, rate_interval=0.0)
+    settings = demo_settings(tmp_path / "d", base_url=hostile.url, rate_interval=0.0)
     old = time.time() - 3 * 24 * 3600
 
     def done(i: int, finished: float) -> Job:

@@ -5,18 +5,18 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
+from demo_settings import demo_settings
 from waiting import until
 
 from app.jobs import JobState
 from app.runtime import close_backend, open_backend
-from app.settings import Settings
 from app.simulator import Simulator, SimulatorConfig
 
 
 async def test_ten_jobs_under_the_rate_limit_get_no_429(tmp_path: Path) -> None:
     interval = 0.1
     with Simulator(SimulatorConfig(speed=100, rate_limit=interval, tile_size=64)) as sim:
-        settings = Settings.for_tests(tmp_path, base_url=sim.base_url, rate_interval=interval)
+        settings = demo_settings(tmp_path, base_url=sim.base_url, rate_interval=interval)
         backend = await open_backend(settings)
         m = backend.manager
         try:
@@ -37,7 +37,7 @@ async def test_ten_jobs_under_the_rate_limit_get_no_429(tmp_path: Path) -> None:
 async def test_retry_after_is_honoured(tmp_path: Path) -> None:
     with Simulator(SimulatorConfig(speed=100, rate_limit=1.0, tile_size=64)) as sim:
         # Our budget thinks there is no limit: the service's 429s must teach it to wait.
-        settings = Settings.for_tests(tmp_path, base_url=sim.base_url, rate_interval=0.0)
+        settings = demo_settings(tmp_path, base_url=sim.base_url, rate_interval=0.0)
         backend = await open_backend(settings)
         m = backend.manager
         try:
@@ -56,7 +56,7 @@ async def test_retry_after_is_honoured(tmp_path: Path) -> None:
 
 
 async def test_stalled_job_is_flagged_and_can_be_retried(tmp_path: Path) -> None:
-    settings = Settings.for_tests(tmp_path, sim_stall_words=("frozen",), stall_seconds=0.6)
+    settings = demo_settings(tmp_path, sim_stall_words=("frozen",), stall_seconds=0.6)
     backend = await open_backend(settings)
     m = backend.manager
     try:
@@ -72,7 +72,7 @@ async def test_stalled_job_is_flagged_and_can_be_retried(tmp_path: Path) -> None
 
 
 async def test_expire_mins_is_passed_through(tmp_path: Path) -> None:
-    settings = Settings.for_tests(tmp_path, sim_stall_words=("frozen",), expire_mins=1)
+    settings = demo_settings(tmp_path, sim_stall_words=("frozen",), expire_mins=1)
     backend = await open_backend(settings)
     m = backend.manager
     try:

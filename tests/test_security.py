@@ -6,12 +6,13 @@ import logging
 from pathlib import Path
 
 import pytest
+from demo_settings import demo_settings
 from waiting import until
 
 from app.api import ImagineClient
 from app.jobs import JobState
 from app.runtime import close_backend, open_backend
-from app.settings import Settings, resolve
+from app.settings import resolve
 from app.simulator import Simulator, SimulatorConfig
 from app.ui.app import ImagineApp
 
@@ -23,9 +24,7 @@ async def test_token_is_not_in_logs_store_or_errors(
 ) -> None:
     caplog.set_level(logging.DEBUG)  # httpx and httpcore log every request at DEBUG
     with Simulator(SimulatorConfig(speed=120, token=TOKEN, tile_size=64)) as sim:
-        settings = Settings.for_tests(
-            tmp_path, base_url=sim.base_url, token=TOKEN, rate_interval=0.0
-        )
+        settings = demo_settings(tmp_path, base_url=sim.base_url, token=TOKEN, rate_interval=0.0)
         backend = await open_backend(settings)
         try:
             job = backend.manager.submit_imagine("a secret garden")
@@ -34,7 +33,7 @@ async def test_token_is_not_in_logs_store_or_errors(
             await until(lambda: backend.manager.get(child.id).state is JobState.DONE)  # type: ignore[union-attr]
         finally:
             await close_backend(backend)
-        wrong = Settings.for_tests(
+        wrong = demo_settings(
             tmp_path / "w", base_url=sim.base_url, token="x" + TOKEN, rate_interval=0.0
         )
         backend = await open_backend(wrong)
@@ -60,7 +59,7 @@ def test_token_is_not_in_resolved_settings_repr() -> None:
 
 async def test_token_is_not_on_screen_or_in_notifications(tmp_path: Path) -> None:
     with Simulator(SimulatorConfig(speed=120, token=TOKEN, tile_size=64)) as sim:
-        settings = Settings.for_tests(
+        settings = demo_settings(
             tmp_path,
             base_url=sim.base_url,
             token="x" + TOKEN,

@@ -7,10 +7,10 @@ import socket
 from pathlib import Path
 
 import httpx
+from demo_settings import demo_settings
 
 from app.jobs import JobState
 from app.runtime import close_backend, open_backend
-from app.settings import Settings
 from app.simulator import Simulator, SimulatorConfig
 
 
@@ -31,7 +31,7 @@ async def wait_done(backend_manager: object, ids: list[str], timeout: float) -> 
 
 async def test_jobs_finish_on_the_webhook_without_polling(tmp_path: Path) -> None:
     with Simulator(SimulatorConfig(speed=100, tile_size=64)) as sim:
-        settings = Settings.for_tests(
+        settings = demo_settings(
             tmp_path,
             base_url=sim.base_url,
             rate_interval=0.0,
@@ -52,7 +52,7 @@ async def test_jobs_finish_on_the_webhook_without_polling(tmp_path: Path) -> Non
 async def test_no_webhook_in_time_falls_back_to_polling(tmp_path: Path) -> None:
     with Simulator(SimulatorConfig(speed=100, tile_size=64)) as sim:
         dead = f"http://127.0.0.1:{free_port()}/hook"  # the service's calls go nowhere
-        settings = Settings.for_tests(
+        settings = demo_settings(
             tmp_path,
             base_url=sim.base_url,
             rate_interval=0.0,
@@ -70,7 +70,7 @@ async def test_no_webhook_in_time_falls_back_to_polling(tmp_path: Path) -> None:
 
 
 async def test_receiver_refuses_junk_and_keeps_running(tmp_path: Path) -> None:
-    settings = Settings.for_tests(tmp_path, webhook_listen="127.0.0.1:0")
+    settings = demo_settings(tmp_path, webhook_listen="127.0.0.1:0")
     backend = await open_backend(settings)
     try:
         assert backend.webhook is not None
@@ -92,7 +92,7 @@ async def test_a_webhook_reconciles_an_uncertain_job(tmp_path: Path) -> None:
     hostile = Hostile()
     hostile.on("/imagine", lambda p, b: (200, {}, b"{garbled"))  # the answer is lost
     stop = serve(hostile)
-    settings = Settings.for_tests(
+    settings = demo_settings(
         tmp_path, base_url=hostile.url, rate_interval=0.0, webhook_listen="127.0.0.1:0"
     )
     backend = await open_backend(settings)
@@ -131,7 +131,7 @@ async def test_a_webhook_without_the_secret_path_is_refused(tmp_path: Path) -> N
     hostile = Hostile()
     hostile.on("/imagine", lambda p, b: (200, {}, b"{garbled"))  # uncertain: open to a webhook
     stop = serve(hostile)
-    settings = Settings.for_tests(
+    settings = demo_settings(
         tmp_path, base_url=hostile.url, rate_interval=0.0, webhook_listen="127.0.0.1:0"
     )
     backend = await open_backend(settings)
@@ -166,7 +166,7 @@ async def test_a_webhook_without_the_secret_path_is_refused(tmp_path: Path) -> N
 
 
 async def test_the_public_url_carries_the_secret(tmp_path: Path) -> None:
-    settings = Settings.for_tests(
+    settings = demo_settings(
         tmp_path,
         webhook_listen="127.0.0.1:0",
         webhook_public_url="https://example.com/imagine-hook/",
@@ -182,7 +182,7 @@ async def test_the_public_url_carries_the_secret(tmp_path: Path) -> None:
 
 async def test_a_webhook_never_replaces_a_finished_jobs_images(tmp_path: Path) -> None:
     with Simulator(SimulatorConfig(speed=100, tile_size=64)) as sim:
-        settings = Settings.for_tests(
+        settings = demo_settings(
             tmp_path, base_url=sim.base_url, rate_interval=0.0, webhook_listen="127.0.0.1:0"
         )
         backend = await open_backend(settings)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from demo_settings import demo_settings
 from textual.pilot import Pilot
 from waiting import until
 
@@ -21,7 +22,7 @@ NARROW = (80, 24)  # the smallest terminal the layout is made for
 
 
 def ui_settings(tmp_path: Path, **overrides: Any) -> Settings:
-    return Settings.for_tests(tmp_path, **{"graphics": "halfcell", **overrides})
+    return demo_settings(tmp_path, **{"graphics": "halfcell", **overrides})
 
 
 def hold_backend(monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
