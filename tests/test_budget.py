@@ -88,11 +88,13 @@ async def test_budgets_sharing_a_file_space_their_requests_together(tmp_path: Pa
 async def test_another_process_submission_goes_before_this_ones_polls(tmp_path: Path) -> None:
     polling, submitting = _shared(tmp_path), _shared(tmp_path)
     await polling.acquire(Priority.POLL)  # the slot is taken; everyone else waits
+    polling.answered()
     order: list[str] = []
 
     async def take(budget: RequestBudget, name: str, priority: Priority) -> None:
         await budget.acquire(priority)
         order.append(name)
+        budget.answered()
 
     polls = [asyncio.create_task(take(polling, f"poll{i}", Priority.POLL)) for i in range(2)]
     await asyncio.sleep(0.03)
@@ -114,3 +116,19 @@ async def test_other_tokens_have_their_own_budget(tmp_path: Path) -> None:
     first.hold(5.0)
     async with asyncio.timeout(1.0):
         await second.acquire(Priority.ACTION)
+
+
+async def test_no_process_is_granted_a_slot_while_a_request_is_unanswered(
+    tmp_path: Path,
+) -> None:
+    """A request can reach the service long after its grant (a busy machine): the next
+    one, from any process, goes only after its answer, and a spacing after that."""
+    first, second = _shared(tmp_path), _shared(tmp_path)
+    await first.acquire(Priority.POLL)
+    granted = asyncio.create_task(second.acquire(Priority.ACTION))
+    await asyncio.sleep(0.3)  # three spacings: the grant alone would have let it go
+    assert not granted.done()
+    first.answered()
+    answered_at = time.monotonic()
+    await asyncio.wait_for(granted, 1.0)
+    assert time.monotonic() - answered_at >= 0.095

@@ -30,6 +30,9 @@ MAX_LEARNED_SPACING = 10.0
 STALE_SECONDS = 3.0  # a queued process not heard from for this long has gone
 RECHECK_SECONDS = 1.0  # a waiting process says it is still there at least this often
 NUDGE_SECONDS = 0.02  # behind the head of the queue: look again just after it took its slot
+MAX_BUSY = 10  # takes that find the file locked before this process paces alone
+IN_FLIGHT_CAP = 5.0  # a request unanswered this long (or its process died) stops blocking
+IN_FLIGHT_RECHECK = 0.01  # while a request is out, how often the next in line looks
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +42,8 @@ CREATE TABLE IF NOT EXISTS slots (
     next_free REAL NOT NULL,
     held_until REAL NOT NULL,
     spacing REAL NOT NULL,
-    granted_to TEXT
+    granted_to TEXT,
+    busy_until REAL NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS queue (
     key TEXT NOT NULL,
@@ -91,10 +95,14 @@ class SharedBudget:
         self._queued = False  # this process has a row in the queue
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA busy_timeout=2000")  # first: switching to WAL waits too
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=2000")
         self._db.executescript(_SHARED_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(slots)")}
+        if "busy_until" not in columns:  # a file from before requests were tracked
+            self._db.execute("ALTER TABLE slots ADD COLUMN busy_until REAL NOT NULL DEFAULT 0")
+        self._busy = 0  # takes in a row that found the file locked
 
     def take(self, priority: int) -> float:
         """0 when this process may send now (the slot is taken), else seconds to wait
@@ -115,26 +123,37 @@ class SharedBudget:
                     (self.key, self.member, priority, since, now),
                 )
                 self._queued = True
-                next_free, held_until, spacing = self._slot(db)
+                next_free, held_until, spacing, busy_until = self._slot(db)
                 head = db.execute(
                     "SELECT member FROM queue WHERE key = ? ORDER BY priority, since, member "
                     "LIMIT 1",
                     (self.key,),
                 ).fetchone()[0]
-                free_at = max(next_free, held_until)
+                wait = max(next_free, held_until) - now
+                if busy_until > now:  # a request is out: its answer frees the slot, soon
+                    wait = max(wait, IN_FLIGHT_RECHECK)
                 if head != self.member:
-                    return min(max(free_at - now, 0.0) + NUDGE_SECONDS, RECHECK_SECONDS)
-                if now < free_at:
-                    return min(free_at - now, RECHECK_SECONDS)
+                    return min(max(wait, 0.0) + NUDGE_SECONDS, RECHECK_SECONDS)
+                if wait > 0:
+                    return min(wait, RECHECK_SECONDS)
                 db.execute(
-                    "UPDATE slots SET next_free = ?, granted_to = ? WHERE key = ?",
-                    (now + spacing, self.member, self.key),
+                    "UPDATE slots SET next_free = ?, granted_to = ?, busy_until = ? WHERE key = ?",
+                    (now + spacing, self.member, now + max(IN_FLIGHT_CAP, spacing), self.key),
                 )
                 db.execute(
                     "DELETE FROM queue WHERE key = ? AND member = ?", (self.key, self.member)
                 )
                 self._queued = False
+                self._busy = 0
                 return 0.0
+        except sqlite3.OperationalError as exc:
+            # Locked for longer than the busy timeout (a crowd starting at once): ask again
+            # rather than send unpaced; pace alone only if it stays locked.
+            self._busy += 1
+            if self._busy < MAX_BUSY:
+                return NUDGE_SECONDS
+            self._warn(exc)
+            return 0.0
         except sqlite3.Error as exc:
             self._warn(exc)
             return 0.0
@@ -153,17 +172,18 @@ class SharedBudget:
         """The slot this process took last went unused."""
         with contextlib.suppress(sqlite3.Error):
             self._db.execute(
-                "UPDATE slots SET next_free = ? WHERE key = ? AND granted_to = ?",
+                "UPDATE slots SET next_free = ?, busy_until = 0 WHERE key = ? AND granted_to = ?",
                 (time.time(), self.key, self.member),
             )
 
     def answered(self) -> None:
         """A request was answered: no process sends the next one sooner than a spacing
-        from now (see ``RequestBudget.answered``)."""
+        from now (see ``RequestBudget.answered``), and this one is no longer in flight."""
         with contextlib.suppress(sqlite3.Error):
             self._db.execute(
-                "UPDATE slots SET next_free = MAX(next_free, ?) WHERE key = ?",
-                (time.time() + self.spacing, self.key),
+                "UPDATE slots SET next_free = MAX(next_free, ?), busy_until = CASE "
+                "WHEN granted_to = ? THEN 0 ELSE busy_until END WHERE key = ?",
+                (time.time() + self.spacing, self.member, self.key),
             )
 
     def hold(self, seconds: float) -> None:
@@ -182,14 +202,15 @@ class SharedBudget:
         self.leave()
         self._db.close()
 
-    def _slot(self, db: sqlite3.Connection) -> tuple[float, float, float]:
+    def _slot(self, db: sqlite3.Connection) -> tuple[float, float, float, float]:
         row = db.execute(
-            "SELECT next_free, held_until, spacing FROM slots WHERE key = ?", (self.key,)
+            "SELECT next_free, held_until, spacing, busy_until FROM slots WHERE key = ?",
+            (self.key,),
         ).fetchone()
         if row is None:
-            db.execute("INSERT INTO slots VALUES (?, 0, 0, ?, NULL)", (self.key, self.spacing))
-            return 0.0, 0.0, self.spacing
-        return float(row[0]), float(row[1]), max(float(row[2]), self.spacing)
+            db.execute("INSERT INTO slots VALUES (?, 0, 0, ?, NULL, 0)", (self.key, self.spacing))
+            return 0.0, 0.0, self.spacing, 0.0
+        return float(row[0]), float(row[1]), max(float(row[2]), self.spacing), float(row[3])
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -218,12 +239,12 @@ class RequestBudget:
         self,
         interval: float,
         *,
-        margin: float = 0.05,
+        margin: float = 0.01,
         clock: Callable[[], float] = time.monotonic,
         shared: Callable[[float], SharedBudget | None] | None = None,
     ) -> None:
         """``shared``: makes the budget shared with other processes, given the spacing."""
-        # The margin absorbs the jitter between our send time and the server's receive time.
+        # Small: answered() already spaces from the answer, which follows the arrival.
         self.interval = max(0.0, interval)
         self._spacing = self.interval + margin if self.interval > 0 else 0.0
         self._clock = clock
@@ -274,7 +295,9 @@ class RequestBudget:
         The service counts a request when it arrives, which can be well after the slot
         was granted (a new connection, a busy machine): spacing from the grant alone let
         another process's request arrive too soon after it. The next slot is therefore
-        also at least a spacing after the answer, which came after the arrival.
+        also at least a spacing after the answer, which came after the arrival; and with
+        a shared budget no process is granted one while a request is unanswered (for up
+        to ``IN_FLIGHT_CAP``). Every granted slot ends in ``answered`` or ``give_back``.
         """
         if self.shared is not None:
             self.shared.answered()

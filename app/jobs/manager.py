@@ -503,6 +503,7 @@ class JobManager:
             job = self._jobs.get(job_id)
             if job is None or job.message_id is None:
                 self.planner.remove(job_id)
+                self.budget.give_back()
                 return
             try:
                 try:

@@ -175,9 +175,9 @@ class JobStore:
                 # SQLite gives the -wal and -shm files the database file's mode.
                 private_file(private_dir(self.path.parent) / self.path.name)
             self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA busy_timeout=5000")  # first: switching to WAL waits too
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA busy_timeout=5000")
             self._db.executescript(_SCHEMA)
             self._add_sharing()
             self._db.execute(
