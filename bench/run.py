@@ -1,6 +1,6 @@
 """The imagine-tui benchmark: ours vs the seed's flow vs the simulator's own limits.
 
-    python bench/run.py [--scale 10] [--only seed,ten,images,ui] [--json bench/results/latest.json]
+    python bench/run.py [--scale 10] [--only seed,ten,images,ui,parallel] [--json ...]
 
 Starts its own simulators on 127.0.0.1, prints a table and writes JSON. Time scale k:
 the simulator runs at speed k (a job takes 35 s / k), the service's 3 s rate limit
@@ -41,10 +41,11 @@ from app.runtime import Backend, close_backend, open_backend  # noqa: E402
 from app.settings import REAL_SERVICE_INTERVAL, Settings  # noqa: E402
 from app.simulator import GENERATION_SECONDS, Simulator, SimulatorConfig  # noqa: E402
 from bench.delay_server import DelayServer  # noqa: E402
+from bench.parallel_cli import run_parallel  # noqa: E402
 from bench.seed_port import SeedFlow  # noqa: E402
 
 PROMPT = "A Rhinoceros in the Amazon with sun shining through, photorealistic, 4k"
-SCENARIOS = ("seed", "ten", "images", "ui")
+SCENARIOS = ("seed", "ten", "images", "ui", "parallel")
 SIM_TILE = 256  # scenarios 1-2: the simulator renders in our process; keep that cheap
 IMAGE_TILE = 1024  # scenario 3: big enough that decoding matters
 THUMB = (320, 320)
@@ -381,6 +382,81 @@ async def scenario_ten(k: float, report: Report, n: int = 10) -> None:
     ]
 
 
+# -- scenario 5: parallel CLI processes ------------------------------------------------------
+
+
+async def one_process(k: float, n: int) -> dict[str, Any]:
+    """The same n jobs from one process: the reference for n processes."""
+    with Simulator(sim_config(k, tile_size=64)) as sim, tempfile.TemporaryDirectory() as d:
+        backend = await open_backend(ours_settings(sim, k, Path(d)))
+        try:
+            waiter = DoneWaiter(backend.manager)
+            t0 = time.monotonic()
+            ids = [backend.manager.submit_imagine(f"{PROMPT} #{i}").id for i in range(n)]
+            await waiter.wait(ids, 300 / k + 60)
+            finished = [waiter.finished_at[i] - t0 for i in ids if i in waiter.finished_at]
+        finally:
+            await safe_close(backend)
+        reqs = api_requests(sim)
+        return {
+            "done": len(finished),
+            "429s": sum(r.status == 429 for r in reqs),
+            "makespan": max(finished) if len(finished) == n else None,
+        }
+
+
+async def scenario_parallel(k: float, report: Report, n: int = 20) -> None:
+    one = await one_process(k, n)
+    par = await asyncio.to_thread(run_parallel, k, n)
+    load = os.getloadavg()[0]
+    report.data["parallel"] = {"processes": par, "one_process": one, "load_average": load}
+    limit = par["limit"]
+    span = (
+        par["last_request"] - par["first_request"]
+        if par["done"] == n and par["first_request"] is not None
+        else None
+    )
+    name = f"5 {n} CLIs at once"
+    one_mk = one["makespan"]
+    report.rows += [
+        Row(
+            name,
+            "jobs done (exit 0)",
+            f"{par['done']}/{n}",
+            f"{one['done']}/{n} (one process)",
+            target=f"all {n}",
+            result=verdict(par["done"] == n),
+        ),
+        Row(
+            name,
+            "429s received",
+            str(par["429s"]),
+            f"{one['429s']} (one process)",
+            target="0",
+            result=verdict(par["429s"] == 0),
+        ),
+        Row(
+            name,
+            "first request → last done",
+            secs(span, k) if span is not None else "not all done",
+            secs(one_mk, k) + " (one process)" if one_mk is not None else "-",
+            f"{span / one_mk:.2f}" if span and one_mk else "-",
+            secs(limit, k),
+            f"{span / limit:.3f}" if span else "-",
+            "≤ 1.2×L",
+            verdict(span is not None and span <= 1.2 * limit),
+        ),
+        Row(
+            name,
+            "launch → last exit",
+            secs(par["makespan"], k) if par["makespan"] is not None else "not all done",
+            f"first request at {par['first_request']:.2f}s" if par["first_request"] else "-",
+            target=f"{n} Python start-ups, load {load:.1f}",
+            result="info",
+        ),
+    ]
+
+
 # -- scenario 3: the image pipeline -------------------------------------------------------
 
 
@@ -684,6 +760,7 @@ async def main_async(args: argparse.Namespace) -> Report:
         "ten": scenario_ten,
         "images": scenario_images,
         "ui": scenario_ui,
+        "parallel": scenario_parallel,
     }
     for name in args.only:
         t0 = time.monotonic()
