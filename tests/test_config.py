@@ -5,6 +5,7 @@ configuration, as one would write it in the file."""
 from __future__ import annotations
 
 import os
+import socket
 import stat
 import subprocess
 import sys
@@ -12,9 +13,15 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from ui_helpers import SIZE, ui_settings, wait_ready
+from waiting import until
 
 from app import config_file
+from app.api import ImagineClient, NetworkError
 from app.settings import SPECS, ConfigError, resolve
+from app.simulator import Simulator
+from app.ui.app import ImagineApp
+from app.ui.widgets.status import StatusLine
 from app.urls import redact_url
 
 
@@ -275,3 +282,43 @@ def test_the_readme_table_matches_the_schema() -> None:
         row = next(line for line in readme.splitlines() if line.startswith(f"| `{name}` |"))
         assert (f"`{spec.env}`" in row) == bool(spec.env), name
         assert (f"`{spec.flag}`" in row) == bool(spec.flag), name
+
+
+async def test_the_tui_names_missing_keys_and_hides_url_passwords(
+    tmp_path: Path, simulator: Simulator
+) -> None:
+    cfg = write(tmp_path / "c.toml", '[keys]\nupscale = "Shiftt+U"\n')
+    from_file = resolve({}, {}, cfg)
+    host = simulator.base_url.split("://")[1]
+    settings = ui_settings(
+        tmp_path / "data",
+        base_url=f"http://alice:pa55word@{host}",
+        rate_interval=0.0,
+        keymap=from_file.keymap,
+        warnings=from_file.warnings,
+    )
+    app = ImagineApp(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        await until(
+            lambda: any('no key is named "Shiftt+U"' in n.message for n in app._notifications),
+            what="the warning about the [keys] entry",
+        )
+        status = str(app.query_one(StatusLine).render())
+        assert host in status and "pa55word" not in status and "alice" not in status
+        assert "pa55word" not in app.export_screenshot()
+
+
+async def test_errors_never_show_url_passwords() -> None:
+    with socket.socket() as s:  # a port where nothing listens
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://alice:pa55word@127.0.0.1:{port}/v2"
+    async with ImagineClient(url, "t") as client:
+        with pytest.raises(NetworkError) as err:
+            await client.message("m1")
+    assert f"***@127.0.0.1:{port}" in err.value.human and "pa55word" not in err.value.human
+    assert "pa55word" not in repr(client)
+    with pytest.raises(ValueError) as bad:
+        ImagineClient("ftp://alice:pa55word@h/", "t")
+    assert "pa55word" not in str(bad.value)

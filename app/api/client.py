@@ -34,6 +34,7 @@ from app.api.errors import (
 )
 from app.api.models import MessageStatus, Submitted, parse_message, parse_submitted
 from app.text import clean_text
+from app.urls import redact_url
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 MAX_REDIRECTS = 5
@@ -50,7 +51,7 @@ def validate_base_url(base_url: str) -> str:
     parts = urlsplit(base_url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(
-            f"{clean_text(base_url)[:200]!r} is not a usable base URL: "
+            f"{clean_text(redact_url(base_url))[:200]!r} is not a usable base URL: "
             "it must look like https://host/path"
         )
     return base_url.strip().rstrip("/")
@@ -166,7 +167,8 @@ class ImagineClient:
         )
 
     def __repr__(self) -> str:  # never shows the token
-        return f"ImagineClient({self.base_url!r}, token={'set' if self._token else 'unset'})"
+        token = "set" if self._token else "unset"
+        return f"ImagineClient({redact_url(self.base_url)!r}, token={token})"
 
     async def __aenter__(self) -> ImagineClient:
         return self
@@ -302,8 +304,8 @@ class ImagineClient:
         except httpx.TooManyRedirects:
             raise BadResponse("too many redirects") from None
         except (httpx.ConnectError, httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            host = urlsplit(self.base_url).netloc
-            via = f" through the proxy {redact(self.proxy)}" if self.proxy else ""
+            host = urlsplit(redact_url(self.base_url)).netloc
+            via = f" through the proxy {redact_url(self.proxy)}" if self.proxy else ""
             raise NetworkError(
                 f"Cannot reach the service at {host}{via}: "
                 f"{clean_text(str(exc)) or 'connection failed'}",
@@ -334,12 +336,3 @@ async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")  # Infinity / NaN: Python accepts them, JSON does not
-
-
-def redact(url: str) -> str:
-    """``url`` without ``user:password@``: proxy URLs often carry credentials."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return parts._replace(netloc="***@" + host).geturl()

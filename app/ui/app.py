@@ -71,6 +71,8 @@ class ImagineApp(App[None]):
                 markup=False,
                 timeout=15,
             )
+        for warning in self.settings.warnings:  # e.g. a [keys] entry naming no real key
+            self.notify(warning, severity="warning", markup=False, timeout=15)
         # Before the first frame: the config file's theme, else the one last used.
         theme = self.settings.theme or self._theme_used
         if theme and theme in self.available_themes:

@@ -545,4 +545,4 @@ class MainScreen(Screen[None]):
 
 def _host(url: str) -> str:
     rest = url.split("://", 1)[-1]
-    return rest.split("/", 1)[0] or url
+    return rest.split("/", 1)[0].rpartition("@")[2] or url  # never user:password@
