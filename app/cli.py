@@ -245,7 +245,7 @@ async def _run_job(args: argparse.Namespace, settings: Settings) -> int:
     if prompt is None and not args.button_message_id.strip():
         _err("imagine-tui: --message needs the job's buttonMessageId (or its messageId)")
         return EXIT_BAD_INPUT
-    progress = _Progress(draw=args.wait)
+    progress = _Progress()
     try:
         backend = await open_backend(settings, progress.on_event, script=True)
     except (ValueError, StoreError) as exc:  # an unusable base URL, an unreadable history
@@ -278,6 +278,7 @@ async def _job_command(
             return _report(args, backend, job)
         if not args.json:
             print(job.message_id, flush=True)
+        progress.start(job.progress)  # after the id: the bar never runs into stdout's line
         limit = 60.0 * (backend.settings.expire_mins or 30) + 60.0  # never wait forever
         try:
             async with asyncio.timeout(limit):
@@ -413,13 +414,14 @@ class _Progress:
     """Progress of the command's job on stderr: a bar on a terminal, plain lines otherwise;
     notes (retries, the connection) either way."""
 
-    def __init__(self, *, draw: bool) -> None:
-        self.draw = draw
+    def __init__(self) -> None:
+        self.draw = False  # a bar only while waiting, once the job id is out
         self.tty = sys.stderr.isatty()
         self.job_id: str | None = None
         self.last = -1
         self.drawn = False  # the cursor is at the end of a drawn bar
         self.error: str | None = None
+        self.noted: str | None = None
 
     def on_event(self, event: JobEvent) -> None:
         if isinstance(event, ConnectionChanged) and not event.online:
@@ -430,8 +432,12 @@ class _Progress:
         if job.error and job.error != self.error and not job.state.settled:
             self.note(job.error)  # a retry, said once
         self.error = job.error
-        if self.draw and job.message_id is not None:
+        if self.draw:
             self.show(job.progress)
+
+    def start(self, progress: int) -> None:
+        self.draw = True
+        self.show(progress)
 
     def show(self, progress: int) -> None:
         if progress == self.last:
@@ -446,6 +452,9 @@ class _Progress:
             _err(f"progress: {progress}%")
 
     def note(self, text: str) -> None:
+        if text == self.noted:  # the connection and the job often say the same thing
+            return
+        self.noted = text
         self.close()
         _err(f"imagine-tui: {clean_text(text)}")
 

@@ -439,7 +439,7 @@ class JobManager:
             if attempt < self.settings.submit_attempts:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
-        reason = (job.error or "The service did not accept the job.") + " Gave up."
+        reason = (job.error or "The service did not accept the job.").rstrip(".") + ". Gave up."
         self._fail(job, reason, code=last_kind)
 
     async def _send(self, job: Job) -> Submitted:
