@@ -163,13 +163,8 @@ def test_api_jobs_and_images_never_reach_the_simulator_or_the_ui() -> None:
     assert bad == [], f"api/jobs/images reach {bad}"
 
 
-# Being taken apart by work in flight (issue 10, the settings schema); until then no new
-# cycle may appear, nor may this one grow. This list only ever shrinks, to nothing.
-IN_FLIGHT = [["app.config_file", "app.settings"]]
-
-
 def test_no_import_cycles() -> None:
-    assert [c for c in find_cycles(app_graph()) if c not in IN_FLIGHT] == []
+    assert find_cycles(app_graph()) == []
 
 
 def test_core_modules_do_not_import_textual_when_run() -> None:
