@@ -77,9 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     _job_args(imagine, "imagine")
 
     button = sub.add_parser("button", help="press a button of a finished job")
-    button.add_argument("label", help="exactly as the job listed it, e.g. U1, V2, 🔄")
+    button.add_argument("label", help="as the job listed it, e.g. U1, V2, 🔄 (u1 means U1)")
     button.add_argument(
-        "--message", required=True, dest="button_message_id", help="the job's buttonMessageId"
+        "--message",
+        required=True,
+        dest="button_message_id",
+        help="the job's buttonMessageId, or the messageId imagine printed",
     )
     button.add_argument("--zoom", type=float, help="Custom Zoom: 1 to 2")
     button.add_argument("--ar", help="Custom Zoom: aspect ratio such as 16:9")
