@@ -125,3 +125,18 @@ def test_zooming_out_keeps_the_scene_in_the_middle(prompt: str) -> None:
     centre = after.crop((64, 64, 192, 192))
     assert diff(centre, before.resize(centre.size)) < diff(after, before)
     assert diff(centre, before.resize(centre.size)) < 20
+
+
+@pytest.mark.parametrize(
+    ("prompt", "size"),
+    [
+        ("a lighthouse --ar 16:9", (256, 144)),
+        ("a lighthouse --ar 2:3", (171, 256)),
+        ("a lighthouse --ar 5:1", (256, 256)),  # wider than the simulator draws: square
+        ("a lighthouse --ar 16:", (256, 256)),
+        ("a lighthouse", (256, 256)),
+    ],
+)
+def test_the_pictures_take_the_prompts_aspect_ratio(prompt: str, size: tuple[int, int]) -> None:
+    for scene in grid_scenes(prompt, 0):
+        assert imagegen.render(scene, 256).size == size

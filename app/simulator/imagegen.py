@@ -463,7 +463,7 @@ def _lighthouse(img: Image.Image, c: _Canvas, scene: Scene, pal: _Palette) -> Im
     rock = [(x - 0.12, ground), (x - 0.05, ground + 0.045), (x + 0.03, ground + 0.058)]
     rock += [(x + 0.09, ground + 0.02), (x + 0.13, ground - 0.01), (x - 0.14, ground - 0.01)]
     draw.polygon([(c.px(a), c.py(b)) for a, b in rock], fill=_scale(pal.land, 0.45))
-    base, height, half = ground + 0.05, 0.24, 0.024
+    base, height, half = ground + 0.05, 0.26, 0.032  # wide enough to read in a small tile
     bands = 5
     for k in range(bands):  # red and white bands, narrowing upwards
         y0, y1 = base + height * k / bands, base + height * (k + 1) / bands

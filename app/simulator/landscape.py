@@ -30,6 +30,7 @@ _ELEMENT_WORDS = {
 }
 _IMPLIES = {"lighthouse": "sea"}
 _WORD = re.compile(r"[a-z]+")
+_RATIO = re.compile(r"([0-9]{1,4}):([0-9]{1,4})")
 _KEYWORDS = {
     "night": ("night", "moon", "star", "midnight", "dark"),
     "sunset": ("sunset", "dusk", "evening", "golden hour"),
@@ -188,6 +189,7 @@ def grid_scenes(prompt: str, seed: int, views: Sequence[View] | None = None) -> 
     elements, treeless = elements_for_prompt(prompt)
     # Its own random numbers: a prompt without scene words draws what it always drew.
     erng = random.Random(stable_int("elements", prompt.strip().lower(), seed))
+    aspect = aspect_for_prompt(prompt)
     scenes = []
     for i, time_name in enumerate(times):
         scene = _new_scene(rng, base_hue + rng.uniform(-0.12, 0.12) + 0.07 * i, time_name)
@@ -195,8 +197,20 @@ def grid_scenes(prompt: str, seed: int, views: Sequence[View] | None = None) -> 
             scene = _with_elements(scene, elements, treeless, erng)
         if views is not None:
             scene = replace(scene, view=views[i % len(views)])
+        elif aspect is not None:
+            scene = with_aspect(scene, *aspect)
         scenes.append(scene)
     return scenes
+
+
+def aspect_for_prompt(prompt: str) -> tuple[int, int] | None:
+    """The prompt's ``--ar W:H`` when the pictures can have it (up to MAX_ASPECT), else None."""
+    found = params.parse(prompt).get("ar")
+    match = _RATIO.fullmatch(found.value) if found is not None else None
+    if match is None:
+        return None
+    w, h = int(match.group(1)), int(match.group(2))
+    return (w, h) if w and h and max(w / h, h / w) <= MAX_ASPECT else None
 
 
 def vary(scene: Scene, seed: int, strength: float) -> Scene:
