@@ -51,10 +51,6 @@ def _number(unit: str, low: float, high: float, *, above: bool = False) -> Check
     return check
 
 
-def _base_url(value: str) -> str | None:
-    return base_url_problem(value)
-
-
 def _host_port(value: str) -> str | None:
     _host, sep, port = value.rpartition(":")
     if not sep or not port.isdigit() or int(port) > 65535:
@@ -97,7 +93,7 @@ class Settings:
             env="IMAGINE_BASE_URL",
             flag="--base-url",
             metavar="URL",
-            check=_base_url,
+            check=base_url_problem,
             unset="the built-in simulator",
         ),
     )
@@ -195,7 +191,7 @@ class Settings:
             flag="--webhook-url",
             commands=TUI,
             metavar="URL",
-            check=_base_url,
+            check=base_url_problem,
             unset="the listen address",
         ),
     )
