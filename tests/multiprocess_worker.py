@@ -2,6 +2,8 @@
 
     python tests/multiprocess_worker.py DATA_DIR BASE_URL INTERVAL [--no-adopt]
 
+BASE_URL "demo" serves (or attaches to) the data dir's demo simulator, as the app does.
+
 Commands, one JSON object a line on stdin:
     {"op": "imagine", "prompt": "..."}   -> {"reply": "imagine", "id": JOB_ID}
     {"op": "favourite", "id": JOB_ID}    -> {"reply": "favourite"}
@@ -24,6 +26,8 @@ from app.api.client import ImagineClient
 from app.api.models import MessageStatus
 from app.jobs import JobChanged, JobEvent, JobManager, JobStore, ManagerSettings, RequestBudget
 from app.jobs.budget import shared_budget
+from app.simulator import SimulatorConfig
+from app.simulator.demo import DemoSimulator
 
 TOKEN = "multiprocess-test-token"
 
@@ -49,8 +53,14 @@ def on_event(event: JobEvent) -> None:
 
 async def main(data_dir: Path, base_url: str, interval: float, adopt: bool) -> None:
     store = JobStore(data_dir / "history.sqlite3")
-    client = ImagineClient(base_url, TOKEN, timeout=10.0)
-    budget = RequestBudget(interval, shared=shared_budget(data_dir, base_url, TOKEN))
+    token: str | None = TOKEN
+    demo = None
+    if base_url == "demo":
+        state = data_dir / "simulator-state.json"
+        demo = DemoSimulator(SimulatorConfig(speed=35, tile_size=32, state_path=state), data_dir)
+        base_url, token = demo.start(), None
+    client = ImagineClient(base_url, token, timeout=10.0)
+    budget = RequestBudget(interval, shared=shared_budget(data_dir, base_url, token))
     polls: Counter[str] = Counter()
     ask = client.message
 
@@ -90,6 +100,8 @@ async def main(data_dir: Path, base_url: str, interval: float, adopt: bool) -> N
     if budget.shared is not None:
         budget.shared.close()
     store.close()
+    if demo is not None:
+        demo.stop()
     say({"event": "closed"})
 
 
