@@ -254,10 +254,10 @@ async def _run_job(args: argparse.Namespace, settings: Settings) -> int:
     except (ValueError, StoreError) as exc:  # an unusable base URL, an unreadable history
         _err(f"imagine-tui: {getattr(exc, 'human', exc)}")
         return EXIT_BAD_INPUT
-    if backend.simulator is not None:
+    if backend.demo:  # served here or by another process on this data dir
         _err(
             "imagine-tui: no account configured; "
-            f"using the built-in simulator at {backend.simulator.base_url}"
+            f"using the built-in simulator at {backend.base_url}"
         )
     try:
         return await _job_command(args, backend, prompt, progress)

@@ -437,6 +437,13 @@ async def scenario_parallel(k: float, report: Report, n: int = 20) -> None:
         ),
         Row(
             name,
+            "API requests sent",
+            str(par["requests"]),
+            limit=f"≥{2 * n}",
+            result="info",
+        ),
+        Row(
+            name,
             "first request → last done",
             secs(span, k) if span is not None else "not all done",
             secs(one_mk, k) + " (one process)" if one_mk is not None else "-",

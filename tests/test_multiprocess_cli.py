@@ -104,6 +104,7 @@ def test_demo_scripts_in_parallel_then_a_button_on_each_job(tmp_path: Path) -> N
         ),
     )
     assert [r.returncode for r in runs] == [0] * 4, [r.stderr[-300:] for r in runs]
+    assert all("built-in simulator" in r.stderr for r in runs)  # attached ones say so too
     for run in runs:
         button_id = json.loads(run.stdout)["response"]["buttonMessageId"]
         press = cli(
