@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import sqlite3
 import time
 from pathlib import Path
 
-from app.jobs.budget import Priority, RequestBudget, shared_budget
+from app.jobs.budget import Priority, RequestBudget, budget_key, shared_budget
 
 
 async def test_requests_are_spaced_by_the_interval() -> None:
@@ -132,3 +133,51 @@ async def test_no_process_is_granted_a_slot_while_a_request_is_unanswered(
     answered_at = time.monotonic()
     await asyncio.wait_for(granted, 1.0)
     assert time.monotonic() - answered_at >= 0.095
+
+
+def _all_bytes(folder: Path) -> bytes:
+    """Every file SQLite keeps there (the database, its WAL and shared memory)."""
+    return b"".join(p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file())
+
+
+async def test_the_budget_file_holds_no_url_password_nor_token(tmp_path: Path) -> None:
+    url = "http://alice:hunter2@127.0.0.1:9/v1"
+    budget = RequestBudget(0.1, margin=0.0, shared=shared_budget(tmp_path, url, "secret-token"))
+    await budget.acquire()
+    budget.answered()
+    assert budget.shared is not None
+    budget.shared.close()
+    stored = _all_bytes(tmp_path)
+    assert b"hunter2" not in stored and b"alice" not in stored
+    assert b"secret-token" not in stored
+
+
+def test_services_and_tokens_keep_separate_budgets() -> None:
+    keys = {
+        budget_key("http://a.example/v1", "t1"),
+        budget_key("http://a.example/v1/", "t1"),  # the same service
+        budget_key("http://a.example/v1", "t2"),
+        budget_key("http://b.example/v1", "t1"),
+        budget_key("http://u:p1@a.example/v1", "t1"),
+        budget_key("http://u:p2@a.example/v1", "t1"),
+    }
+    assert len(keys) == 5
+
+
+async def test_a_budget_file_from_before_loses_its_url_keys(tmp_path: Path) -> None:
+    """Older versions keyed slots by the base URL, password included."""
+    path = tmp_path / "budget.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.executescript(
+            "CREATE TABLE slots (key TEXT PRIMARY KEY, next_free REAL NOT NULL,"
+            " held_until REAL NOT NULL, spacing REAL NOT NULL, granted_to TEXT);"
+            "INSERT INTO slots VALUES ('http://alice:hunter2@h.example#ab12', 0, 0, 1, NULL);"
+        )
+    db.close()
+    assert b"hunter2" in path.read_bytes()
+    budget = _shared(tmp_path)
+    await budget.acquire()
+    budget.answered()
+    assert budget.shared is not None
+    budget.shared.close()
+    assert b"hunter2" not in _all_bytes(tmp_path)

@@ -57,9 +57,10 @@ CREATE TABLE IF NOT EXISTS queue (
 
 
 def budget_key(base_url: str, token: str | None) -> str:
-    """Which budget a service and token share; the token itself is never stored."""
-    digest = hashlib.sha256((token or "").encode()).hexdigest()[:16]
-    return f"{base_url.rstrip('/')}#{digest}"
+    """Which budget a service and token share: a hash, since the base URL may carry a
+    password and the file must hold neither it nor the token."""
+    service = f"{base_url.rstrip('/')}\0{token or ''}"
+    return "sha256:" + hashlib.sha256(service.encode()).hexdigest()
 
 
 def shared_budget(
@@ -99,6 +100,12 @@ class SharedBudget:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SHARED_SCHEMA)
+        # Keys used to be the base URL itself, password included: overwrite, not just unlink.
+        self._db.execute("PRAGMA secure_delete=ON")
+        old = self._db.execute("DELETE FROM slots WHERE key NOT LIKE 'sha256:%'").rowcount
+        old += self._db.execute("DELETE FROM queue WHERE key NOT LIKE 'sha256:%'").rowcount
+        if old:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(slots)")}
         if "busy_until" not in columns:  # a file from before requests were tracked
             self._db.execute("ALTER TABLE slots ADD COLUMN busy_until REAL NOT NULL DEFAULT 0")
