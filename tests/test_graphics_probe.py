@@ -63,7 +63,8 @@ class _Terminal:
 
 KITTY_026 = "\x1bP>|kitty(0.26.5)\x1b\\\x1b_Gi=31;OK\x1b\\\x1b[?62;c"
 KITTY_035 = "\x1bP>|kitty(0.35.2)\x1b\\\x1b_Gi=31;OK\x1b\\\x1b[?62;c"
-XTERM_VT340 = "\x1bP>|XTerm(379)\x1b\\\x1b[?63;1;2;4;6;9;15;16;22;28c"
+XTERM_VT340 = "\x1bP>|XTerm(379)\x1b\\\x1bP1$r0;38:2::1:2:3m\x1b\\\x1b[?63;1;2;4;6;9;15;16;22;28c"
+MLTERM = "\x1bP1$r0;38;5;16m\x1b\\\x1b[?63;1;2;3;4;6;7;15;18;22;29c"
 WEZTERM = "\x1bP>|WezTerm 20240203\x1b\\\x1b_Gi=31;OK\x1b\\\x1b[?65;4;6;18;22c"
 FOOT = "\x1bP>|foot(1.13.1)\x1b\\\x1b[?62;4;22c"
 TMUX = "\x1bP>|tmux 3.3a\x1b\\\x1b[?1;2c"
@@ -166,6 +167,16 @@ def test_sixel_terminals_get_sixel_and_the_report_says_so(tmp_path: Path) -> Non
         assert result["renderer"] == "sixel", who
         assert who in result["report"]
         assert "draws with sixel" in result["report"]  # what the TUI will use, not "half-blocks"
+
+
+def test_colour_depth_from_the_terminals_own_echo(tmp_path: Path) -> None:
+    # COLORTERM unset: the terminal's DECRQSS answer for a 24-bit colour decides.
+    xterm = _probe_in_pty(tmp_path, rows=24, cols=80, answers=XTERM_VT340)
+    assert "colours:    24-bit (the terminal reported a 24-bit colour back" in xterm["report"]
+    assert "hint:" not in xterm["report"]
+    mlterm = _probe_in_pty(tmp_path, rows=24, cols=80, answers=MLTERM)
+    assert "maps to its 256-colour palette" in mlterm["report"]
+    assert "hint:" in mlterm["report"] and "COLORTERM=truecolor" in mlterm["report"]
 
 
 def test_foot_without_sixel_answer_gets_sextants(tmp_path: Path) -> None:

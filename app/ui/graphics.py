@@ -56,6 +56,7 @@ class Detected:
     notes: list[str] = field(default_factory=list)
     probe: Probe = field(default_factory=Probe)
     tty: bool = False
+    terminal: str = ""  # TERM, COLORTERM, ... as they were before the probe
 
 
 DETECTED = Detected()
@@ -163,11 +164,19 @@ def _probe() -> None:
     global _WIDGETS, _RENDERABLES
     out = sys.__stdout__
     DETECTED.tty = out is not None and out.isatty()
+    DETECTED.terminal = _terminal_description()
     try:
         DETECTED.probe = probe()
     except Exception as exc:  # a terminal we cannot talk to still gets images
         DETECTED.notes.append(f"terminal query failed ({_why(exc)})")
         log.warning("terminal query failed", exc_info=True)
+    depth = DETECTED.probe.depth
+    if (depth.truecolor or depth.takes_rgb) and not os.environ.get("COLORTERM"):
+        # Rich (so Textual) reads COLORTERM when the app starts. Without it, TERM=xterm or
+        # TERM=mlterm means 16 colours, though the terminal takes 24-bit colour codes (and
+        # maps them to its palette itself if it must): the theme's badges and status
+        # counts came out red on red or grey on grey.
+        os.environ["COLORTERM"] = "truecolor"
     try:
         DETECTED.cell_size, DETECTED.cell_source = _cell_size(DETECTED.probe)
         _quiet_textual_image(DETECTED.cell_size)
@@ -178,9 +187,6 @@ def _probe() -> None:
         log.warning("textual-image is unusable; images are not drawn", exc_info=True)
         _WIDGETS, _RENDERABLES = {}, {}
         DETECTED.renderer, DETECTED.why = "none", "textual-image is unusable"
-
-
-_probe()
 
 
 def image_widget_class(graphics: str) -> type[Widget] | None:
@@ -243,13 +249,21 @@ def _answers_description() -> str:
     return "; ".join(parts)
 
 
+def _colours(depth: Any) -> str:
+    if depth.truecolor:
+        return "24-bit"
+    if depth.takes_rgb:
+        return "24-bit codes, which the terminal maps to its 256-colour palette"
+    return "256-colour palette"
+
+
 def graphics_report(graphics: str = "auto") -> str:
     """What was detected and why, and what the TUI will draw with, as plain text."""
     chosen = renderer_for(graphics)
     ident = DETECTED.probe.identity
     depth = DETECTED.probe.depth
     lines = [
-        f"terminal:   {_terminal_description()}",
+        f"terminal:   {DETECTED.terminal or _terminal_description()}",
         f"identity:   {ident.describe() if ident else 'unknown'}",
         f"stdout:     {'a terminal' if DETECTED.tty else 'not a terminal (pipe or file)'}",
         f"answers:    {_answers_description()}",
@@ -258,7 +272,7 @@ def graphics_report(graphics: str = "auto") -> str:
         f"the TUI:    draws with {RENDERER_NAMES.get(chosen, chosen)}"
         + (f" (--graphics {graphics})" if graphics != "auto" else " (--graphics auto)"),
         f"cell size:  {DETECTED.cell_size[0]}x{DETECTED.cell_size[1]} px ({DETECTED.cell_source})",
-        f"colours:    {'24-bit' if depth.truecolor else '256-colour palette'} ({depth.why})",
+        f"colours:    {_colours(depth)} ({depth.why})",
     ]
     if not depth.truecolor and DETECTED.tty:
         lines.append(f"hint:       {depth.hint}")
@@ -310,3 +324,6 @@ def run_graphics_command(graphics: str = "auto") -> int:
     )
     show_test_image(console, graphics)
     return 0
+
+
+_probe()  # at import: before Textual takes over stdin

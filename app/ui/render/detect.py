@@ -5,6 +5,8 @@ One round of queries, answered in order by any terminal worth the name:
 - XTVERSION (``CSI > 0 q``): the terminal's name and version, e.g. ``kitty(0.26.5)``;
 - a kitty graphics query (``APC G ... ST``): ``OK`` if it speaks the kitty protocol;
 - ``CSI 16 t``: the cell size in pixels, when the window size ioctl does not say;
+- a 24-bit foreground colour, then DECRQSS (``DCS $ q m ST``): a terminal that shows
+  24-bit colour reports the same colour back (the colour-depth check);
 - DA1 (``CSI c``): its attributes; 4 means sixel. Every terminal answers DA1, so its
   answer ends the round: the terminal has said all it will.
 
@@ -27,13 +29,17 @@ from dataclasses import dataclass, field
 
 ESC = "\x1b"
 KITTY_QUERY = f"{ESC}_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA{ESC}\\"
-QUERIES_NO_KITTY = f"{ESC}[>0q{ESC}[16t{ESC}[c"
+COLOUR_QUERY = f"{ESC}[38;2;1;2;3m{ESC}P$qm{ESC}\\{ESC}[0m"
+QUERIES_NO_KITTY = f"{ESC}[>0q{ESC}[16t{COLOUR_QUERY}{ESC}[c"
 ROUND_TIMEOUT = 0.5  # seconds for the whole round; a local terminal answers in ~1 ms
 
 _XTVERSION = re.compile(r"\x1bP>\|(?P<text>[^\x1b]*)\x1b\\")
 _KITTY = re.compile(r"\x1b_G(?P<body>[^\x1b]*)\x1b\\")
 _CELL = re.compile(r"\x1b\[6;(?P<h>\d+);(?P<w>\d+)t")
 _DA1 = re.compile(r"\x1b\[\?(?P<attrs>[\d;]*)c")
+_SGR_REPORT = re.compile(r"\x1bP1\$r(?P<sgr>[^\x1b]*)\x1b\\")
+_RGB_ECHO = re.compile(r"38[:;]2[:;]+1[:;]2[:;]3")
+_PALETTE_ECHO = re.compile(r"38[:;]5[:;]\d+")
 
 
 @dataclass
@@ -47,6 +53,7 @@ class Answers:
     da1: tuple[int, ...] = ()
     da1_seen: bool = False
     cell: tuple[int, int] | None = None  # (width, height) from CSI 16 t
+    sgr: str | None = None  # the colour it reported back to DECRQSS (None: no answer)
     problem: str = ""  # why the round did not complete
     raw_len: int = 0
 
@@ -81,6 +88,8 @@ def parse(raw: str) -> Answers:
         w, h = int(m.group("w")), int(m.group("h"))
         if w > 0 and h > 0:
             answers.cell = (w, h)
+    if m := _SGR_REPORT.search(raw):
+        answers.sgr = m.group("sgr")
     if m := _DA1.search(raw):
         answers.da1_seen = True
         answers.da1 = tuple(int(a) for a in m.group("attrs").split(";") if a.isdigit())
@@ -160,20 +169,29 @@ def ask(in_tmux: bool | None = None, timeout: float = ROUND_TIMEOUT) -> Answers:
 
 @dataclass
 class ColourDepth:
-    truecolor: bool
+    truecolor: bool  # 24-bit colours reach the screen as they are
     why: str
     hint: str = ""
+    takes_rgb: bool = False  # the terminal accepts 24-bit colour codes (maybe mapping them)
 
 
-def colour_depth(env: dict[str, str] | os._Environ[str], identity: Identity | None) -> ColourDepth:
-    """Whether 24-bit colour reaches the screen, from COLORTERM (what Textual also uses)."""
+def colour_depth(answers: Answers, env: dict[str, str] | os._Environ[str]) -> ColourDepth:
+    """Whether 24-bit colour reaches the screen: COLORTERM, else the terminal's own echo."""
     colorterm = env.get("COLORTERM", "").lower()
     if colorterm in ("truecolor", "24bit"):
         return ColourDepth(True, f"COLORTERM={colorterm}")
-    where = "tmux" if env.get("TMUX") else "this terminal"
+    if answers.sgr is not None and _RGB_ECHO.search(answers.sgr):
+        return ColourDepth(True, "the terminal reported a 24-bit colour back (DECRQSS)", "", True)
+    takes_rgb = answers.sgr is not None and _PALETTE_ECHO.search(answers.sgr) is not None
+    said = (
+        f"reported the colour back as {answers.sgr!r}"
+        if answers.sgr is not None
+        else "did not report a 24-bit colour back"
+    )
+    where = "tmux" if env.get("TMUX") else "This terminal"
     hint = (
-        f"{where} did not say it shows 24-bit colour (COLORTERM is "
-        f"{colorterm or 'unset'}), so colours go through a 256-colour palette. "
+        f"{where} {said} and COLORTERM is {colorterm or 'unset'}: colours go through the "
+        "256-colour palette, so images lose shades. "
     )
     if env.get("TMUX"):
         hint += (
@@ -181,8 +199,9 @@ def colour_depth(env: dict[str, str] | os._Environ[str], identity: Identity | No
             "`set -as terminal-features ',*:RGB'` to ~/.tmux.conf and set COLORTERM=truecolor."
         )
     else:
-        hint += "If it does 24-bit colour, run with COLORTERM=truecolor."
-    return ColourDepth(False, f"COLORTERM={colorterm or '(unset)'}", hint)
+        hint += "If it does 24-bit colour, set COLORTERM=truecolor."
+    why = f"COLORTERM={colorterm or '(unset)'}; the terminal {said}"
+    return ColourDepth(False, why, hint, takes_rgb)
 
 
 @dataclass
@@ -197,4 +216,4 @@ class Probe:
 def probe() -> Probe:
     answers = ask()
     identity = identify(answers, os.environ)
-    return Probe(answers, identity, colour_depth(os.environ, identity))
+    return Probe(answers, identity, colour_depth(answers, os.environ))
