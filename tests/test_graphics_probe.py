@@ -148,11 +148,12 @@ def test_stdin_not_a_terminal_does_not_crash(tmp_path: Path) -> None:
     assert result["widget"] is not None
 
 
-def test_kitty_026_has_no_placeholders_so_gets_sextant_cells(tmp_path: Path) -> None:
+def test_kitty_026_has_no_placeholders_so_gets_classic_placements(tmp_path: Path) -> None:
     # kitty 0.26 answers the kitty query OK but shows placeholder boxes, and has no sixel.
     result = _probe_in_pty(tmp_path, rows=24, cols=80, answers=KITTY_026)
-    assert result["renderer"] == "sextant"
-    assert "kitty 0.26.5" in result["report"] and "placeholders" in result["report"]
+    assert result["renderer"] == "kitty"
+    assert result["widget"] == "KittyClassicImage"
+    assert "kitty 0.26.5" in result["report"] and "classic way" in result["report"]
 
 
 def test_kitty_with_placeholders_gets_kitty_graphics(tmp_path: Path) -> None:

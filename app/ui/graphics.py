@@ -10,9 +10,11 @@ terminal gets character cells, and :data:`DETECTED` says what happened and why
 
 Choice for ``--graphics auto``:
 
-- kitty graphics only where textual-image's Unicode placeholders work: kitty >= 0.28 and
-  Ghostty. kitty 0.26 answers the kitty query but shows placeholder boxes; WezTerm and
-  Konsole answer it but do not draw placeholders. These get sixel where DA1 lists it.
+- kitty graphics with textual-image's Unicode placeholders only where they work: kitty
+  >= 0.28 and Ghostty. WezTerm and Konsole answer the kitty query but do not draw
+  placeholders: they get sixel (DA1 lists it). kitty before 0.28 shows placeholder boxes
+  and has no sixel: it gets kitty graphics placed the classic way (render/kitty.py),
+  which draws real pixels where character cells would only approximate them.
 - sixel where DA1 lists it (4);
 - otherwise two-colour character cells: sextants (2x3 pixels) in terminals known to draw
   them themselves (kitty, foot, WezTerm, Ghostty), else quadrants (2x2), whose glyphs
@@ -106,11 +108,14 @@ def choose(found: Probe, tty: bool) -> tuple[str, str]:
         return "unicode", "stdout is not a terminal"
     a, ident = found.answers, found.identity
     who = ident.describe() if ident else "the terminal"
-    placeholders = ident is not None and (
-        (ident.name == "kitty" and ident.at_least(0, 28)) or ident.name == "ghostty"
-    )
+    placeholders = ident is not None and placeholders_work(found)
     if a.kitty and placeholders:
         return "kitty", f"{who} answered the kitty graphics query and draws Unicode placeholders"
+    if a.kitty and ident is not None and ident.name == "kitty":
+        return "kitty", (
+            f"{who} answered the kitty graphics query; it predates Unicode placeholders "
+            "(kitty 0.28) and has no sixel, so images are placed the classic way"
+        )
     cells = "sextant" if ident is not None and ident.name in SEXTANT_TERMINALS else "quadrant"
     no_placeholders = (
         f"{who} answered the kitty graphics query but does not draw the Unicode placeholders "
@@ -120,20 +125,31 @@ def choose(found: Probe, tty: bool) -> tuple[str, str]:
         lead = f"{no_placeholders}; " if a.kitty else ""
         return "sixel", f"{lead}{who} lists sixel (4) in its DA1 answer"
     if a.kitty:
-        return cells, f"{no_placeholders}, and it does not list sixel"
+        return "kitty", f"{no_placeholders}, and no sixel: images are placed the classic way"
     if a.problem:
         return cells, f"{a.problem}: no graphics protocol"
     tmux = " (tmux: see the README for passthrough)" if os.environ.get("TMUX") else ""
     return cells, f"{who} answered neither the sixel nor the kitty graphics query{tmux}"
 
 
-def _classes() -> tuple[dict[str, type[Widget]], dict[str, Any]]:
+def placeholders_work(found: Probe) -> bool:
+    """Whether textual-image's Unicode-placeholder kitty renderer works here."""
+    ident = found.identity
+    if ident is None:
+        return True  # asked for kitty by name, nothing says otherwise
+    return (ident.name == "kitty" and ident.at_least(0, 28)) or ident.name == "ghostty"
+
+
+def _classes(found: Probe) -> tuple[dict[str, type[Widget]], dict[str, Any]]:
     from textual_image import renderable as tir
     from textual_image import widget as tiw
     from textual_image.widget._base import Image as BaseImage
 
     from app.ui.render.cells import QuadrantImage, SextantImage
+    from app.ui.render.kitty import KittyClassicImage, KittyClassicRenderable
     from app.ui.render.sixel import SixelImage, SixelRenderable
+
+    classic = not placeholders_work(found)
 
     class SextantWidget(BaseImage, Renderable=SextantImage):
         pass
@@ -142,7 +158,7 @@ def _classes() -> tuple[dict[str, type[Widget]], dict[str, Any]]:
         pass
 
     widgets: dict[str, type[Widget]] = {
-        "kitty": tiw.TGPImage,
+        "kitty": KittyClassicImage if classic else tiw.TGPImage,
         "sixel": SixelImage,
         "sextant": SextantWidget,
         "quadrant": QuadrantWidget,
@@ -150,7 +166,7 @@ def _classes() -> tuple[dict[str, type[Widget]], dict[str, Any]]:
         "unicode": tiw.UnicodeImage,
     }
     renderables = {
-        "kitty": tir.TGPImage,
+        "kitty": KittyClassicRenderable if classic else tir.TGPImage,
         "sixel": SixelRenderable,
         "sextant": SextantImage,
         "quadrant": QuadrantImage,
@@ -180,7 +196,7 @@ def _probe() -> None:
     try:
         DETECTED.cell_size, DETECTED.cell_source = _cell_size(DETECTED.probe)
         _quiet_textual_image(DETECTED.cell_size)
-        _WIDGETS, _RENDERABLES = _classes()
+        _WIDGETS, _RENDERABLES = _classes(DETECTED.probe)
         DETECTED.renderer, DETECTED.why = choose(DETECTED.probe, DETECTED.tty)
     except Exception as exc:
         DETECTED.notes.append(f"textual-image is unusable ({_why(exc)}); images are not drawn")

@@ -29,6 +29,8 @@ from rich.control import Control
 from rich.segment import ControlType, Segment
 from rich.style import Style
 from textual.app import ComposeResult
+from textual.geometry import Region
+from textual.strip import Strip
 from textual_image._pixeldata import PixelData
 from textual_image._sixel import SixelOptions, image_to_sixels
 from textual_image._terminal import CellSize
@@ -71,13 +73,20 @@ class _FixedSixelImpl(_ImageSixelImpl):
             cropped = cropped.cropped(0, 0, cropped.width, height)
         return cropped
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._crop = crop
+        return super().render_lines(crop)
+
     def _get_sixel_segments(self, sixel_data: str) -> Iterable[Segment]:
         region = self.screen.find_widget(self).visible_region
+        crop = getattr(self, "_crop", Region(0, 0, region.width, region.height))
+        x, y = region.x + crop.x, region.y + crop.y  # upstream: region.x, region.y
         return [
-            Segment(Control.move_to(region.x, region.y).segment.text, style=_NULL),
+            Segment(Control.move_to(x, y).segment.text, style=_NULL),
             # A no-op control code keeps Rich from measuring or splitting the sixel data.
             Segment(sixel_data, style=_NULL, control=((ControlType.CURSOR_FORWARD, 0),)),
-            Segment(Control.move_to(region.right, region.bottom - 1).segment.text, style=_NULL),
+            # Back to the end of the line this strip is drawn on (upstream: one row below).
+            Segment(Control.move_to(x + crop.width, y + crop.height - 1).segment.text, style=_NULL),
         ]
 
 
