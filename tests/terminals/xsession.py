@@ -271,6 +271,17 @@ class Terminal:
         env = {**env, **self.display.env(), **self.emulator.extra_env}
         if self.emulator.wayland:
             env = self._start_weston(env)
+        # A second try if it exits at once: under load mlterm once lost its X connection
+        # ("Connection reset by peer"). Both failures are reported if it fails again.
+        failures = []
+        for _ in range(2):
+            try:
+                return self._start_emulator(command, env)
+            except CannotStart as exc:
+                failures.append(str(exc))
+        raise CannotStart("; then: ".join(failures))
+
+    def _start_emulator(self, command: list[str], env: dict[str, str]) -> Terminal:
         log = self.logs / f"{self.emulator.name}.log"
         with log.open("wb") as out:
             self.proc = subprocess.Popen(
@@ -288,6 +299,7 @@ class Terminal:
                 timeout=30,
             )
         except TimeoutError as exc:
+            _stop(self.proc)
             raise CannotStart(f"{self.emulator.name}: {exc}; its output: {_tail(log)}") from None
         if self._exited():
             raise CannotStart(f"{self.emulator.name} exited at once: {_tail(log)}")
@@ -369,12 +381,13 @@ class Terminal:
         return Grid(x, y, cw, ch, w // cw, h // ch)
 
     def focus(self) -> None:
-        # The pointer in the window (weston sends keys to the client under it), in the
-        # bottom-right corner, out of the way: weston draws it into the screenshot.
-        out = self.display.xdotool("getwindowgeometry", "--shell", self.window)
-        size = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-        x, y = int(size["WIDTH"]) - 3, int(size["HEIGHT"]) - 3
-        self.display.xdotool("mousemove", "--window", self.window, str(x), str(y))
+        if self.emulator.wayland:
+            # Weston sends keys to the client under the pointer. Bottom-right corner, out
+            # of the way: weston draws the pointer into the screenshot.
+            out = self.display.xdotool("getwindowgeometry", "--shell", self.window)
+            size = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+            x, y = int(size["WIDTH"]) - 3, int(size["HEIGHT"]) - 3
+            self.display.xdotool("mousemove", "--window", self.window, str(x), str(y))
         self.display.xdotool("windowfocus", "--sync", self.window)
 
     def type(self, text: str) -> None:
