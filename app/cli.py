@@ -88,6 +88,18 @@ def build_parser() -> argparse.ArgumentParser:
     button.add_argument("--ar", help="Custom Zoom: aspect ratio such as 16:9")
     _job_args(button, "button")
 
+    wait = sub.add_parser(
+        "wait", help="wait again for a job of the history (after Ctrl+C, or from another window)"
+    )
+    wait.add_argument("job", help="the job id, or the messageId imagine printed")
+    _job_args(wait, "imagine")
+    wait.set_defaults(wait=True)
+
+    jobs = sub.add_parser("jobs", help="list the most recent jobs of the history")
+    jobs.add_argument("--limit", type=int, default=20, help="how many (default: 20)")
+    jobs.add_argument("--json", action="store_true", help="print JSON on stdout")
+    _setting_flags(jobs, "config")
+
     graphics = sub.add_parser(
         "graphics", help="show the detected terminal graphics and a test image"
     )
@@ -134,8 +146,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "config":
             return _config(args)
         settings = resolve(_flags(args))
-        if args.command in ("imagine", "button"):
+        if args.command in ("imagine", "button", "wait"):
             return asyncio.run(_run_job(args, settings))
+        if args.command == "jobs":
+            return _jobs(args, settings)
         return _tui(settings)
     except ConfigError as exc:
         _err(f"imagine-tui: {exc.human}")
@@ -245,7 +259,7 @@ async def _run_job(args: argparse.Namespace, settings: Settings) -> int:
     except PromptError as exc:
         _err(f"imagine-tui: {exc}")
         return EXIT_BAD_INPUT
-    if prompt is None and not args.button_message_id.strip():
+    if args.command == "button" and not args.button_message_id.strip():
         _err("imagine-tui: --message needs the job's buttonMessageId (or its messageId)")
         return EXIT_BAD_INPUT
     progress = _Progress()
@@ -260,6 +274,8 @@ async def _run_job(args: argparse.Namespace, settings: Settings) -> int:
             f"using the built-in simulator at {backend.base_url}"
         )
     try:
+        if args.command == "wait":
+            return await _wait_command(args, backend, progress)
         return await _job_command(args, backend, prompt, progress)
     finally:
         await close_backend(backend)
@@ -274,6 +290,25 @@ async def _job_command(
     except ValueError as exc:
         _err(f"imagine-tui: {exc}")
         return EXIT_BAD_INPUT
+    return await _finish(args, backend, job, progress)
+
+
+async def _wait_command(args: argparse.Namespace, backend: Backend, progress: _Progress) -> int:
+    """``wait JOB``: the rest of ``imagine --wait`` for a job already in the history."""
+    manager = backend.manager
+    wanted = args.job.strip()
+    job = manager.get(wanted) or (manager.find_message(wanted) if wanted else None)
+    if job is None:
+        where = backend.settings.db_path
+        _err(f"imagine-tui: no job {clean_text(wanted)!r} in the history ({where})")
+        return EXIT_BAD_INPUT
+    manager.watch(job.id)  # polled here unless a live process holds it: then followed
+    return await _finish(args, backend, manager.get(job.id) or job, progress)
+
+
+async def _finish(args: argparse.Namespace, backend: Backend, job: Job, progress: _Progress) -> int:
+    """Wait for the job (with --wait: until it settles), save and report it."""
+    manager = backend.manager
     progress.job_id = job.id
     try:
         job = await manager.wait_for(job.id, lambda j: j.message_id is not None or j.state.settled)
@@ -363,6 +398,48 @@ def _report(
     return code
 
 
+def _jobs(args: argparse.Namespace, settings: Settings) -> int:
+    """``jobs``: the newest jobs of the history, newest first."""
+    from app.jobs.store import JobStore, StoreError
+
+    if args.limit < 1:
+        _err("imagine-tui: --limit takes a positive number")
+        return EXIT_BAD_INPUT
+    jobs: list[Job] = []
+    if settings.db_path.is_file():  # no history yet: nothing to list, nothing created
+        try:
+            with JobStore(settings.db_path) as store:
+                jobs = store.newest(args.limit)
+        except StoreError as exc:
+            _err(f"imagine-tui: {exc.human}")
+            return EXIT_BAD_INPUT
+    if args.json:
+        rows = [
+            {
+                "jobId": j.id,
+                "messageId": j.message_id,
+                "state": j.state.value,
+                "progress": j.progress,
+                "title": j.title,
+                "prompt": j.prompt,
+                "createdAt": j.created_at,
+            }
+            for j in jobs
+        ]
+        print(json.dumps(rows, ensure_ascii=False), flush=True)
+        return EXIT_OK
+    import time
+
+    for j in jobs:
+        created = time.strftime("%Y-%m-%d %H:%M", time.localtime(j.created_at))
+        prompt = clean_text(j.prompt, single_line=True)
+        prompt = prompt if len(prompt) <= 50 else prompt[:49] + "…"
+        print(f"{j.id}  {j.state.value:<9} {j.progress:3d}%  {created}  {j.title}: {prompt}")
+    if not jobs:
+        _err(f"imagine-tui: no jobs in the history yet ({settings.db_path})")
+    return EXIT_OK
+
+
 def _exit_code(job: Job) -> int:
     if job.state is JobState.UNCERTAIN or (
         job.state is JobState.FAILED and job.error_code in _API_FAILURES
@@ -398,6 +475,10 @@ def _interrupted(manager: JobManager, job_id: str) -> None:
     """Ctrl+C: say what became of the job, so nothing is paid for unknowingly."""
     job = manager.get(job_id)
     if job is None or job.state.settled:
+        return
+    owner = manager.store.owner_of(job_id)
+    if owner is not None and owner != manager.owner:  # `wait` on another process's job
+        _err(f"imagine-tui: interrupted; job {job_id} carries on in the process that holds it.")
         return
     if manager.cancel(job_id):
         _err(f"imagine-tui: interrupted; job {job_id} was not sent.")

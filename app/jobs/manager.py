@@ -177,6 +177,7 @@ class JobManager:
         self._waiters: dict[str, list[tuple[Callable[[Job], bool], asyncio.Future[Job]]]] = {}
         self._downloads: dict[str, asyncio.Task[tuple[str, ...]]] = {}
         self._polling: set[str] = set()
+        self._watched: set[str] = set()  # other processes' jobs a script waits on (``watch``)
         self._wake = asyncio.Event()
         self._poll_task: asyncio.Task[None] | None = None
         self._watch_task: asyncio.Task[None] | None = None
@@ -269,7 +270,8 @@ class JobManager:
         return await self.wait_for(job_id, lambda j: j.state.settled)
 
     async def images_ready(self, job_id: str) -> tuple[str, ...]:
-        """After a job is done: wait for its download; why each missing image is missing."""
+        """After a job is done: wait for its download, or fetch what the cache lacks (a
+        job another process finished, images evicted); why each missing image is missing."""
         task = self._downloads.get(job_id)
         if task is not None:
             return await asyncio.shield(task)
@@ -277,7 +279,15 @@ class JobManager:
         if images is None:
             return ()
         missing = [u for u in job.display_urls if images.cached_path(u) is None]
-        return tuple("not downloaded" for _ in missing)
+        if not missing or job.state is not JobState.DONE:
+            return tuple("not downloaded" for _ in missing)
+        return await self._download(job, quiet=True)
+
+    def watch(self, job_id: str) -> None:
+        """A script waits on ``job_id``, made by another process: follow it through the
+        store while a live process holds it, take it over (now or later) when none does."""
+        self._watched.add(job_id)
+        self._adopt()
 
     # -- actions -----------------------------------------------------------------------
 
@@ -714,7 +724,7 @@ class JobManager:
         """Take over active jobs no live process holds, and carry on with them."""
         now = time.time()
         for job_id, owner, lease_until in self.store.active_leases():
-            if owner == self.owner:
+            if owner == self.owner or not (self.settings.adopt or job_id in self._watched):
                 continue
             gone = owner is None or (lease_until or 0.0) < now or _owner_died(owner)
             if not gone:
@@ -752,7 +762,7 @@ class JobManager:
                     held = self.store.renew(self.owner, time.time() + LEASE_SECONDS)
                     for job_id in set(self.planner.job_ids()) - held:
                         self.planner.remove(job_id)  # taken over: its new owner polls it
-                if self.settings.adopt and now - adopted >= ADOPT_SECONDS:
+                if (self.settings.adopt or self._watched) and now - adopted >= ADOPT_SECONDS:
                     adopted = now
                     self._adopt()
             except StoreError as exc:
