@@ -75,13 +75,21 @@ class _FixedSixelImpl(_ImageSixelImpl):
 
     def render_lines(self, crop: Region) -> list[Strip]:
         self._crop = crop
-        return super().render_lines(crop)
+        lines = super().render_lines(crop)
+        # Upstream leaves the lines above the sixel line empty, so text from an earlier
+        # screen stays in cells the image does not quite cover (its last few pixel rows
+        # after the cut to whole bands). Blank cells first, then the image over them.
+        blank = Strip.blank(crop.width, self.rich_style)
+        return [blank] * (len(lines) - 1) + lines[-1:] if lines else lines
 
     def _get_sixel_segments(self, sixel_data: str) -> Iterable[Segment]:
         region = self.screen.find_widget(self).visible_region
         crop = getattr(self, "_crop", Region(0, 0, region.width, region.height))
         x, y = region.x + crop.x, region.y + crop.y  # upstream: region.x, region.y
         return [
+            # Blank this line's cells first (upstream draws none on it): the image's last
+            # pixel rows may not cover them, and text from an earlier screen showed there.
+            Segment(" " * crop.width, self.rich_style),
             Segment(Control.move_to(x, y).segment.text, style=_NULL),
             # A no-op control code keeps Rich from measuring or splitting the sixel data.
             Segment(sixel_data, style=_NULL, control=((ControlType.CURSOR_FORWARD, 0),)),
