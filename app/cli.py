@@ -100,6 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.add_argument("--json", action="store_true", help="print JSON on stdout")
     _setting_flags(jobs, "config")
 
+    cache = sub.add_parser("cache", help="show the image cache's size, or prune it to its cap")
+    cache.add_argument(
+        "--prune",
+        action="store_true",
+        help="remove least recently used images down to cache_max (never favourites')",
+    )
+    _setting_flags(cache, "config")
+
     graphics = sub.add_parser(
         "graphics", help="show the detected terminal graphics and a test image"
     )
@@ -150,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_run_job(args, settings))
         if args.command == "jobs":
             return _jobs(args, settings)
+        if args.command == "cache":
+            return _cache(args, settings)
         return _tui(settings)
     except ConfigError as exc:
         _err(f"imagine-tui: {exc.human}")
@@ -438,6 +448,34 @@ def _jobs(args: argparse.Namespace, settings: Settings) -> int:
     if not jobs:
         _err(f"imagine-tui: no jobs in the history yet ({settings.db_path})")
     return EXIT_OK
+
+
+def _cache(args: argparse.Namespace, settings: Settings) -> int:
+    """``cache``: how big the image cache is; with --prune, down to its cap."""
+    from app.images.evict import usage
+    from app.jobs.store import StoreError
+    from app.runtime import prune_images
+
+    cap = f"cap {settings.cache_max:g} GB"
+    if args.prune:
+        try:
+            pruned = prune_images(settings)
+        except StoreError as exc:  # the favourites are unknown: remove nothing
+            _err(f"imagine-tui: {exc.human}")
+            return EXIT_BAD_INPUT
+        print(f"removed {pruned.removed} images ({_size(pruned.freed)})")
+        now = pruned.left
+    else:
+        now = usage(settings.image_dir)
+    print(
+        f"{settings.image_dir}: {_size(now.bytes)}, {now.images} images "
+        f"({now.files} files); {cap}"
+    )
+    return EXIT_OK
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024**3:.2f} GB" if n >= 1024**3 else f"{n / 1024**2:.1f} MB"
 
 
 def _exit_code(job: Job) -> int:

@@ -7,17 +7,21 @@ behaves the same everywhere.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 
 from app.api.client import ImagineClient
 from app.images import ImagePipeline
+from app.images.evict import GB, Pruned, prune
 from app.jobs.budget import Priority, RequestBudget, shared_budget
 from app.jobs.manager import JobManager, Listener, ManagerSettings
-from app.jobs.store import JobStore
+from app.jobs.store import JobStore, StoreError
 from app.jobs.webhook import WebhookReceiver
 from app.settings import ConfigError, Settings
 from app.simulator import Simulator, SimulatorConfig
 from app.simulator.demo import DemoSimulator
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -33,6 +37,7 @@ class Backend:
     simulator: Simulator | None = None  # the demo service, when this process serves it
     webhook: WebhookReceiver | None = None
     demo_service: DemoSimulator | None = None
+    pruning: asyncio.Task[None] | None = None  # the start-up pruning of the image cache
 
 
 def start_simulator(settings: Settings) -> DemoSimulator:
@@ -116,6 +121,8 @@ async def open_backend(
     if receiver is not None:
         receiver.on_body = manager.webhook_body
     await manager.start()
+    # The app prunes the cache as it starts (in a thread); scripts leave that to the app.
+    pruning = None if script else asyncio.create_task(_prune_quietly(settings))
     return Backend(
         settings=settings,
         demo=simulator is not None,
@@ -128,7 +135,31 @@ async def open_backend(
         simulator=simulator.hosted if simulator else None,
         webhook=receiver,
         demo_service=simulator,
+        pruning=pruning,
     )
+
+
+KEEP_NEWEST = 200  # the newest jobs' images are never evicted: they are what is on screen
+
+
+def prune_images(settings: Settings) -> Pruned:
+    """Bring the image cache down to ``cache_max``, least recently used first, never the
+    images of favourite jobs or of the newest ones. Blocking: run it in a thread."""
+    keep: set[str] = set()
+    if settings.db_path.is_file():
+        with JobStore(settings.db_path) as store:
+            keep = store.image_urls_to_keep(KEEP_NEWEST)
+    return prune(settings.image_dir, int(settings.cache_max * GB), keep)
+
+
+async def _prune_quietly(settings: Settings) -> None:
+    try:
+        pruned = await asyncio.to_thread(prune_images, settings)
+    except (OSError, StoreError) as exc:  # a full cache is no reason not to start
+        log.warning("could not prune the image cache: %s", getattr(exc, "human", exc))
+        return
+    if pruned.removed:
+        log.info("image cache pruned: %d images, %d bytes", pruned.removed, pruned.freed)
 
 
 async def _start_webhook(settings: Settings) -> tuple[WebhookReceiver | None, str | None]:
@@ -147,6 +178,8 @@ async def _start_webhook(settings: Settings) -> tuple[WebhookReceiver | None, st
 
 
 async def close_backend(backend: Backend) -> None:
+    if backend.pruning is not None:
+        await backend.pruning  # a thread cannot be cancelled: it ends by itself
     if backend.webhook is not None:
         await backend.webhook.close()
     await backend.manager.close()

@@ -195,6 +195,17 @@ class Settings:
             unset="the listen address",
         ),
     )
+    cache_max: float = field(
+        default=2.0,
+        metadata=spec(
+            "image cache cap in GB: least recently used images go first, favourites stay",
+            env="IMAGINE_CACHE_MAX",
+            flag="--cache-max",
+            commands=TUI,
+            metavar="GB",
+            check=_number("a size in GB", 0, 1_000_000, above=True),
+        ),
+    )
     # The config file's [keys] table: binding id -> keys, as Textual keymaps take them.
     keymap: dict[str, str] = field(default_factory=dict)
     # Not user settings: knobs for the built-in simulator (demo mode, tests) and the scheduler.

@@ -16,7 +16,7 @@ import httpx
 from PIL import Image
 
 from app.files import write_atomic
-from app.images import cache, decode, split
+from app.images import cache, decode, evict, split
 from app.images.fetch import Forbidden, check_url, download, too_large
 from app.images.model import ImageFailure, ImageFetchError, TileResult
 
@@ -77,6 +77,7 @@ class ImagePipeline:
         url = check_url(url)  # before any I/O, cache lookups included
         hit = self.cached_path(url)
         if hit is not None:
+            evict.touch(hit)  # recently used: the last to go when the cache is pruned
             return hit
         task = self._inflight.get(url)
         if task is None:

@@ -330,6 +330,18 @@ class JobStore:
             )
         )
 
+    def image_urls_to_keep(self, newest: int) -> set[str]:
+        """Image URLs of favourite jobs and of the ``newest`` jobs: never evicted."""
+        rows = self._db.execute(
+            "SELECT image_url, image_urls FROM jobs WHERE favourite = 1 OR id IN "
+            "(SELECT id FROM jobs ORDER BY created_at DESC LIMIT ?)",
+            (newest,),
+        ).fetchall()
+        urls = {url for url, _ in rows if url}
+        for _, many in rows:
+            urls.update(json.loads(many))
+        return urls
+
     def unfinished(self) -> list[Job]:
         finished = (JobState.DONE.value, JobState.FAILED.value)
         return list(

@@ -1,0 +1,187 @@
+"""The bounded image cache: real files, a real store, real HTTP on loopback, the real CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import io
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+from demo_settings import demo_settings
+from PIL import Image
+
+from app.images import ImagePipeline
+from app.images.cache import url_key
+from app.images.evict import prune, usage
+from app.jobs.model import Job, JobState
+from app.jobs.store import JobStore
+from app.runtime import KEEP_NEWEST, prune_images
+
+MB = 1024**2
+
+
+def _put(cache: Path, url: str, size: int, age: float, thumbs: int = 0) -> list[Path]:
+    """A cached image of ``size`` bytes (and thumbnails) last used ``age`` seconds ago."""
+    cache.mkdir(parents=True, exist_ok=True)
+    key = url_key(url)
+    paths = [cache / f"{key}.png"] + [cache / f"{key}.t{n}x{n}.png" for n in range(1, thumbs + 1)]
+    for path in paths:
+        path.write_bytes(b"x" * size)
+        stamp = time.time() - age
+        os.utime(path, (stamp, stamp))
+    return paths
+
+
+def test_least_recently_used_go_first_with_their_thumbnails(tmp_path: Path) -> None:
+    cache = tmp_path / "images"
+    oldest = _put(cache, "http://h/old.png", MB, age=300, thumbs=2)
+    middle = _put(cache, "http://h/mid.png", MB, age=200)
+    kept = _put(cache, "http://h/kept.png", MB, age=900)  # the oldest, but kept
+    newest = _put(cache, "http://h/new.png", MB, age=100)
+    foreign = cache / "notes.txt"
+    foreign.write_bytes(b"y" * MB)  # not the cache's own: never removed, still counted
+    assert usage(cache).images == 4 and usage(cache).files == 7
+
+    pruned = prune(cache, 3 * MB, keep_urls=["http://h/kept.png"])
+    assert not any(p.exists() for p in oldest) and not middle[0].exists()
+    assert kept[0].exists() and newest[0].exists() and foreign.exists()
+    assert (pruned.removed, pruned.freed) == (2, 4 * MB)
+    assert usage(cache) == pruned.left and pruned.left.bytes == 3 * MB
+    assert prune(cache, 3 * MB).removed == 0  # under the cap: nothing more goes
+
+
+def test_tiles_cut_from_a_kept_grid_are_kept(tmp_path: Path) -> None:
+    from app.images.split import grid_tiles
+
+    cache = tmp_path / "images"
+    grid = "http://h/grid.png"
+    tiles = [_put(cache, t, MB, age=500)[0] for t in grid_tiles(grid)]
+    prune(cache, 0, keep_urls=[grid])
+    assert all(t.exists() for t in tiles)
+
+
+def _job(n: int, *, urls: tuple[str, ...] = (), favourite: bool = False) -> Job:
+    job = Job(id=f"job{n:04d}", kind="imagine", prompt=f"p{n}")
+    return dataclasses.replace(
+        job,
+        state=JobState.DONE,
+        image_urls=urls,
+        favourite=favourite,
+        created_at=1_000_000.0 + n,
+    )
+
+
+def test_favourites_and_the_newest_jobs_keep_their_images(tmp_path: Path) -> None:
+    settings = demo_settings(tmp_path / "d").with_(cache_max=1 / 1024)  # 1 MB
+    fav, old, recent = "http://h/fav.png", "http://h/old.png", "http://h/recent.png"
+    with JobStore(settings.db_path) as store:
+        store.save(_job(1, urls=(fav,), favourite=True))
+        store.save(_job(2, urls=(old,)))
+        store.save_many(_job(n) for n in range(3, KEEP_NEWEST + 3))
+        store.save(_job(KEEP_NEWEST + 3, urls=(recent,)))
+    paths = {u: _put(settings.image_dir, u, MB, age=1000)[0] for u in (fav, old, recent)}
+    pruned = prune_images(settings)
+    assert pruned.removed == 1 and not paths[old].exists()
+    assert paths[fav].exists() and paths[recent].exists()
+
+
+class _Images(ThreadingHTTPServer):
+    """Serves one small PNG at any path; counts the downloads."""
+
+    def __init__(self) -> None:
+        buf = io.BytesIO()
+        Image.new("RGB", (64, 64), (200, 30, 30)).save(buf, "PNG")
+        self.png, self.hits = buf.getvalue(), 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.hits += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Content-Length", str(len(outer.png)))
+                self.end_headers()
+                self.wfile.write(outer.png)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+
+
+@pytest.fixture
+def images_server() -> Iterator[_Images]:
+    server = _Images()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _age(path: Path, seconds: float) -> None:
+    stamp = time.time() - seconds
+    os.utime(path, (stamp, stamp))
+
+
+def test_a_viewed_image_goes_last_and_an_evicted_one_is_fetched_again(
+    tmp_path: Path, images_server: _Images
+) -> None:
+    base = f"http://127.0.0.1:{images_server.server_address[1]}"
+    a, b = f"{base}/a.png", f"{base}/b.png"
+    cache = tmp_path / "images"
+
+    async def run() -> None:
+        async with httpx.AsyncClient() as http:
+            pipeline = ImagePipeline(http, cache)
+            path_a, path_b = await pipeline.fetch(a), await pipeline.fetch(b)
+            _age(path_a, 600)
+            _age(path_b, 300)
+            assert await pipeline.fetch(a) == path_a  # from the cache: now the most recent
+            assert images_server.hits == 2
+            one = path_a.stat().st_size
+            _age(path_a, 60)  # used a minute ago, b five minutes ago
+            prune(cache, one)
+            assert path_a.exists() and not path_b.exists()
+            assert pipeline.cached_path(b) is None
+            tile = await pipeline.thumbnail(b, (16, 16))  # viewed again: downloaded again
+            assert images_server.hits == 3 and path_b.exists() and tile is not None
+
+    asyncio.run(run())
+
+
+def test_cache_command_shows_the_size_and_prunes_to_the_cap(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    for n in range(3):
+        _put(data / "images", f"http://h/{n}.png", MB, age=100 * (3 - n), thumbs=1)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "app", "cache", *args, "--data-dir", str(data)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    shown = cli()
+    assert shown.returncode == 0, shown.stderr
+    assert "6.0 MB, 3 images (6 files); cap 2 GB" in shown.stdout
+    pruned = cli("--prune", "--cache-max", str(2.5 / 1024))  # 2.5 MB
+    assert pruned.returncode == 0, pruned.stderr
+    assert "removed 2 images (4.0 MB)" in pruned.stdout
+    assert "2.0 MB, 1 images (2 files)" in pruned.stdout
+    assert (data / "images" / f"{url_key('http://h/2.png')}.png").exists()  # the newest
+    bad = cli("--cache-max", "-1")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
