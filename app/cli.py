@@ -468,8 +468,7 @@ def _cache(args: argparse.Namespace, settings: Settings) -> int:
     else:
         now = usage(settings.image_dir)
     print(
-        f"{settings.image_dir}: {_size(now.bytes)}, {now.images} images "
-        f"({now.files} files); {cap}"
+        f"{settings.image_dir}: {_size(now.bytes)}, {now.images} images ({now.files} files); {cap}"
     )
     return EXIT_OK
 
