@@ -15,20 +15,44 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from scenarios import SIZE, TOURS, snapshot_app
+from scenarios import TRIPS, quiet, snapshot_app  # the journeys live in tests/
 
 OUT = Path(__file__).resolve().parent
+# picture name -> (journey, shot) in tests/scenarios.py
+PICTURES = {
+    "empty": ("first_run", "empty"),
+    "running": ("first_run", "running"),
+    "done": ("variations", "done_tile_2"),
+    "upscale": ("variations", "upscale"),
+    "help": ("variations", "help"),
+    "error": ("failures", "refused"),
+}
 
 
-async def shoot(name: str) -> Path:
+async def shoot(journey: str, wanted: dict[str, str]) -> list[Path]:
+    """Run one journey; save the shots in ``wanted`` (shot -> picture name) as SVG."""
+    trip = TRIPS[journey]
+    saved: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="imagine-shot-") as tmp:
-        app = snapshot_app(Path(tmp))
-        async with app.run_test(size=SIZE, notifications=True) as pilot:
-            await TOURS[name](pilot)
-            await pilot.pause(0.2)
-            path = app.save_screenshot(filename=f"{name}.svg", path=str(OUT))
-    return Path(path)
+        patch = pytest.MonkeyPatch()
+        try:
+            arranged = trip.prepare(patch) if trip.prepare is not None else None
+            app = snapshot_app(Path(tmp), **trip.settings)
+            async with app.run_test(size=trip.size, notifications=True) as pilot:
+
+                async def shot(name: str, *, toasts: bool = False) -> None:
+                    await quiet(pilot, toasts=toasts)
+                    if name in wanted:
+                        path = app.save_screenshot(filename=f"{wanted[name]}.svg", path=str(OUT))
+                        saved.append(Path(path))
+
+                await trip.journey(pilot, shot, arranged)
+        finally:
+            patch.undo()
+    return saved
 
 
 def to_png(svg: Path) -> Path | None:
@@ -41,10 +65,14 @@ def to_png(svg: Path) -> Path | None:
 
 
 def main(names: list[str]) -> int:
-    for name in names or list(TOURS):
-        svg = asyncio.run(shoot(name))
-        png = to_png(svg)
-        print(f"{name}: {svg.name}" + (f", {png.name}" if png else " (no rsvg-convert: SVG only)"))
+    journeys: dict[str, dict[str, str]] = {}
+    for name in names or list(PICTURES):
+        journey, shot = PICTURES[name]
+        journeys.setdefault(journey, {})[shot] = name
+    for journey, wanted in journeys.items():
+        for svg in asyncio.run(shoot(journey, wanted)):
+            png = to_png(svg)
+            print(f"{svg.stem}: {svg.name}" + (f", {png.name}" if png else " (no rsvg-convert)"))
     return 0
 
 

@@ -10,24 +10,16 @@ import subprocess
 import sys
 import textwrap
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 from demo_settings import demo_settings
 from PIL import Image
+from waiting import until
 
 from app.jobs import ConnectionChanged, Job, JobEvent, JobManager, JobState, JobStore
 from app.runtime import close_backend, open_backend
 from app.settings import Settings
 from app.simulator import Simulator, SimulatorConfig
-
-
-async def until(cond: Callable[[], bool], timeout: float) -> bool:
-    for _ in range(int(timeout / 0.05)):
-        if cond():
-            return True
-        await asyncio.sleep(0.05)
-    return cond()
 
 
 def service_settings(tmp_path: Path, sim: Simulator, **extra: object) -> Settings:

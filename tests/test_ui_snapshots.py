@@ -1,28 +1,41 @@
-"""SVG snapshots of the main states (pytest-textual-snapshot).
+"""SVG snapshots along the journeys of ``tests/scenarios.py``: several named shots each.
 
-Deterministic by construction: fixed terminal and cell size, half-block images from the
-simulator (fixed per prompt and seed), animations off, elapsed times hidden, no toasts
-except the error's. Update with ``pytest tests/test_ui_snapshots.py --snapshot-update``.
+One app run per journey; each ``shot(name)`` is compared with
+``__snapshots__/test_ui_snapshots/test_journey[<journey>][<name>].svg``. Update them with
+``pytest tests/test_ui_snapshots.py --snapshot-update`` and look at what changed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from scenarios import SIZE, TOURS, snapshot_app
-
-SnapCompare = Callable[..., bool]
-
-
-@pytest.fixture(autouse=True)
-def _no_animations(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TEXTUAL_ANIMATIONS", "none")
+from pytest_textual_snapshot import SVGImageExtension
+from scenarios import TRIPS, quiet, snapshot_app
+from syrupy import SnapshotAssertion
 
 
-@pytest.mark.parametrize("state", ["empty", "running", "done", "upscale", "error", "help"])
-def test_snapshot(state: str, snap_compare: SnapCompare, tmp_path: Path) -> None:
-    tour: Any = TOURS[state]
-    assert snap_compare(snapshot_app(tmp_path), terminal_size=SIZE, run_before=tour)
+@pytest.mark.parametrize("name", list(TRIPS))
+async def test_journey(
+    name: str, snapshot: SnapshotAssertion, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trip = TRIPS[name]
+    arranged = trip.prepare(monkeypatch) if trip.prepare is not None else None
+    svg = snapshot.use_extension(SVGImageExtension)
+    app = snapshot_app(tmp_path, **trip.settings)
+    differ: list[str] = []
+    taken: list[str] = []
+
+    async with app.run_test(size=trip.size, notifications=True) as pilot:
+
+        async def shot(label: str, *, toasts: bool = False) -> None:
+            await quiet(pilot, toasts=toasts)
+            taken.append(label)
+            matches = svg(name=label) == app.export_screenshot(title="imagine")
+            if not matches:
+                differ.append(label)
+
+        await trip.journey(pilot, shot, arranged)
+
+    assert len(taken) == len(set(taken)), "two shots share a name"
+    assert not differ, f"these shots differ from their snapshots: {differ}"

@@ -56,8 +56,9 @@ async def wait_ready(pilot: Pilot[Any]) -> ImagineApp:
 
 
 def jobs(app: ImagineApp) -> list[Job]:
-    """Every job, oldest first."""
-    assert app.backend is not None
+    """Every job, oldest first (none while the backend is not open yet)."""
+    if app.backend is None:
+        return []
     return sorted(app.backend.manager.jobs(), key=lambda j: j.created_at)
 
 

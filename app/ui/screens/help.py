@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from app.ui.actions import HelpRow
+
+COLUMN_GAP = 4  # #help-keys' right margin
+BOX_EDGES = 2 * 2 + 2 * 2  # thick border and padding, either side
 
 
 def _keys_text(rows: list[HelpRow]) -> Text:
@@ -41,6 +45,7 @@ class HelpScreen(ModalScreen[None]):
         align: center middle;
         & > #help-box {
             width: auto;
+            max-width: 100%;
             height: auto;
             max-height: 100%;
             border: thick $primary;
@@ -66,7 +71,8 @@ class HelpScreen(ModalScreen[None]):
         self.rows = rows
 
     def compose(self) -> ComposeResult:
-        # Two columns of sections, split between sections near the middle.
+        # Two columns of sections, split between sections near the middle; one column
+        # when two would not fit the terminal's width. The box scrolls when too tall.
         sections: list[list[HelpRow]] = []
         for row in self.rows:
             if not sections or sections[-1][0][0] != row[0]:
@@ -77,7 +83,9 @@ class HelpScreen(ModalScreen[None]):
         half = (len(self.rows) + len(sections)) / 2
         for section in sections:
             (left if len(left) + len(section) <= half or not left else right).extend(section)
-        with Vertical(id="help-box"):
+        if _width(left) + COLUMN_GAP + _width(right) + BOX_EDGES > self.app.size.width:
+            left, right = left + right, []
+        with VerticalScroll(id="help-box"):
             yield Label("Keys", id="help-title")
             with Horizontal(id="help-columns"):
                 yield Static(_keys_text(left), id="help-keys")
@@ -90,3 +98,9 @@ class HelpScreen(ModalScreen[None]):
                 ),
                 id="help-foot",
             )
+
+
+def _width(rows: list[HelpRow]) -> int:
+    """Cells one column of ``rows`` needs."""
+    keys = max((cell_len(k) for _, k, _ in rows), default=0) + 2
+    return max((keys + cell_len(what) for _, _, what in rows), default=0)

@@ -68,6 +68,7 @@ class MainScreen(Screen[None]):
         self._online = (True, "")
         self._seeds: set[str] = set()  # jobs whose seed was already announced
         self._early_prompt: str | None = None  # submitted before the backend was open
+        self._start_failed = False
 
     def compose(self) -> ComposeResult:
         yield PromptPane(id="prompt-pane")
@@ -160,7 +161,9 @@ class MainScreen(Screen[None]):
         self.refresh_status()
 
     def start_failed(self, why: str) -> None:
+        self._start_failed = True
         self.panel.show_message(f"Could not start: {why}")
+        self.refresh_status()
 
     def on_unmount(self) -> None:
         self.backend = None  # news still queued finds nothing to draw on
@@ -528,7 +531,7 @@ class MainScreen(Screen[None]):
     def _status(self) -> StatusInfo:
         backend = self.backend
         if backend is None:
-            return StatusInfo()
+            return StatusInfo(backend="not started") if self._start_failed else StatusInfo()
         budget = backend.budget
         return StatusInfo(
             backend=_host(backend.base_url),
