@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +28,7 @@ from app.settings import (
     resolve,
     store_token,
 )
-from app.text import button_text, clean_text
+from app.text import button_text, clean_text, undecodable
 from app.urls import redact_url
 
 if TYPE_CHECKING:
@@ -272,6 +273,10 @@ async def _run_job(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "button" and not args.button_message_id.strip():
         _err("imagine-tui: --message needs the job's buttonMessageId (or its messageId)")
         return EXIT_BAD_INPUT
+    problem = _unusable_args(args)
+    if problem is not None:  # found before anything is sent, and paid for
+        _err(f"imagine-tui: {problem}")
+        return EXIT_BAD_INPUT
     progress = _Progress()
     try:
         backend = await open_backend(settings, progress.on_event, script=True)
@@ -327,13 +332,16 @@ async def _finish(args: argparse.Namespace, backend: Backend, job: Job, progress
         if not args.json:
             print(job.message_id, flush=True)
         progress.start(job.progress)  # after the id: the bar never runs into stdout's line
-        limit = 60.0 * (backend.settings.expire_mins or 30) + 60.0  # never wait forever
+        minutes = max(backend.settings.expire_mins or 30, 1) + 1  # never wait forever
         try:
-            async with asyncio.timeout(limit):
+            async with asyncio.timeout(60.0 * minutes):
                 job = await manager.until_settled(job.id)
         except TimeoutError:
             progress.close()
-            _err(f"imagine-tui: gave up waiting: job {job.message_id} never finished.")
+            _err(
+                f"imagine-tui: gave up waiting after {minutes} min: job {job.message_id} "
+                "has not finished (it may still finish at the service)."
+            )
             return EXIT_API
         progress.close()
         failures = await manager.images_ready(job.id) if args.out and job.state.finished else ()
@@ -342,6 +350,25 @@ async def _finish(args: argparse.Namespace, backend: Backend, job: Job, progress
         progress.close()
         _interrupted(manager, job.id)
         raise
+
+
+def _unusable_args(args: argparse.Namespace) -> str | None:
+    """Why the command cannot do what it asks, when that can be known before sending."""
+    for flag, text in (
+        ("label", getattr(args, "label", "")),
+        ("--message", getattr(args, "button_message_id", "")),
+    ):
+        if undecodable(text or ""):
+            return f"the {flag} holds bytes that are not UTF-8 text; nothing was sent"
+    out: Path | None = args.out
+    if out is None:
+        return None
+    if out.exists() and not out.is_dir():
+        return f"--out {out} is a file, not a folder; nothing was sent"
+    nearest = next(p for p in (out, *out.parents) if p.exists())
+    if not nearest.is_dir() or not os.access(nearest, os.W_OK | os.X_OK):
+        return f"--out {out}: {nearest} cannot be written to; nothing was sent"
+    return None
 
 
 def _press(args: argparse.Namespace, manager: JobManager) -> Job:
@@ -389,8 +416,16 @@ def _report(
             return EXIT_BAD_INPUT
         saved_files = saved.files
         reasons = [*failures, *["not downloaded"] * len(saved.missing)]
+        urls = job.display_urls
         for url, why in zip(saved.missing, reasons, strict=False):
-            _err(f"imagine-tui: image not saved ({clean_text(why)}): {clean_text(url)}")
+            n = urls.index(url) + 1 if url in urls else "?"
+            _err(
+                f"imagine-tui: image {n} of {len(urls)} not saved ({clean_text(why)}): "
+                f"{clean_text(url)}"
+            )
+        if saved.missing:  # a partial result is not a success
+            _err(f"imagine-tui: saved {len(saved.files)} of {len(urls)} images into {args.out}")
+            code = EXIT_FAILED
     if code != EXIT_OK:
         where = f"job {job.message_id or job.id}"
         _err(f"imagine-tui: {where} failed: {clean_text(job.error or 'unknown reason')}")

@@ -32,3 +32,9 @@ def shorten(text: str, width: int) -> str:
     """One line of at most ``width`` characters, with an ellipsis when cut."""
     line = clean_text(text, single_line=True)
     return line if len(line) <= width else line[: max(width - 1, 0)] + "…"
+
+
+def undecodable(text: str) -> bool:
+    """True when ``text`` holds bytes that were not UTF-8 (argv keeps them as lone
+    surrogates): they cannot be sent, stored or printed."""
+    return any("\ud800" <= c <= "\udfff" for c in text)

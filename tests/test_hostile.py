@@ -463,3 +463,94 @@ def test_a_prompt_that_is_not_text_is_refused_before_sending(
     assert out.returncode == 2, out.stderr
     assert expect in out.stderr and b"Traceback" not in out.stderr
     assert b"simulator" not in out.stderr  # refused before anything was started or sent
+
+
+def _cli_on(hostile: Hostile, data: Path, *args: str | bytes) -> Any:
+    return _cli(*args, "--base-url", hostile.url, "--rate-interval", "0", data=data)
+
+
+@pytest.mark.parametrize("case", ["a file", "inside a file"])
+def test_an_unusable_out_is_refused_before_anything_is_sent(
+    hostile: Hostile, tmp_path: Path, case: str
+) -> None:
+    hostile.on("/imagine", lambda p, b: submitted())
+    blocker = tmp_path / "taken"
+    blocker.write_text("not a folder")
+    out = blocker if case == "a file" else blocker / "sub"
+    done = _cli_on(hostile, tmp_path / "data", "imagine", "p", "--wait", "--out", str(out))
+    assert done.returncode == 2 and b"nothing was sent" in done.stderr, done.stderr
+    assert b"Traceback" not in done.stderr and hostile.hits == []
+
+
+def test_a_label_that_is_not_text_is_refused_before_sending(
+    hostile: Hostile, tmp_path: Path
+) -> None:
+    done = _cli_on(hostile, tmp_path / "data", "button", b"U\xff", "--message", "m1")
+    assert done.returncode == 2 and b"not UTF-8 text" in done.stderr, done.stderr
+    assert b"Traceback" not in done.stderr and hostile.hits == []
+
+
+def test_a_partial_save_exits_non_zero_and_names_the_missing_images(
+    hostile: Hostile, tmp_path: Path
+) -> None:
+    urls = [
+        f"{hostile.url}/img/1.png",
+        "javascript:alert(1)",
+        "file:///etc/passwd",
+        f"{hostile.url}/img/broken.png",
+    ]
+    hostile.on("/imagine", lambda p, b: submitted())
+    hostile.on("/message/m1", lambda p, b: json_reply(done_body(urls)))
+    hostile.on("/img/1.png", lambda p, b: (200, {"Content-Type": "image/png"}, png_bytes()))
+    hostile.on("/img/broken.png", lambda p, b: (200, {}, png_bytes()[:90]))
+    out = tmp_path / "out"
+    done = _cli_on(hostile, tmp_path / "data", "imagine", "p", "--wait", "--out", str(out))
+    err = done.stderr.decode()
+    assert done.returncode == 1, err
+    assert "saved 1 of 4 images" in err
+    for n in (2, 3, 4):
+        assert f"image {n} of 4 not saved" in err
+    assert "image 1 of 4 not saved" not in err and len(list(out.glob("*.png"))) == 1
+
+
+def test_a_damaged_cache_file_is_fetched_again_not_copied(hostile: Hostile, tmp_path: Path) -> None:
+    from app.images import cache
+
+    urls = [f"{hostile.url}/img/{i}.png" for i in range(1, 5)]
+    hostile.on("/imagine", lambda p, b: submitted())
+    hostile.on("/message/m1", lambda p, b: json_reply(done_body(urls)))
+    hostile.on("/img/*", lambda p, b: (200, {"Content-Type": "image/png"}, png_bytes()))
+    data = tmp_path / "data"
+    damaged = cache.full_path(data / "images", urls[0], "PNG")
+    damaged.parent.mkdir(parents=True)
+    damaged.write_bytes(png_bytes()[:100])  # a complete name, an incomplete file
+    out = tmp_path / "out"
+    done = _cli_on(hostile, data, "imagine", "p", "--wait", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    from PIL import Image
+
+    for path in sorted(out.glob("*.png")):
+        with Image.open(path) as im:
+            im.load()  # every copy is a whole picture
+    assert len(list(out.glob("*.png"))) == 4 and hostile.hits.count("/img/1.png") == 1
+
+
+def test_a_zero_timeout_is_reported_as_the_setting(hostile: Hostile, tmp_path: Path) -> None:
+    config = tmp_path / "data" / "cfg" / "imagine-tui" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("timeout = 0\n")
+    done = _cli_on(hostile, tmp_path / "data", "imagine", "p", "--wait")
+    err = done.stderr.decode()
+    assert done.returncode == 2 and "timeout" in err, err
+    assert "did not answer" not in err and hostile.hits == []
+
+
+def test_a_negative_expiry_never_gives_up_without_asking(hostile: Hostile, tmp_path: Path) -> None:
+    hostile.on("/imagine", lambda p, b: submitted())
+    hostile.on("/message/m1", lambda p, b: json_reply(done_body([])))
+    done = _cli_on(hostile, tmp_path / "data", "imagine", "p", "--wait", "--expire-mins", "-3")
+    err = done.stderr.decode()
+    assert "gave up waiting" not in err and "Traceback" not in err
+    refused = done.returncode == 2 and "expire" in err  # the setting is refused up front
+    asked = done.returncode == 0 and "/message/m1" in hostile.hits
+    assert refused or asked, err

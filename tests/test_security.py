@@ -89,6 +89,38 @@ def _mode(path: Path) -> int:
     return path.stat().st_mode & 0o777
 
 
+def test_history_cache_and_saved_images_are_private_whatever_the_umask(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    data = tmp_path / "new" / "data"  # neither exists yet: both are the app's to create
+    saved = tmp_path / "saved" / "here"
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "cfg")}
+    env.pop("IMAGINE_BASE_URL", None)
+    env.pop("IMAGINE_API_TOKEN", None)
+    out = subprocess.run(
+        [
+            *(sys.executable, "-m", "app", "imagine", "a private garden", "--wait"),
+            *("--data-dir", str(data), "--speed", "120", "--rate-interval", "0"),
+            *("--out", str(saved)),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        umask=0o022,
+    )
+    assert out.returncode == 0, out.stderr
+    made = [data.parent, data, *(p for p in data.rglob("*") if not p.name.startswith("."))]
+    assert (data / "history.sqlite3") in made and any(p.suffix == ".png" for p in made)
+    made += [saved.parent, saved, *saved.iterdir()]
+    assert any(p.suffix == ".json" for p in made) and len(list(saved.glob("*.png"))) == 4
+    for path in made:
+        want = 0o700 if path.is_dir() else 0o600
+        assert _mode(path) == want, f"{path.relative_to(tmp_path)} is {_mode(path):o}"
+
+
 def test_an_old_world_readable_history_becomes_private(tmp_path: Path) -> None:
     from app.jobs.store import JobStore
 

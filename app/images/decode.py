@@ -78,6 +78,17 @@ def decode_bytes(data: bytes, max_pixels: int) -> tuple[str, Image.Image]:
         raise ImageFetchError("The image is damaged or incomplete", transient=True) from None
 
 
+def looks_intact(path: Path, max_pixels: int) -> bool:
+    """A cheap check of a cached file (header, PNG checksums; no full decode): a name in
+    the cache promises a complete file, but disks and other programs can break that."""
+    try:
+        with path.open("rb") as fp, open_checked(fp, max_pixels) as im:
+            im.verify()
+    except (ImageFetchError, OSError, SyntaxError, ValueError, EOFError):
+        return False  # OSError covers UnidentifiedImageError
+    return True
+
+
 def read_size(path: Path, max_pixels: int) -> tuple[int, int]:
     """The image's size from its header only."""
     with path.open("rb") as fp, open_checked(fp, max_pixels) as im:

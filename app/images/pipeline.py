@@ -77,8 +77,10 @@ class ImagePipeline:
         url = check_url(url)  # before any I/O, cache lookups included
         hit = self.cached_path(url)
         if hit is not None:
-            evict.touch(hit)  # recently used: the last to go when the cache is pruned
-            return hit
+            if await self._in_thread(decode.looks_intact, hit, self._max_pixels):
+                evict.touch(hit)  # recently used: the last to go when the cache is pruned
+                return hit
+            cache.remove_quietly(hit)  # damaged on disk since it was written: fetch again
         task = self._inflight.get(url)
         if task is None:
             task = asyncio.create_task(self._download_and_store(url))

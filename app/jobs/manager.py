@@ -49,7 +49,7 @@ from app.jobs.budget import Priority, RequestBudget
 from app.jobs.model import Job, JobState, new_job_id
 from app.jobs.planner import PollPlanner
 from app.jobs.store import JobStore, StoreError
-from app.text import clean_text
+from app.text import clean_text, undecodable
 
 log = logging.getLogger(__name__)
 
@@ -877,7 +877,7 @@ def check_prompt(prompt: str, *, parameters: bool = True) -> str:
     With ``parameters`` (a backend that reads them), dash look-alikes become ``--`` and a
     parameter the service would refuse stops the prompt here: a refused job costs money.
     """
-    if any("\ud800" <= c <= "\udfff" for c in prompt):  # undecodable bytes from argv
+    if undecodable(prompt):
         raise PromptError(
             "The prompt holds bytes that are not UTF-8 text (check the terminal's or "
             "the script's encoding): it was not sent."
