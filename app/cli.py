@@ -402,10 +402,11 @@ def _report(
     args: argparse.Namespace, backend: Backend, job: Job, failures: tuple[str, ...] = ()
 ) -> int:
     """Print the outcome (and save the images); the exit code."""
-    from app.export import save_job
+    from app.export import SavedJob, save_job
     from app.jobs.lineage import ancestors
 
     code = _exit_code(job)
+    saved: SavedJob | None = None
     saved_files: list[Path] = []
     if code == EXIT_OK and args.out and job.state is JobState.DONE:
         lineage = ancestors({j.id: j for j in backend.manager.jobs()}, job)
@@ -423,9 +424,8 @@ def _report(
                 f"imagine-tui: image {n} of {len(urls)} not saved ({clean_text(why)}): "
                 f"{clean_text(url)}"
             )
-        if saved.missing:  # a partial result is not a success
+        if saved.missing:
             _err(f"imagine-tui: saved {len(saved.files)} of {len(urls)} images into {args.out}")
-            code = EXIT_FAILED
     if code != EXIT_OK:
         where = f"job {job.message_id or job.id}"
         _err(f"imagine-tui: {where} failed: {clean_text(job.error or 'unknown reason')}")
@@ -440,6 +440,8 @@ def _report(
             print(url)
         for path in saved_files:
             print(f"saved: {path}")
+    if code == EXIT_OK and saved is not None and saved.missing:
+        return EXIT_FAILED  # a partial result is not a success
     return code
 
 

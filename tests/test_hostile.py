@@ -554,3 +554,50 @@ def test_a_negative_expiry_never_gives_up_without_asking(hostile: Hostile, tmp_p
     refused = done.returncode == 2 and "expire" in err  # the setting is refused up front
     asked = done.returncode == 0 and "/message/m1" in hostile.hits
     assert refused or asked, err
+
+
+def test_a_full_disk_while_saving_names_the_images_and_exits_non_zero(
+    hostile: Hostile, tmp_path: Path
+) -> None:
+    import io
+    import os
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    from app.jobs.store import JobStore
+
+    buf = io.BytesIO()
+    Image.frombytes("RGB", (400, 400), os.urandom(400 * 400 * 3)).save(buf, "PNG")
+    noisy = buf.getvalue()  # ~480 KB: more than the disk has left
+    urls = [f"{hostile.url}/img/{i}.png" for i in range(1, 5)]
+    hostile.on("/imagine", lambda p, b: submitted())
+    hostile.on("/message/m1", lambda p, b: json_reply(done_body(urls)))
+    hostile.on("/img/*", lambda p, b: (200, {"Content-Type": "image/png"}, noisy))
+    data = tmp_path / "data"
+    JobStore(data / "history.sqlite3").close()
+    limit = 256 * 1024  # room for the history, not for one image
+
+    def full_disk() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    env = {**os.environ, "XDG_CONFIG_HOME": str(data / "cfg"), "IMAGINE_DATA_DIR": str(data)}
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "app", "imagine", "p", "--wait"),
+            *("--out", str(tmp_path / "out"), "--base-url", hostile.url, "--rate-interval", "0"),
+        ],
+        env=env,
+        capture_output=True,
+        timeout=120,
+        preexec_fn=full_disk,
+    )
+    err = done.stderr.decode()
+    assert done.returncode == 1 and "Traceback" not in err, err
+    assert all(f"image {n} of 4 not saved" in err for n in range(1, 5))
+    assert "could not be written to the cache: File too large" in err
+    assert "saved 0 of 4 images" in err and "unknown reason" not in err

@@ -111,7 +111,11 @@ class ImagePipeline:
                 data = await self._download(url)
         except TimeoutError:
             raise ImageFetchError("The image download took too long", transient=True) from None
-        return await self._in_thread(self._store, url, data)
+        try:
+            return await self._in_thread(self._store, url, data)
+        except OSError as exc:  # disk full, read-only data folder...
+            why = exc.strerror or type(exc).__name__
+            raise ImageFetchError(f"The image could not be written to the cache: {why}") from None
 
     async def _download(self, url: str) -> bytes:
         try:
