@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-from app.files import write_atomic
+from app.files import private_dir, write_atomic
 from app.simulator.config import SimulatorConfig
 from app.simulator.server import Simulator
 
@@ -58,7 +58,7 @@ class DemoSimulator:
     def start(self) -> str:
         """Serve or attach; the service's base URL."""
         data_dir = self.lock_path.parent
-        data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(data_dir)
         if fcntl is None:
             return self._serve(port=0)
         deadline = time.monotonic() + ATTACH_SECONDS
@@ -93,7 +93,8 @@ class DemoSimulator:
 
     def _try_host(self) -> bool:
         assert fcntl is not None
-        lock = self.lock_path.open("ab")
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+        lock = os.fdopen(os.open(self.lock_path, flags, 0o600), "ab")  # private, as all files
         try:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
