@@ -202,6 +202,18 @@ async def test_remix_prompt_rides_on_the_press(api: str) -> None:
         assert remixed.prompt == "a blue fox"
 
 
+async def test_proxy_presses_a_label_by_reading_the_customid() -> None:
+    async with backend("midjourney-proxy") as (_sim, adapter):
+        grid = await finished(adapter, (await adapter.imagine("a cove", None, None)).job_id)
+        assert grid.job_id is not None
+        up = await finished(
+            adapter, (await adapter.press(grid.job_id, "U3", None, None, Press())).job_id
+        )
+        assert up.state == "done" and len(up.image_urls) == 1
+        with pytest.raises(Refused, match="does not offer that button"):
+            await adapter.press(grid.job_id, "Make Square", None, None, Press())
+
+
 async def test_proxy_custom_zoom_and_vary_region() -> None:
     async with backend("midjourney-proxy") as (_sim, adapter):
         grid = await finished(adapter, (await adapter.imagine("a hill", None, None)).job_id)

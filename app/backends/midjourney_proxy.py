@@ -100,6 +100,8 @@ class MidjourneyProxy:
     ) -> Submission:
         if button.startswith("MJ::Inpaint::"):
             raise Unsupported("Vary (Region), which needs a mask drawn by hand,", self.name)
+        if not button.startswith("MJ::"):  # a label (a job from outside this history)
+            button = await self._custom_id(target, button)
         body = _hooks({"taskId": target, "customId": button}, ref, webhook)
         if press.remix:
             body["enableRemix"] = True
@@ -111,6 +113,14 @@ class MidjourneyProxy:
         if press.zoom is not None:  # Custom Zoom takes its factor inside the prompt
             prompt = f"{_without_zoom(prompt)} --zoom {press.zoom:g}".strip()
         return Submission(sent.job_id, prompt)
+
+    async def _custom_id(self, target: str, name: str) -> str:
+        """The customId of the button called ``name`` on task ``target``, read from it."""
+        parent = await self.fetch(target)
+        found = next((b.send for b in parent.buttons if b.name == name), None)
+        if found is None:
+            raise Refused(explain("BUTTON_NOT_FOUND"))
+        return found
 
     async def confirm(self, job_id: str, prompt: str) -> Submission:
         sent = await self._submit("/submit/modal", {"taskId": job_id, "prompt": prompt})
