@@ -18,6 +18,7 @@ from app.config_file import config_path
 from app.jobs.manager import ConnectionChanged, JobChanged, JobEvent, JobManager
 from app.jobs.model import Job, JobState
 from app.settings import (
+    API_NAMES,
     GRAPHICS,
     SPECS,
     ConfigError,
@@ -87,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     button.add_argument("--zoom", type=float, help="Custom Zoom: 1 to 2")
     button.add_argument("--ar", help="Custom Zoom: aspect ratio such as 16:9")
+    button.add_argument("--prompt", help="Remix: the new prompt for a V, 🔄 or pan press")
     _job_args(button, "button")
 
     wait = sub.add_parser(
@@ -109,6 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _setting_flags(cache, "config")
 
+    describe = sub.add_parser("describe", help="four prompts for an image (URL or file)")
+    describe.add_argument("image", metavar="IMAGE_OR_URL")
+    _job_args(describe, "describe")
+
+    blend = sub.add_parser("blend", help="blend 2 to 5 images (URLs or files) into a new grid")
+    blend.add_argument("images", nargs="+", metavar="IMAGE_OR_URL")
+    _job_args(blend, "blend")
+
     graphics = sub.add_parser(
         "graphics", help="show the detected terminal graphics and a test image"
     )
@@ -121,8 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     simulate = sub.add_parser("simulate", help="run the built-in API simulator on loopback")
     simulate.add_argument(
         "--api",
-        choices=("thenextleg", "midjourney-proxy", "imaginepro"),
-        default="thenextleg",
+        choices=API_NAMES,
+        default=API_NAMES[0],
         help="the API dialect to serve (default: thenextleg)",
     )
     simulate.add_argument("--host", default="127.0.0.1")
@@ -155,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "config":
             return _config(args)
         settings = resolve(_flags(args))
-        if args.command in ("imagine", "button", "wait"):
+        if args.command in ("imagine", "button", "wait", "describe", "blend"):
             return asyncio.run(_run_job(args, settings))
         if args.command == "jobs":
             return _jobs(args, settings)
@@ -299,9 +309,8 @@ async def _run_job(args: argparse.Namespace, settings: Settings) -> int:
 async def _job_command(
     args: argparse.Namespace, backend: Backend, prompt: str | None, progress: _Progress
 ) -> int:
-    manager = backend.manager
     try:
-        job = manager.submit_imagine(prompt) if prompt is not None else _press(args, manager)
+        job = _new_job(args, backend, prompt)
     except ValueError as exc:
         _err(f"imagine-tui: {exc}")
         return EXIT_BAD_INPUT
@@ -371,11 +380,29 @@ def _unusable_args(args: argparse.Namespace) -> str | None:
     return None
 
 
+def _new_job(args: argparse.Namespace, backend: Backend, prompt: str | None) -> Job:
+    """The command's job, queued; ``ValueError`` (exit 2) when it cannot be sent as asked."""
+    manager = backend.manager
+    if prompt is not None:
+        return manager.submit_imagine(prompt)
+    if args.command == "button":
+        return _press(args, manager)
+    images = [args.image] if args.command == "describe" else list(args.images)
+    for image in images:  # a typo in a file name is found before anything is sent
+        if not image.startswith(("http://", "https://")) and not Path(image).expanduser().is_file():
+            raise ValueError(f"{image!r} is neither an http(s) URL nor a readable file")
+    if args.command == "describe":
+        return manager.submit_describe(images[0])
+    return manager.submit_blend(images)
+
+
 def _press(args: argparse.Namespace, manager: JobManager) -> Job:
     """A button job on the job named by --message: from the history when it is there
     (the label checked before anything is sent), else sent to the service as given."""
     message_id = args.button_message_id.strip()
-    options = {"zoom": args.zoom, "ar": args.ar}
+    options = {"zoom": args.zoom, "ar": args.ar, "prompt": args.prompt}
+    if args.prompt is not None:
+        options["remix"] = True
     parent = manager.find_message(message_id)
     if parent is None:
         return manager.press_message(message_id, args.label, **options)
@@ -438,6 +465,8 @@ def _report(
         print("buttons: " + " ".join(job.buttons))
         for url in job.display_urls:
             print(url)
+        for n, suggestion in enumerate(job.options.get("prompts", ()), start=1):
+            print(f"prompt {n}: {clean_text(str(suggestion), single_line=True)}")
         for path in saved_files:
             print(f"saved: {path}")
     if code == EXIT_OK and saved is not None and saved.missing:
@@ -519,6 +548,8 @@ def _exit_code(job: Job) -> int:
         job.state is JobState.FAILED and job.error_code in _API_FAILURES
     ):
         return EXIT_API
+    if job.state is JobState.FAILED and job.error_code in ("unsupported", "bad_input"):
+        return EXIT_BAD_INPUT  # the chosen backend does not offer what was asked
     if job.state is JobState.FAILED:
         return EXIT_FAILED
     return EXIT_OK

@@ -92,7 +92,7 @@ def sidecar_data(
     }
     if job.options.get("seed") is not None:
         data["seed"] = str(job.options["seed"])
-    for key in ("zoom", "ar"):
+    for key in ("zoom", "ar", "prompts"):
         if job.options.get(key) is not None:
             data[key] = job.options[key]
     return data

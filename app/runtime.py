@@ -1,4 +1,4 @@
-"""Wire the core together from settings: client, store, budget, images, job manager.
+"""Wire the core together from settings: backend API, store, budget, images, job manager.
 
 The TUI and the CLI both start here, so "no account configured -> built-in simulator"
 behaves the same everywhere.
@@ -9,17 +9,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
-from app.api.client import ImagineClient
+from app.backends import BackendApi, make_api
 from app.images import ImagePipeline
 from app.images.evict import GB, Pruned, prune
 from app.jobs.budget import Priority, RequestBudget, shared_budget
 from app.jobs.manager import JobManager, Listener, ManagerSettings
 from app.jobs.store import JobStore, StoreError
 from app.jobs.webhook import WebhookReceiver
-from app.settings import ConfigError, Settings
+from app.settings import API_NAMES, ConfigError, Settings
 from app.simulator import Simulator, SimulatorConfig
 from app.simulator.demo import DemoSimulator
+from app.simulator.server import dialect_for
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +31,7 @@ class Backend:
     settings: Settings
     demo: bool
     base_url: str
-    client: ImagineClient
+    api: BackendApi
     store: JobStore
     budget: RequestBudget
     images: ImagePipeline
@@ -42,8 +44,10 @@ class Backend:
 
 def start_simulator(settings: Settings) -> DemoSimulator:
     """The data dir's demo service: started here, or the one another process serves."""
+    where = _demo_dir(settings)
     simulator = DemoSimulator(
         SimulatorConfig(
+            api=settings.api,
             speed=settings.sim_speed,
             rate_limit=settings.sim_rate_limit,
             banned=settings.sim_banned,
@@ -53,23 +57,37 @@ def start_simulator(settings: Settings) -> DemoSimulator:
             stall_words=settings.sim_stall_words,
             # The history in data_dir outlives the app; the demo service's jobs must too,
             # or a restarted demo could not press buttons of, or finish, its old jobs.
-            state_path=settings.data_dir / "simulator-state.json",
+            state_path=where / "simulator-state.json",
         ),
-        settings.data_dir,
+        where,
     )
     simulator.start()
     return simulator
 
 
-def open_client(settings: Settings) -> tuple[ImagineClient, DemoSimulator | None]:
+def _demo_dir(settings: Settings) -> Path:
+    # One demo service per dialect: a proxy task id means nothing to TheNextLeg's.
+    if settings.api == API_NAMES[0]:
+        return settings.data_dir
+    return settings.data_dir / f"simulator-{settings.api}"
+
+
+def open_api(settings: Settings) -> tuple[BackendApi, DemoSimulator | None]:
+    """The chosen backend's adapter, on the built-in simulator in demo mode."""
     simulator = start_simulator(settings) if settings.demo else None
-    base_url = simulator.base_url if simulator else settings.base_url
+    # The dialect's documented base (the proxy's ends in /mj) on the demo service's host.
+    base_url = simulator.base_url + dialect_for(settings.api).base_path if simulator else None
+    base_url = base_url or settings.base_url
     assert base_url is not None
-    # The built-in simulator is on this machine: never through the environment's proxy.
-    client = ImagineClient(
-        base_url, settings.token, timeout=settings.timeout, use_env_proxy=simulator is None
+    api = make_api(
+        settings.api,
+        base_url,
+        settings.token,
+        timeout=settings.timeout,
+        expire_mins=settings.expire_mins,
+        use_env_proxy=simulator is None,  # the built-in simulator is on this machine
     )
-    return client, simulator
+    return api, simulator
 
 
 async def open_backend(
@@ -85,25 +103,25 @@ async def open_backend(
     store = JobStore(settings.db_path)
     # In a thread: the demo simulator loads its saved jobs, and the TLS context takes
     # ~20 ms to build; neither should hold up the UI's event loop.
-    client, simulator = await asyncio.to_thread(open_client, settings)
+    api, simulator = await asyncio.to_thread(open_api, settings)
     budget = RequestBudget(
         settings.budget_interval(),
-        shared=shared_budget(settings.data_dir, client.base_url, settings.token),
+        shared=shared_budget(settings.data_dir, api.base_url, settings.token),
     )
 
     async def get_image(url: str) -> bytes:
         await budget.acquire(Priority.IMAGE)  # /getImage is an API call: it costs a slot
         try:
-            return await client.get_image(url)
+            return await api.get_image(url)
         finally:
             budget.answered()
 
-    images = ImagePipeline(client.http, settings.image_dir, get_image=get_image)
+    images = ImagePipeline(api.http, settings.image_dir, get_image=get_image)
     receiver, webhook_url = (None, None) if script else await _start_webhook(settings)
     # A long history takes a while to read: off the event loop, so the UI keeps drawing.
     history = await asyncio.to_thread(store.all)
     manager = JobManager(
-        client,
+        api,
         store,
         budget=budget,
         images=images,
@@ -126,8 +144,8 @@ async def open_backend(
     return Backend(
         settings=settings,
         demo=simulator is not None,
-        base_url=client.base_url,
-        client=client,
+        base_url=api.base_url,
+        api=api,
         store=store,
         budget=budget,
         images=images,
@@ -184,7 +202,7 @@ async def close_backend(backend: Backend) -> None:
         await backend.webhook.close()
     await backend.manager.close()
     await backend.images.flush()
-    await backend.client.aclose()
+    await backend.api.aclose()
     if backend.budget.shared is not None:
         backend.budget.shared.close()
     backend.store.close()

@@ -24,9 +24,12 @@ from app.keynames import normalize_keys
 from app.urls import base_url_problem, redact_url
 
 GRAPHICS = ("auto", "kitty", "sixel", "sextant", "quadrant", "halfcell", "unicode")
+# The APIs a service may speak (app.backends has one adapter, app.simulator one dialect each).
+API_NAMES = ("thenextleg", "midjourney-proxy", "imaginepro")
 REAL_SERVICE_INTERVAL = 3.0  # the service's documented budget: one request per 3 s
-TUI, JOBS = ("tui", "config"), ("imagine", "button", "config")  # commands offering a flag
-EVERYWHERE = ("tui", "imagine", "button", "config")
+# commands offering a flag
+TUI, JOBS = ("tui", "config"), ("imagine", "button", "describe", "blend", "config")
+EVERYWHERE = ("tui", "imagine", "button", "describe", "blend", "config")
 
 
 class ConfigError(Exception):
@@ -86,6 +89,15 @@ _SECONDS = "a number of seconds"
 
 @dataclass
 class Settings:
+    api: str = field(
+        default=API_NAMES[0],
+        metadata=spec(
+            "the API the service speaks (see README: Backends)",
+            env="IMAGINE_API",
+            flag="--api",
+            choices=API_NAMES,
+        ),
+    )
     base_url: str | None = field(
         default=None,
         metadata=spec(

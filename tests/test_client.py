@@ -177,7 +177,7 @@ async def test_the_demo_simulator_is_never_reached_through_a_proxy(
     monkeypatch.delenv("no_proxy", raising=False)
     backend = await open_backend(demo_settings(tmp_path))
     try:
-        assert backend.client.proxy is None
+        assert backend.api.client.proxy is None  # type: ignore[attr-defined]
         job = backend.manager.submit_imagine("local only")
         for _ in range(500):
             if backend.manager.get(job.id).state is JobState.DONE:  # type: ignore[union-attr]

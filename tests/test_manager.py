@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,9 @@ from demo_settings import demo_settings
 from waiting import until
 
 from app.api.errors import NetworkError, RateLimited
-from app.api.models import MessageStatus, Submitted, parse_message
+from app.api.models import Submitted, parse_message
+from app.backends import Press, Submission, Update
+from app.backends.thenextleg import to_update
 from app.jobs import (
     ConnectionChanged,
     ImagesReady,
@@ -187,8 +189,14 @@ async def test_a_job_the_service_forgot_fails_with_its_reason(settings: Settings
 
 
 class FakeClient:
-    """Scripted answers: one per POST (an exception is raised), a list of bodies per
-    message id for the polls (the last one repeats). Records every call."""
+    """A backend with scripted answers: one per POST (an exception is raised), a list of
+    TheNextLeg bodies per message id for the polls (the last one repeats). Records every
+    call."""
+
+    name = "fake"
+    base_url = "http://fake.invalid"
+    batch = False
+    features: frozenset[Any] = frozenset()
 
     def __init__(self, posts: list[Submitted | Exception], polls: dict[str, list[Any]]) -> None:
         self.posts = posts
@@ -196,36 +204,32 @@ class FakeClient:
         self.sent: list[tuple[str, ...]] = []
         self.polled: list[str] = []
 
-    async def imagine(
-        self, prompt: str, ref: str | None = None, webhook_override: str | None = None
-    ) -> Submitted:
+    async def imagine(self, prompt: str, ref: str | None, webhook: str | None) -> Submission:
         self.sent.append(("imagine", prompt))
         return self._answer()
 
-    async def button(
-        self,
-        label: str,
-        button_message_id: str,
-        ref: str | None = None,
-        webhook_override: str | None = None,
-        *,
-        zoom: float | None = None,
-        ar: str | None = None,
-        prompt: str | None = None,
-    ) -> Submitted:
-        self.sent.append(("button", label, button_message_id))
+    async def press(
+        self, target: str, button: str, ref: str | None, webhook: str | None, press: Press
+    ) -> Submission:
+        self.sent.append(("button", button, target))
         return self._answer()
 
-    async def message(self, message_id: str, expire_mins: int | None = None) -> MessageStatus:
-        self.polled.append(message_id)
-        bodies = self.polls[message_id]
-        return parse_message(bodies.pop(0) if len(bodies) > 1 else bodies[0])
+    async def fetch(self, job_id: str) -> Update:
+        self.polled.append(job_id)
+        bodies = self.polls[job_id]
+        return to_update(parse_message(bodies.pop(0) if len(bodies) > 1 else bodies[0]))
 
-    def _answer(self) -> Submitted:
+    async def fetch_many(self, job_ids: Sequence[str]) -> dict[str, Update]:
+        return {job_id: await self.fetch(job_id) for job_id in job_ids}
+
+    def webhook_update(self, body: Any) -> Update | None:
+        return None
+
+    def _answer(self) -> Submission:
         answer = self.posts.pop(0)
         if isinstance(answer, Exception):
             raise answer
-        return answer
+        return Submission(answer.message_id)
 
 
 class FakeImages:

@@ -7,8 +7,10 @@ TUI see only :class:`Update`, :class:`Button` and :class:`Submission`. No textua
 
 from __future__ import annotations
 
+from app.api.client import ImagineClient
 from app.backends.base import (
     BackendApi,
+    BadInput,
     Button,
     Failure,
     Feature,
@@ -19,9 +21,9 @@ from app.backends.base import (
     Unsupported,
     Update,
 )
+from app.settings import API_NAMES  # the setting's choices: one list for the whole app
 
-API_NAMES = ("thenextleg", "midjourney-proxy", "imaginepro")
-DEFAULT_API = "thenextleg"
+DEFAULT_API = API_NAMES[0]
 
 
 def make_api(
@@ -31,27 +33,36 @@ def make_api(
     *,
     timeout: float = 30.0,
     expire_mins: int | None = None,
+    use_env_proxy: bool = True,
 ) -> BackendApi:
-    """The adapter for ``name``; ``ValueError`` for an unknown name or unusable URL."""
+    """The adapter for ``name``; ``ValueError`` for an unknown name or unusable URL.
+    ``use_env_proxy``: honour HTTP(S)_PROXY (off for the built-in simulator)."""
+    if name not in API_NAMES:
+        raise ValueError(f"Unknown API {name!r}: choose one of {', '.join(API_NAMES)}.")
+    client = ImagineClient(
+        base_url,
+        token if name != "midjourney-proxy" else None,  # the proxy's secret is not a Bearer
+        timeout=timeout,
+        use_env_proxy=use_env_proxy,
+    )
     if name == "midjourney-proxy":
         from app.backends.midjourney_proxy import MidjourneyProxy
 
-        return MidjourneyProxy(base_url, token, timeout=timeout)
+        return MidjourneyProxy(base_url, token, client=client)
     if name == "imaginepro":
         from app.backends.imaginepro import ImaginePro
 
-        return ImaginePro(base_url, token, timeout=timeout)
-    if name == "thenextleg":
-        from app.backends.thenextleg import TheNextLeg
+        return ImaginePro(base_url, token, client=client)
+    from app.backends.thenextleg import TheNextLeg
 
-        return TheNextLeg(base_url, token, timeout=timeout, expire_mins=expire_mins)
-    raise ValueError(f"Unknown API {name!r}: choose one of {', '.join(API_NAMES)}.")
+    return TheNextLeg(base_url, token, client=client, expire_mins=expire_mins)
 
 
 __all__ = [
     "API_NAMES",
     "DEFAULT_API",
     "BackendApi",
+    "BadInput",
     "Button",
     "Failure",
     "Feature",

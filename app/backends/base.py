@@ -90,10 +90,23 @@ class Submission:
 class Unsupported(BadRequest):
     """The chosen backend does not offer this (describe on ImaginePro, a mask, ...)."""
 
+    kind = "unsupported"
+
     def __init__(self, what: str, backend: str) -> None:
         super().__init__(0, f"{what} is not supported by {backend}")
         self.human = f"{what} is not supported by the {backend} backend."
         self.args = (self.human,)
+
+
+class BadInput(BadRequest):
+    """What the user gave cannot be sent (an unreadable file, an image that will not load)."""
+
+    kind = "bad_input"
+
+    def __init__(self, human: str) -> None:
+        super().__init__(0, human)
+        self.human = human
+        self.args = (human,)
 
 
 class Refused(BadRequest):

@@ -21,6 +21,7 @@ from PIL import Image as PILImage
 from app.api.client import ImagineClient
 from app.api.errors import BadRequest, BadResponse, PromptBlocked
 from app.backends.base import (
+    BadInput,
     Button,
     Failure,
     Feature,
@@ -37,6 +38,7 @@ from app.backends.http import RawTokenAuth, request_json
 from app.backends.reasons import explain
 from app.images.decode import decode_bytes
 from app.images.fetch import download
+from app.images.model import ImageFetchError
 from app.images.split import grid_tiles
 
 ACCEPTED = (1, 22)  # 22: queued behind the account's other jobs, still accepted
@@ -129,17 +131,20 @@ class MidjourneyProxy:
     async def describe(self, image: Image, ref: str | None) -> Submission:
         body: dict[str, Any] = {"link": image} if isinstance(image, str) else {}
         if isinstance(image, bytes):  # decoding checks it is a picture: off the event loop
-            body["base64"] = await asyncio.to_thread(data_url, image, shrink=False)
+            body["base64"] = await _inline(image, shrink=False)
         return await self._submit("/submit/describe", _hooks(body, ref, None))
 
     async def blend(self, images: Sequence[Image], ref: str | None) -> Submission:
         pictures = [i if isinstance(i, bytes) else await self._download(i) for i in images]
-        inline = [await asyncio.to_thread(data_url, p, shrink=True) for p in pictures]
+        inline = [await _inline(p, shrink=True) for p in pictures]
         body = _hooks({"base64Array": inline, "dimensions": "SQUARE"}, ref, None)
         return await self._submit("/submit/blend", body)
 
     async def _download(self, url: str) -> bytes:
-        return await download(self.http, url, MAX_IMAGE_BYTES)
+        try:
+            return await download(self.http, url, MAX_IMAGE_BYTES)
+        except ImageFetchError as exc:
+            raise BadInput(f"The image {url[:100]!r} could not be fetched: {exc.human}") from None
 
     async def seed(self, job_id: str) -> str:
         try:
@@ -328,6 +333,13 @@ def _without_zoom(prompt: str) -> str:
 
 def _segment(job_id: str) -> str:
     return httpx.URL(job_id).raw_path.decode("ascii", "replace").lstrip("/")
+
+
+async def _inline(data: bytes, *, shrink: bool) -> str:
+    try:
+        return await asyncio.to_thread(data_url, data, shrink=shrink)
+    except ImageFetchError as exc:
+        raise BadInput(f"An image to send is not usable: {exc.human}") from None
 
 
 def data_url(data: bytes, *, shrink: bool) -> str:

@@ -29,6 +29,7 @@ import unicodedata
 import uuid
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
 
 from app import params
@@ -43,7 +44,8 @@ from app.api.errors import (
     describe_failure,
     safe_to_resend,
 )
-from app.api.models import MessageStatus, Submitted, parse_message
+from app.backends import BackendApi, BadInput, Press, Submission, Unsupported, Update
+from app.images.split import parse_tile
 from app.jobs import lineage
 from app.jobs.budget import Priority, RequestBudget
 from app.jobs.model import Job, JobState, new_job_id
@@ -114,28 +116,6 @@ class ManagerSettings:
     prompt_parameters: bool = True  # the backend reads --ar etc.: check them before sending
 
 
-class JobClient(Protocol):
-    """What the manager needs of the API client (a fake one in unit tests)."""
-
-    async def imagine(
-        self, prompt: str, ref: str | None = None, webhook_override: str | None = None
-    ) -> Submitted: ...
-
-    async def button(
-        self,
-        label: str,
-        button_message_id: str,
-        ref: str | None = None,
-        webhook_override: str | None = None,
-        *,
-        zoom: float | None = None,
-        ar: str | None = None,
-        prompt: str | None = None,
-    ) -> Submitted: ...
-
-    async def message(self, message_id: str, expire_mins: int | None = None) -> MessageStatus: ...
-
-
 class ImageFetcher(Protocol):
     """What the manager needs of the image pipeline: the cache, and filling it."""
 
@@ -147,7 +127,7 @@ class ImageFetcher(Protocol):
 class JobManager:
     def __init__(
         self,
-        client: JobClient,
+        api: BackendApi,
         store: JobStore,
         *,
         budget: RequestBudget,
@@ -157,7 +137,7 @@ class JobManager:
         history: Iterable[Job] | None = None,
     ) -> None:
         """``history``: the store's jobs, when the caller has read them already."""
-        self.client = client
+        self.api = api
         self.store = store
         self.budget = budget
         self.images = images
@@ -301,6 +281,23 @@ class JobManager:
                 self._store_failed(exc)  # a convenience: the job goes out anyway
         return job
 
+    def submit_describe(self, image: str) -> Job:
+        """Ask the service for four prompts for ``image`` (a URL, a tile, or a local file)."""
+        if "describe" not in self.api.features:
+            raise PromptError(Unsupported("Describe", self.api.name).human)
+        job = Job(id=new_job_id(), kind="describe", prompt=image, options={"images": [image]})
+        return self._enqueue(job)
+
+    def submit_blend(self, images: list[str]) -> Job:
+        """Blend 2 to 5 images (URLs, tiles or local files) into a new grid."""
+        if "blend" not in self.api.features:
+            raise PromptError(Unsupported("Blend", self.api.name).human)
+        if not 2 <= len(images) <= 5:
+            raise PromptError("A blend takes 2 to 5 images.")
+        prompt = f"blend of {len(images)} images"
+        job = Job(id=new_job_id(), kind="blend", prompt=prompt, options={"images": images})
+        return self._enqueue(job)
+
     def press(self, job_id: str, label: str, **options: Any) -> Job:
         parent = self._jobs.get(job_id)
         if parent is None:
@@ -313,7 +310,7 @@ class JobManager:
         job = Job(
             id=new_job_id(),
             kind="button",
-            prompt=parent.prompt,
+            prompt=clean.get("prompt") or parent.prompt,  # a remix runs its own prompt
             label=label,
             parent_id=parent.id,
             options=clean,
@@ -329,8 +326,15 @@ class JobManager:
             )
         if old.kind == "imagine":
             return self.submit_imagine(old.prompt)
+        if old.kind in ("describe", "blend"):
+            images = list(old.options.get("images", []))
+            return (
+                self.submit_describe(images[0])
+                if old.kind == "describe"
+                else self.submit_blend(images)
+            )
         parent_id = old.parent_id
-        opts = {k: v for k, v in old.options.items() if k in ("zoom", "ar", "prompt")}
+        opts = {k: v for k, v in old.options.items() if k in ("zoom", "ar", "prompt", "remix")}
         if parent_id is None and old.options.get(PARENT_MESSAGE):
             return self.press_message(old.options[PARENT_MESSAGE], old.label or "", **opts)
         if parent_id is None or parent_id not in self._jobs:
@@ -439,10 +443,13 @@ class JobManager:
                 job = self._update(
                     job,
                     state=JobState.SUBMITTED,
-                    message_id=submitted.message_id,
+                    message_id=submitted.job_id,
                     options=_without(job.options, "sending"),
                     error=None,
                 )
+                if submitted.modal_prompt is not None:  # the service waits for a prompt
+                    self._spawn(self._confirm(job, submitted.modal_prompt))
+                    return
                 self.planner.add(job.id, 0, defer=self._webhook_defer())
                 self._wake.set()
                 return
@@ -452,24 +459,76 @@ class JobManager:
         reason = (job.error or "The service did not accept the job.").rstrip(".") + ". Gave up."
         self._fail(job, reason, code=last_kind)
 
-    async def _send(self, job: Job) -> Submitted:
+    async def _send(self, job: Job) -> Submission:
         hook = self.settings.webhook_url
         if job.kind == "imagine":
-            return await self.client.imagine(job.prompt, ref=job.id, webhook_override=hook)
+            return await self.api.imagine(job.prompt, job.id, hook)
+        if job.kind in ("describe", "blend"):
+            images = [await self._image_input(i) for i in job.options.get("images", [])]
+            if job.kind == "describe":
+                return await self.api.describe(images[0], job.id)
+            return await self.api.blend(images, job.id)
         parent = self._jobs.get(job.parent_id or "")
         target = parent.button_message_id if parent else job.options.get(PARENT_MESSAGE)
         if not target:
             raise BadRequest(0, "the parent job is missing from the history")
         opts = job.options
-        return await self.client.button(
-            job.label or "",
-            target,
-            ref=job.id,
-            webhook_override=hook,
+        label = job.label or ""
+        # What is sent may differ from what is shown (the proxy's customIds).
+        sends = parent.options.get("button_sends", {}) if parent else {}
+        press = Press(
+            prompt=opts.get("prompt"),
             zoom=opts.get("zoom"),
             ar=opts.get("ar"),
-            prompt=opts.get("prompt"),
+            remix=bool(opts.get("remix")),
         )
+        return await self.api.press(target, sends.get(label, label), job.id, hook, press)
+
+    async def _image_input(self, image: str) -> str | bytes:
+        """A URL the service can fetch as it is, or the picture's bytes: local files, and
+        tiles cut here from a grid (the service never had a URL for those)."""
+        if image.startswith(("http://", "https://")) and parse_tile(image) is None:
+            return image
+        shown = clean_text(image, single_line=True)[:100]
+        if parse_tile(image) is not None and self.images is not None:
+            try:
+                path = await self.images.fetch(image)
+                return await asyncio.to_thread(Path(str(path)).read_bytes)
+            except Exception as exc:  # the pipeline's errors: any of them fails this job only
+                why = getattr(exc, "human", None) or type(exc).__name__
+                raise BadInput(f"The tile {shown!r} could not be loaded: {why}") from None
+        try:
+            return await asyncio.to_thread(Path(image).expanduser().read_bytes)
+        except OSError as exc:
+            raise BadInput(f"Cannot read {shown!r}: {exc.strerror}") from None
+
+    async def _confirm(self, job: Job, prefill: str) -> None:
+        """Answer the service's prompt step (remix, Custom Zoom) with the press's own prompt,
+        or the one the service pre-filled, as its RemixAutoSubmit would."""
+        prompt = prefill or job.options.get("prompt") or job.prompt
+        for _ in range(self.settings.submit_attempts):
+            await self.budget.acquire(Priority.ACTION)
+            try:
+                try:
+                    await self.api.confirm(job.message_id or "", prompt)
+                finally:
+                    self.budget.answered()
+            except RateLimited as exc:
+                self._hold(exc)
+                continue
+            except ApiError as exc:
+                if isinstance(exc, (AuthError, PromptBlocked, BadRequest)) or not safe_to_resend(
+                    exc
+                ):
+                    self._fail(job, exc.human, code=exc.kind)
+                    return
+                await asyncio.sleep(1.0)
+                continue
+            job = self._update(job, options={**job.options, "prompt": prompt})
+            self.planner.add(job.id, 0, defer=self._webhook_defer())
+            self._wake.set()
+            return
+        self._fail(job, "The service did not take the prompt. Gave up.")
 
     def _uncertain(self, job: Job, exc: ApiError) -> None:
         self._update(
@@ -504,29 +563,50 @@ class JobManager:
             if job_id is None:
                 self.budget.give_back()
                 continue
-            self._polling.add(job_id)
-            self.planner.touch(job_id)
-            self._spawn(self._poll(job_id))
+            # A batch fetch costs one request whatever the number of jobs: ask about all.
+            ids = [job_id]
+            if self.api.batch:
+                ids += [j for j in self.planner.job_ids() if j != job_id and j not in self._polling]
+            for one in ids:
+                self._polling.add(one)
+                self.planner.touch(one)
+            self._spawn(self._poll(ids))
 
-    async def _poll(self, job_id: str) -> None:
+    async def _poll(self, job_ids: list[str]) -> None:
         try:
-            job = self._jobs.get(job_id)
-            if job is None or job.message_id is None:
-                self.planner.remove(job_id)
+            jobs = []
+            for job_id in job_ids:
+                job = self._jobs.get(job_id)
+                if job is None or job.message_id is None:
+                    self.planner.remove(job_id)
+                else:
+                    jobs.append(job)
+            if not jobs:
                 self.budget.give_back()
                 return
             try:
                 try:
-                    status = await self.client.message(job.message_id, self.settings.expire_mins)
+                    if len(jobs) == 1 and not self.api.batch:
+                        only = jobs[0].message_id or ""
+                        found = {only: await self.api.fetch(only)}
+                    else:
+                        found = await self.api.fetch_many([j.message_id or "" for j in jobs])
                 finally:
                     self.budget.answered()
             except ApiError as exc:
-                self._poll_failed(job, exc)
+                for job in jobs:
+                    self._poll_failed(job, exc)
                 return
             self._set_online(True, "Connected again.")
-            self.apply_status(job.id, status)
+            for job in jobs:
+                update = found.get(job.message_id or "")
+                if update is None:  # a batch leaves out the jobs the service forgot
+                    self._poll_failed(job, BadRequest(404, "the service no longer lists it"))
+                else:
+                    self.apply_update(job.id, update)
         finally:
-            self._polling.discard(job_id)
+            for job_id in job_ids:
+                self._polling.discard(job_id)
             self._wake.set()
 
     def _poll_failed(self, job: Job, exc: ApiError) -> None:
@@ -558,52 +638,60 @@ class JobManager:
             + ("; press R to retry." if stuck else "."),
         )
 
-    def apply_status(self, job_id: str, status: MessageStatus) -> None:
-        """Fold one ``GET /message`` answer (or webhook body) into the job."""
+    def apply_update(self, job_id: str, update: Update) -> None:
+        """Fold one poll answer (or webhook body) into the job."""
         job = self._jobs.get(job_id)
         if job is None or job.state.finished:
             return
         options = _without(job.options, "poll_errors")
-        if status.failed:
+        if update.state == "failed":
             self.planner.remove(job.id)
-            code = status.response.failure_code if status.response else None
-            self._fail(job, describe_failure(code), code=code or "incomplete")
+            failure = update.failure
+            reason = failure.text if failure else describe_failure(None)
+            self._fail(job, reason, code=(failure.code if failure else None) or "incomplete")
             return
-        if status.done and status.response is not None:
-            result = status.response
+        if update.state == "done":
             self.planner.remove(job.id)
             self.planner.learn_duration(time.time() - job.created_at)
+            sends = {b.name: b.value for b in update.buttons if b.value != b.name}
+            extra: dict[str, Any] = {"seed": update.seed} if update.seed else {}
+            if update.prompts:
+                extra["prompts"] = list(update.prompts)
+            if sends:
+                extra["button_sends"] = sends
             job = self._update(
                 job,
                 state=JobState.DONE,
                 progress=100,
                 # a button pressed by message id alone learns its prompt from the result
-                prompt=job.prompt or clean_text(result.content, single_line=True),
-                buttons=result.api_buttons,
-                image_url=result.image_url,
-                image_urls=result.image_urls,
-                button_message_id=result.button_message_id,
+                prompt=job.prompt or clean_text(update.prompt or "", single_line=True),
+                buttons=tuple(b.name for b in update.buttons),
+                image_url=update.image_url,
+                image_urls=update.image_urls,
+                button_message_id=update.button_target,
                 # an uncertain job reconciled by its webhook learns its id here
-                message_id=job.message_id or result.originating_message_id,
+                message_id=job.message_id or update.job_id,
                 progress_image_url=None,
                 error=None,
                 finished_at=time.time(),
-                options={**options, **({"seed": result.seed} if result.seed else {})},
+                options={**options, **extra},
             )
             if self.images is not None:
                 task = self._spawn(self._download(job))
                 self._downloads[job.id] = task
                 task.add_done_callback(lambda _: self._downloads.pop(job.id, None))
             return
-        progress = max(job.progress, status.progress or 0)  # never show progress going back
+        if update.state == "modal":  # parked until its prompt is sent (see _confirm)
+            return
+        progress = max(job.progress, update.progress)  # never show progress going back
         self.planner.polled(job.id, progress)
-        moved = progress != job.progress or status.progress_image_url != job.progress_image_url
+        moved = progress != job.progress or update.preview_url != job.progress_image_url
         if moved or job.state is JobState.SUBMITTED or job.options != options:
             self._update(
                 job,
                 state=JobState.RUNNING,
                 progress=progress,
-                progress_image_url=status.progress_image_url or job.progress_image_url,
+                progress_image_url=update.preview_url or job.progress_image_url,
                 error=None,
                 options=options,
             )
@@ -616,26 +704,22 @@ class JobManager:
 
     def webhook_body(self, body: Any) -> bool:
         """A webhook delivery: the same body as a poll. True when it matched a job."""
-        try:
-            status = parse_message(body)
-        except BadResponse as exc:
-            log.warning("ignored a webhook body: %s", exc.human)
+        update = self.api.webhook_update(body)
+        if update is None:
+            log.warning("ignored a webhook body this backend cannot read")
             return False
-        job = self._match_webhook(body, status)
+        job = self._match_webhook(update)
         if job is None:
             return False
-        self.apply_status(job.id, status)
+        self.apply_update(job.id, update)
         return True
 
-    def _match_webhook(self, body: Any, status: MessageStatus) -> Job | None:
-        ref = status.response.ref if status.response else None
-        if ref and ref in self._jobs:
-            return self._jobs[ref]
-        ids = {body.get("messageId")} if isinstance(body, dict) else set()
-        if status.response is not None:
-            ids.add(status.response.originating_message_id)
-        ids.discard(None)
-        return next((j for j in self._jobs.values() if j.message_id in ids), None)
+    def _match_webhook(self, update: Update) -> Job | None:
+        if update.ref and update.ref in self._jobs:
+            return self._jobs[update.ref]
+        if update.job_id is None:
+            return None
+        return next((j for j in self._jobs.values() if j.message_id == update.job_id), None)
 
     def _check_stalls(self) -> None:
         # Runs on every poll-loop turn: walk the polled jobs, not the whole history.

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.settings import API_NAMES
+
 # As in the seed's logs: an imagine created at 21:25:28 finished at 21:26:03.
 GENERATION_SECONDS = 35.0
 # Buttons that only re-send an existing image (❤️, ✉️) and refusals finish quickly.
@@ -38,7 +40,7 @@ class SimulatorConfig:
     max_queue: int = 0  # jobs running at once before submits are refused; 0 = no limit
 
     def __post_init__(self) -> None:
-        if self.api not in ("thenextleg", "midjourney-proxy", "imaginepro"):
+        if self.api not in API_NAMES:
             raise ValueError("api must be thenextleg, midjourney-proxy or imaginepro")
         if not self.speed > 0:
             raise ValueError("speed must be positive")

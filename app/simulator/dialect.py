@@ -15,8 +15,6 @@ from app.simulator.config import SimulatorConfig
 from app.simulator.jobs import Delivery, JobStore
 from app.simulator.webhook import WebhookSender
 
-API_NAMES = ("thenextleg", "midjourney-proxy", "imaginepro")
-
 
 @dataclass(frozen=True)
 class Answer:

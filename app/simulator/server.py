@@ -22,9 +22,10 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
+from app.settings import API_NAMES
 from app.simulator.chaos import Chaos
 from app.simulator.config import MAX_BODY_BYTES, SimulatorConfig
-from app.simulator.dialect import API_NAMES, Dialect
+from app.simulator.dialect import Dialect
 from app.simulator.images import IMAGE_PATH, ImageStore
 from app.simulator.imaginepro import ImaginePro
 from app.simulator.jobs import JobStore, SimJob

@@ -1,0 +1,152 @@
+"""The scripting CLI is the same on every backend (``--api``): imagine → V2 → U1 → a
+post-upscale button, describe, blend, remix, a banned prompt and a wrong token, each as
+a real subprocess against the matching dialect of the simulator."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from app.backends import API_NAMES
+from app.simulator import Simulator, SimulatorConfig
+
+FAST = ("--speed", "150")
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=90,
+        check=False,
+    )
+
+
+@pytest.fixture(params=API_NAMES)
+def service(request: pytest.FixtureRequest) -> Iterator[Simulator]:
+    """One simulator of the backend's dialect for the whole test: the URLs a job printed
+    still work for the next command (a demo run's simulator ends with its process)."""
+    with Simulator(SimulatorConfig(api=request.param, speed=150.0, tile_size=64)) as sim:
+        yield sim
+
+
+def job(data: Path, sim: Simulator, *args: str) -> dict[str, Any]:
+    run = cli(
+        *args,
+        *("--api", sim.config.api, "--base-url", sim.api_url, "--rate-interval", "0"),
+        *("--wait", "--json", "--data-dir", str(data)),
+    )
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    result: dict[str, Any] = json.loads(run.stdout)
+    return result
+
+
+def test_imagine_variation_upscale_and_a_post_upscale_button(
+    service: Simulator, tmp_path: Path
+) -> None:
+    data, out, api = tmp_path / "d", tmp_path / "out", service
+    grid = job(data, api, "imagine", "a lighthouse at dusk", "--out", str(out))
+    files = sorted(out.glob("*.png"))
+    assert len(files) == 4  # split from the grid where the service sent only that
+    sizes = {Image.open(f).size for f in files}
+    assert len(sizes) == 1
+    v2 = job(data, api, "button", "V2", "--message", grid["messageId"])
+    assert len(v2["response"]["imageUrls"]) == 4
+    u1 = job(data, api, "button", "u1", "--message", v2["messageId"])
+    assert "⬅️" in u1["response"]["buttons"]
+    pan = job(data, api, "button", "⬅️", "--message", u1["messageId"])
+    assert pan["state"] == "done" and len(pan["response"]["imageUrls"]) == 4
+
+
+def test_remix_a_variation_with_a_new_prompt(service: Simulator, tmp_path: Path) -> None:
+    data, api = tmp_path / "d", service
+    grid = job(data, api, "imagine", "a red fox")
+    remix = job(data, api, "button", "V1", "--message", grid["messageId"], "--prompt", "a blue fox")
+    assert remix["state"] == "done" and remix["response"]["content"] == "a blue fox"
+
+
+@pytest.mark.parametrize("api", API_NAMES)
+def test_describe_a_local_file(api: str, tmp_path: Path) -> None:  # the demo simulator
+    picture = tmp_path / "cat.png"
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (10, 120, 200)).save(out, format="PNG")
+    picture.write_bytes(out.getvalue())
+    args = ("describe", str(picture), "--api", api, "--wait", "--data-dir", str(tmp_path / "d"))
+    run = cli(*args, *FAST)
+    if api == "imaginepro":
+        assert run.returncode == 2 and "not supported by the imaginepro backend" in run.stderr
+        return
+    if api == "thenextleg":  # it takes URLs only: said before anything is paid for
+        assert run.returncode == 2 and "give an image URL" in run.stderr
+        return
+    assert run.returncode == 0, run.stderr
+    prompts = [line for line in run.stdout.splitlines() if line.startswith("prompt ")]
+    assert len(prompts) == 4
+
+
+def test_describe_a_tile(service: Simulator, tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    grid = job(data, service, "imagine", "a pier")
+    tile = grid["response"]["imageUrls"][0]
+    if service.config.api == "imaginepro":
+        return  # no describe there: test_describe_a_local_file checks the sentence
+    described = job(data, service, "describe", tile)
+    assert len(described["prompts"]) == 4
+
+
+def test_blend_tiles_from_two_jobs(service: Simulator, tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    a = job(data, service, "imagine", "a desert", "--out", str(tmp_path / "a"))
+    b = job(data, service, "imagine", "a forest", "--out", str(tmp_path / "b"))
+    if service.config.api == "imaginepro":  # it fetches URLs itself: whole images only
+        urls = [a["response"]["imageUrl"], b["response"]["imageUrl"]]
+    else:
+        urls = [a["response"]["imageUrls"][0], b["response"]["imageUrls"][1]]
+    blended = job(data, service, "blend", *urls)
+    assert blended["state"] == "done" and len(blended["response"]["imageUrls"]) == 4
+
+
+def test_blend_needs_two_images(tmp_path: Path) -> None:
+    run = cli("blend", "https://example.org/a.png", "--data-dir", str(tmp_path), *FAST)
+    assert run.returncode == 2 and "2 to 5 images" in run.stderr
+
+
+def test_a_missing_file_is_bad_input(tmp_path: Path) -> None:
+    run = cli("describe", str(tmp_path / "nope.png"), "--api", "midjourney-proxy", *FAST)
+    assert run.returncode == 2 and "neither an http(s) URL nor a readable file" in run.stderr
+
+
+@pytest.mark.parametrize("api", API_NAMES)
+def test_wrong_token_exits_3_and_banned_prompt_exits_1(api: str, tmp_path: Path) -> None:
+    config = SimulatorConfig(api=api, token="right", speed=150.0, tile_size=64, banned=("gore",))
+    with Simulator(config) as sim:
+        common = ("--api", api, "--base-url", sim.api_url, "--rate-interval", "0", "--wait")
+        data = ("--data-dir", str(tmp_path / "d"))
+        bad_token = "tok-WRONG-77"
+        wrong = cli("imagine", "a hill", *common, *data, env={"IMAGINE_API_TOKEN": bad_token})
+        assert wrong.returncode == 3 and "rejected the API token" in wrong.stderr
+        assert bad_token not in wrong.stdout + wrong.stderr
+        banned = cli("imagine", "much gore", *common, *data, env={"IMAGINE_API_TOKEN": "right"})
+        # TheNextLeg refuses at submit (an API answer, 3); the others fail the job later (1).
+        assert banned.returncode == (3 if api == "thenextleg" else 1), banned.stderr
+        assert "refused the prompt" in banned.stderr or "content rules" in banned.stderr
+        assert "Traceback" not in banned.stderr
+
+
+def test_config_shows_the_api_and_its_source(tmp_path: Path) -> None:
+    run = cli("config", env={"IMAGINE_API": "imaginepro"})
+    assert run.returncode == 0 and "api = imaginepro    [env IMAGINE_API]" in run.stdout
+    bad = cli("config", env={"IMAGINE_API": "discord"})
+    assert bad.returncode == 2 and "api must be one of" in bad.stderr
