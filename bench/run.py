@@ -45,7 +45,7 @@ from bench.parallel_cli import run_parallel  # noqa: E402
 from bench.seed_port import SeedFlow  # noqa: E402
 
 PROMPT = "A Rhinoceros in the Amazon with sun shining through, photorealistic, 4k"
-SCENARIOS = ("seed", "ten", "images", "ui", "parallel")
+SCENARIOS = ("seed", "ten", "backends", "images", "ui", "parallel")
 SIM_TILE = 256  # scenarios 1-2: the simulator renders in our process; keep that cheap
 IMAGE_TILE = 1024  # scenario 3: big enough that decoding matters
 THUMB = (320, 320)
@@ -464,6 +464,63 @@ async def scenario_parallel(k: float, report: Report, n: int = 20) -> None:
     ]
 
 
+# -- scenario 2b: the same ten jobs on every backend -------------------------------------
+
+
+async def scenario_backends(k: float, report: Report, n: int = 10) -> None:
+    """Requests sent for ``n`` jobs under the rate limit, per backend: the proxy's batch
+    fetch asks about every running job in one request."""
+    from app.backends import API_NAMES
+
+    interval = REAL_SERVICE_INTERVAL / k
+    out: dict[str, Any] = {}
+    for api in API_NAMES:
+        config = sim_config(k, tile_size=SIM_TILE, api=api)
+        # ignore_cleanup_errors: tiles still being cut when the app closes land late
+        with Simulator(config) as sim, tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as d:
+            settings = ours_settings(sim, k, Path(d))
+            backend = await open_backend(settings.with_(api=api, base_url=sim.api_url))
+            try:
+                manager = backend.manager
+                waiter = DoneWaiter(manager)
+                t0 = time.monotonic()
+                ids = [manager.submit_imagine(f"{PROMPT} #{i}").id for i in range(n)]
+                await waiter.wait(ids, 300 / k + 30)
+                finished = [waiter.finished_at[i] - t0 for i in ids if i in waiter.finished_at]
+                completed = sum(
+                    1
+                    for i in ids
+                    if manager.get(i).state is JobState.DONE  # type: ignore[union-attr]
+                )
+            finally:
+                await safe_close(backend)
+            reqs = api_requests(sim)
+            polls = [r for r in reqs if r.method == "GET" or "/task/" in r.path]
+            out[api] = {
+                "completed": completed,
+                "requests": len(reqs),
+                "polls": len(polls),
+                "429s": sum(r.status == 429 for r in reqs),
+                "makespan": max(finished) if completed == n else None,
+            }
+    report.data["backends"] = {"n": n, "interval": interval, **out}
+    base = out["thenextleg"]
+    for api, o in out.items():
+        mk = o["makespan"]
+        report.rows.append(
+            Row(
+                f"2b {api}",
+                f"requests (polls) for {n} jobs; makespan",
+                f"{o['requests']} ({o['polls']}); "
+                + (secs(mk, k) if mk is not None else "not all done"),
+                f"{base['requests']} ({base['polls']}) on thenextleg",
+                f"{o['polls'] / max(base['polls'], 1):.2f} of the polls",
+                target=f"all {n} done, 0 429s",
+                result=verdict(o["completed"] == n and o["429s"] == 0),
+            )
+        )
+
+
 # -- scenario 3: the image pipeline -------------------------------------------------------
 
 
@@ -765,6 +822,7 @@ async def main_async(args: argparse.Namespace) -> Report:
     steps: dict[str, Callable[[float, Report], Awaitable[None]]] = {
         "seed": scenario_seed,
         "ten": scenario_ten,
+        "backends": scenario_backends,
         "images": scenario_images,
         "ui": scenario_ui,
         "parallel": scenario_parallel,
