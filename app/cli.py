@@ -462,7 +462,8 @@ def _report(
         print(job.message_id, flush=True)
     elif code == EXIT_OK:
         print(f"buttonMessageId: {job.button_message_id}")
-        print("buttons: " + " ".join(job.buttons))
+        if job.buttons:  # a describe job has prompts instead
+            print("buttons: " + " ".join(job.buttons))
         for url in job.display_urls:
             print(url)
         for n, suggestion in enumerate(job.options.get("prompts", ()), start=1):

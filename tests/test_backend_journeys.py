@@ -189,3 +189,34 @@ async def test_proxy_polls_running_jobs_together(settings: Settings, tmp_path: P
         settings.with_(data_dir=tmp_path / "other"), "imaginepro", "/api/v1/message/"
     )
     assert batched * 2 < one_by_one  # one request per round, not one per job
+
+
+async def test_seed_where_the_backend_has_a_call_for_it(settings: Settings, api: str) -> None:
+    from app.backends import Unsupported
+
+    backend = await opened(settings, api)
+    try:
+        m = backend.manager
+        grid = await done(backend, m.submit_imagine("a quarry").id)
+        if api != "midjourney-proxy":  # TheNextLeg: the ✉️ button's job; ImaginePro: none
+            with pytest.raises(Unsupported):
+                await m.fetch_seed(grid.id)
+            return
+        seed = await m.fetch_seed(grid.id)
+        assert seed.isdigit() and job_of(backend, grid.id).options["seed"] == seed
+    finally:
+        await close_backend(backend)
+
+
+async def test_describe_and_blend_jobs_say_what_they_are(settings: Settings) -> None:
+    backend = await opened(settings, "midjourney-proxy")
+    try:
+        m = backend.manager
+        grid = await done(backend, m.submit_imagine("a moor").id)
+        described = m.submit_describe(grid.display_urls[0])
+        blended = m.submit_blend(list(grid.display_urls[:2]))
+        assert (described.title, blended.title) == ("describe", "blend")
+        await done(backend, described.id)
+        await done(backend, blended.id)
+    finally:
+        await close_backend(backend)

@@ -298,6 +298,24 @@ class JobManager:
         job = Job(id=new_job_id(), kind="blend", prompt=prompt, options={"images": images})
         return self._enqueue(job)
 
+    async def fetch_seed(self, job_id: str) -> str:
+        """The seed of a finished job, asked of the service where it has a call for it (the
+        proxy's image-seed; TheNextLeg's is the ✉️ button's job), remembered on the job."""
+        job = self._jobs[job_id]
+        if job.options.get("seed"):
+            return str(job.options["seed"])
+        if "seed" not in self.api.features:
+            raise Unsupported("Asking for a seed", self.api.name)
+        if job.state is not JobState.DONE or not job.message_id:
+            raise BadInput("The seed is known once the job is done.")
+        await self.budget.acquire(Priority.ACTION)
+        try:
+            seed = await self.api.seed(job.message_id)
+        finally:
+            self.budget.answered()
+        self._update(job, options={**job.options, "seed": seed})
+        return seed
+
     def press(self, job_id: str, label: str, **options: Any) -> Job:
         parent = self._jobs.get(job_id)
         if parent is None:

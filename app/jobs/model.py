@@ -69,7 +69,7 @@ def tile_of(label: str | None) -> int | None:
 @dataclass(frozen=True)
 class Job:
     id: str
-    kind: str  # "imagine" | "button"
+    kind: str  # "imagine" | "button" | "describe" | "blend"
     prompt: str
     label: str | None = None  # the button label for kind == "button"
     parent_id: str | None = None
@@ -93,7 +93,9 @@ class Job:
     def title(self) -> str:
         """What the job is, as a person would say it: imagine, U2, V3, 🔄, Zoom Out 2x."""
         # Labels come from the server: shown cleaned, sent back exactly as received.
-        return "imagine" if self.kind == "imagine" else (clean_text(self.label or "") or "button")
+        if self.kind != "button":  # imagine, describe, blend
+            return self.kind
+        return clean_text(self.label or "") or "button"
 
     @property
     def is_upscale(self) -> bool:
