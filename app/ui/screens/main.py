@@ -22,6 +22,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input
 
+from app.api.errors import ApiError
 from app.export import default_export_dir
 from app.images.cache import safe_stem
 from app.jobs.lineage import descendants, tree_root
@@ -37,6 +38,7 @@ from app.ui.format import shown_title
 from app.ui.grid import ImageGrid
 from app.ui.messages import ConnectionStatus, ImagesArrived, JobUpdated, ServiceNotice
 from app.ui.prompt_check import problem_line
+from app.ui.screens.prompts import PickPromptScreen, RemixScreen
 from app.ui.screens.save import SaveScreen
 from app.ui.screens.zoom import CustomZoomScreen
 from app.ui.widgets.button_bar import CUSTOM_ZOOM, ButtonBar
@@ -69,6 +71,7 @@ class MainScreen(Screen[None]):
         self._seeds: set[str] = set()  # jobs whose seed was already announced
         self._early_prompt: str | None = None  # submitted before the backend was open
         self._start_failed = False
+        self._blend: list[str] = []  # tile URLs marked for a blend (b), in order
 
     def compose(self) -> ComposeResult:
         yield PromptPane(id="prompt-pane")
@@ -325,6 +328,83 @@ class MainScreen(Screen[None]):
 
     def action_reroll(self) -> None:
         self._press_selected(REROLL_LABEL)
+
+    # -- remix, describe, blend, seed (where the backend offers them) --------------------------
+
+    def action_remix(self) -> None:
+        job = self._need_job()
+        label = f"V{self.grid.selected}"
+        if job is None or label not in job.buttons:
+            self.notify("Remix works on a finished grid.", severity="warning", timeout=3)
+            return
+
+        def answered(prompt: str | None) -> None:
+            if prompt is not None:
+                self.press(job.id, label, prompt=prompt, remix=True)
+
+        self.app.push_screen(RemixScreen(label, job.prompt), answered)
+
+    def action_describe(self) -> None:
+        job = self.selected_job
+        prompts = job.options.get("prompts") if job is not None else None
+        if job is not None and job.kind == "describe" and prompts:
+
+            def picked(prompt: str | None) -> None:
+                if prompt is not None:  # into the prompt box: Enter runs it
+                    self.prompt_input.value = prompt
+                    self.prompt_input.cursor_position = len(prompt)
+                    self.prompt_input.focus()
+
+            self.app.push_screen(PickPromptScreen(prompts), picked)
+            return
+        tile = self._selected_tile()
+        if tile is None or self.backend is None:
+            return
+        try:
+            child = self.backend.manager.submit_describe(tile[2])
+        except PromptError as exc:
+            self.notify(str(exc.args[0]), severity="warning", markup=False)
+            return
+        self._select_new(child)
+        self.notify("Describing: press d on it when done to pick a prompt.", timeout=3)
+
+    def action_blend_mark(self) -> None:
+        tile = self._selected_tile()
+        if tile is None:
+            return
+        url = tile[2]
+        if url in self._blend:
+            self._blend.remove(url)
+        elif len(self._blend) < 5:
+            self._blend.append(url)
+        else:
+            self.notify("A blend takes at most 5 images.", severity="warning", timeout=3)
+            return
+        self.notify(f"{len(self._blend)} image(s) marked for a blend · B blends them", timeout=3)
+
+    def action_blend(self) -> None:
+        if self.backend is None:
+            return
+        try:
+            child = self.backend.manager.submit_blend(list(self._blend))
+        except PromptError as exc:
+            self.notify(str(exc.args[0]), severity="warning", markup=False)
+            return
+        self._blend.clear()
+        self._select_new(child)
+
+    @work(group="seed", exclusive=True, exit_on_error=False)
+    async def action_seed(self) -> None:
+        job = self._need_job()
+        if job is None or self.backend is None:
+            return
+        try:
+            seed = await self.backend.manager.fetch_seed(job.id)
+        except ApiError as exc:
+            hint = " Press ✉️ for it." if "✉️" in job.buttons else ""
+            self.notify(exc.human + hint, severity="warning", markup=False, timeout=4)
+            return
+        self.notify(f"{shown_title(job)}: the seed is {seed}", markup=False, timeout=6)
 
     # -- navigation ----------------------------------------------------------------------------
 
