@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from app.api.client import ImagineClient
-from app.api.models import MessageStatus
+from app.backends import Update
+from app.backends.thenextleg import TheNextLeg
 from app.jobs import JobChanged, JobEvent, JobManager, JobStore, ManagerSettings, RequestBudget
 from app.jobs.budget import shared_budget
 from app.simulator import SimulatorConfig
@@ -61,16 +62,17 @@ async def main(data_dir: Path, base_url: str, interval: float, adopt: bool) -> N
         base_url, token = demo.start(), None
     client = ImagineClient(base_url, token, timeout=10.0)
     budget = RequestBudget(interval, shared=shared_budget(data_dir, base_url, token))
+    api = TheNextLeg(base_url, token, client=client)
     polls: Counter[str] = Counter()
-    ask = client.message
+    ask = api.fetch
 
-    async def counted(message_id: str, expire_mins: int | None = None) -> MessageStatus:
+    async def counted(message_id: str) -> Update:
         polls[message_id] += 1
-        return await ask(message_id, expire_mins)
+        return await ask(message_id)
 
-    client.message = counted  # type: ignore[method-assign]
+    api.fetch = counted  # type: ignore[method-assign]
     manager = JobManager(
-        client,
+        api,
         store,
         budget=budget,
         settings=ManagerSettings(adopt=adopt, expected_seconds=1.0),
