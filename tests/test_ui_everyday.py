@@ -175,6 +175,7 @@ async def test_filter_search_favourite_and_rerun(tmp_path: Path) -> None:
         barn = await _submit(pilot, app, "a red barn in snow")
         await _submit(pilot, app, "a blue boat at sea")
         app.main.prompt_input.value = "a field of grass"
+        app.main.prompt_input.focus()  # a submit leaves it for the list
         await pilot.press("enter")
         await until(lambda: find(app, state=JobState.FAILED), what="the refused job")
         assert app.main.table.row_count == 3

@@ -266,6 +266,8 @@ class MainScreen(Screen[None]):
         if self.prompt_input.value == prompt:  # not a new draft typed while it waited
             self.prompt_input.value = ""
         self._select_new(job)
+        # Keys act on the new job again (?, u, j were typed as text); / comes back.
+        self.table.focus()
 
     @on(Input.Changed, "#prompt")
     def _prompt_changed(self) -> None:

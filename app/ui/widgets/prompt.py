@@ -33,6 +33,7 @@ class PromptInput(ParamInput):
             placeholder="Describe an image and press Enter…  (/ to focus, Esc to leave)",
             id="prompt",
             max_length=MAX_PROMPT,
+            select_on_focus=False,  # `e` and `/` continue a prompt; selected, a key replaced it
             **kwargs,  # type: ignore[arg-type]
         )
         self._told_full = False
