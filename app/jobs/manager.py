@@ -438,11 +438,13 @@ class JobManager:
                 finally:
                     self.budget.answered()
             except RateLimited as exc:
+                self._heard(exc)
                 self._hold(exc)
                 last_kind = exc.kind
                 job = self._update(job, options=_without(job.options, "sending"), error=exc.human)
                 continue  # a 429 was not accepted: safe to send again
             except (AuthError, PromptBlocked, BadRequest) as exc:
+                self._heard(exc)
                 self._fail(job, exc.human, code=exc.kind)
                 if isinstance(exc, AuthError):
                     self.auth_failed = True
@@ -452,8 +454,7 @@ class JobManager:
                 if not safe_to_resend(exc):  # it may have arrived: never resend blindly
                     self._uncertain(job, exc)
                     return
-                if isinstance(exc, NetworkError):
-                    self._set_online(False, exc.human)
+                self._heard(exc)
                 last_kind = exc.kind
                 job = self._update(job, options=_without(job.options, "sending"), error=exc.human)
             else:
@@ -628,6 +629,7 @@ class JobManager:
             self._wake.set()
 
     def _poll_failed(self, job: Job, exc: ApiError) -> None:
+        self._heard(exc)
         if isinstance(exc, RateLimited):
             self._hold(exc)
             self.planner.failed(job.id, exc.retry_after or self.planner.min_gap)
@@ -641,8 +643,6 @@ class JobManager:
             self._emit(Notice(exc.human, "error"))
             self.planner.failed(job.id, 30.0)
             return
-        if isinstance(exc, NetworkError):
-            self._set_online(False, exc.human)
         errors = job.options.get("poll_errors", 0) + 1
         self.planner.failed(job.id, min(self.planner.min_gap * 2.0 ** min(errors, 5), 30.0))
         # The service answers, but nothing it says about this job can be read: that is
@@ -953,6 +953,13 @@ class JobManager:
         self.budget.hold(
             exc.retry_after if exc.retry_after is not None else 2 * max(self.budget.interval, 1.0)
         )
+
+    def _heard(self, exc: ApiError) -> None:
+        """Any HTTP answer, even a 404 or a 500, means the service is reachable again."""
+        if isinstance(exc, NetworkError):
+            self._set_online(False, exc.human)
+        else:
+            self._set_online(True, "Connected again.")
 
     def _set_online(self, online: bool, text: str) -> None:
         if online != self.online:
