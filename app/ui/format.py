@@ -19,6 +19,8 @@ STATE_STYLE = {
 
 _BAR_CELLS = 6
 
+BLOCKED_CODES = frozenset({"blocked", "BANNED_PROMPT", "IMAGE_BLOCKED"})  # the words, not luck
+
 # A few words per failure kind: the row is narrow, the detail pane has the full sentence.
 _SHORT_REASONS = {
     "auth": "token rejected",

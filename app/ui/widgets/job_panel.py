@@ -24,6 +24,7 @@ from textual.widgets import Static
 from app.images import ImageFailure
 from app.images.pipeline import ImagePipeline
 from app.jobs.model import Job, JobState
+from app.ui.format import BLOCKED_CODES
 from app.text import clean_text
 from app.ui.format import STATE_STYLE, shown_title, state_text
 from app.ui.grid import FULL_THUMB, LARGE_THUMB, TILE_THUMB, ImageGrid, Tile, TileView
@@ -47,18 +48,27 @@ def waiting_hint(job: Job) -> str:
     if job.state is JobState.UNCERTAIN:
         return "Uncertain: the service may or may not have this job. Press R to resubmit."
     if job.state is JobState.FAILED:
-        return f"Failed: {clean_text(job.error or 'unknown reason')}\nPress R to retry."
+        return f"Failed: {clean_text(job.error or 'unknown reason')}\n{_next_step(job)}."
     return "Done, but the service sent no images."
+
+
+def _next_step(job: Job) -> str:
+    """Retrying a refused prompt sends the same words again: editing it is what helps."""
+    if job.error_code in BLOCKED_CODES:
+        return "Press e to edit the prompt"
+    return "Press R to retry"
 
 
 def detail_text(job: Job, parent: Job | None) -> Text:
     """Title, state and parent; the prompt; the seed; a retryable job's error."""
     text = Text()
     text.append(shown_title(job), style="bold")
-    text.append("  ")
+    if job.favourite:
+        text.append(" ★", style="yellow")
+    text.append(" · ")
     text.append_text(state_text(job, 200))
-    if parent is not None:
-        text.append(f"   from {shown_title(parent)}", style="dim")
+    if parent is not None:  # " · ": still apart when a narrow pane wraps the line there
+        text.append(f" · from {shown_title(parent)}", style="dim")
     text.append("\n")
     text.append(clean_text(job.prompt, single_line=True), style="italic")
     seed = job.options.get("seed")
@@ -69,7 +79,7 @@ def detail_text(job: Job, parent: Job | None) -> Text:
     if job.error and job.state.retryable:
         text.append("\n")
         text.append(clean_text(job.error), style=STATE_STYLE[job.state])
-        text.append("  (R retries)", style="dim")
+        text.append(f" · {_next_step(job)}", style="dim")
     return text
 
 
@@ -292,15 +302,26 @@ class JobPanel(Vertical):
         if not self.current or tile.view.image is None or tile.view.url is None or job is None:
             self.notify("No image to open here yet.", timeout=2)
             return
-        title = f"{shown_title(job)} · tile {tile.index}"
-        self._open_full(tile.view.url, tile.view.image, title)
+        shown = [self.grid.tile(i) for i in range(1, 2 if self.grid.single else 5)]
+        tiles = [(t.view.url, t.view.image) for t in shown if t.view.url and t.view.image]
+        index = tile.index if len(tiles) == len(shown) else 1
+        job_id = job.id
+        has_buttons = any(label in job.buttons for label in ("U1", "V1"))
+        self.app.push_screen(
+            ImageScreen(
+                shown_title(job),
+                tiles,
+                index,
+                self._graphics,
+                load=self._load_full,
+                on_tile=self.grid.select,
+                press=(lambda label: self.post_message(ButtonBar.Pressed(job_id, label)))
+                if has_buttons
+                else None,
+            )
+        )
 
-    @work(group="full", exit_on_error=False)
-    async def _open_full(self, url: str, fallback: PILImage.Image, title: str) -> None:
-        image = fallback
-        if self.images is not None:
-            try:
-                image = (await self.images.thumbnail(url, FULL_THUMB)).thumbnail
-            except Exception:  # the small tile is still worth showing
-                image = fallback
-        self.app.push_screen(ImageScreen(image, f"{title}   (Esc closes)", self._graphics))
+    async def _load_full(self, url: str, fallback: PILImage.Image) -> PILImage.Image:
+        if self.images is None:
+            return fallback
+        return (await self.images.thumbnail(url, FULL_THUMB)).thumbnail

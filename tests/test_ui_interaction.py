@@ -1,0 +1,99 @@
+"""Issue 15's interaction items: what a user hit, each as the keys they pressed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import Static
+from ui_helpers import SIZE, find, jobs, ui_settings, wait_done, wait_ready, wait_tiles
+from waiting import until
+
+from app.jobs.model import JobState
+from app.ui.app import ImagineApp
+from app.ui.screens.image import ImageScreen
+from app.ui.widgets.job_panel import waiting_hint
+
+
+@pytest.fixture(autouse=True)
+def _no_animations(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEXTUAL_ANIMATIONS", "none")
+
+
+async def _submit(pilot: object, app: ImagineApp, prompt: str) -> None:
+    app.main.prompt_input.value = prompt
+    app.main.prompt_input.focus()
+    await pilot.press("enter")  # type: ignore[attr-defined]
+
+
+async def test_e_puts_the_cursor_after_the_prompt_without_selecting_it(tmp_path: Path) -> None:
+    app = ImagineApp(ui_settings(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        await _submit(pilot, app, "a quiet harbour")
+        await wait_done(pilot, app, prompt="a quiet harbour")
+        app.main.table.focus()
+        await pilot.press("e")
+        await pilot.press(*", 35mm", "enter")
+        await until(lambda: find(app, prompt="a quiet harbour, 35mm"), what="the edited prompt")
+        assert find(app, prompt=", 35mm") is None
+
+
+async def test_after_enter_focus_returns_to_the_list(tmp_path: Path) -> None:
+    app = ImagineApp(ui_settings(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        await _submit(pilot, app, "a windmill")
+        assert app.focused is app.main.table
+        await pilot.press("question_mark")  # a key again, not text
+        assert len(app.screen_stack) == 2
+        await pilot.press("escape")
+        assert app.main.prompt_input.value == ""
+        # the prompt keeps its history
+        await pilot.press("slash", "up")
+        assert app.main.prompt_input.value == "a windmill"
+        assert len(jobs(app)) == 1
+
+
+async def test_full_screen_keys_act_on_the_tile_shown(tmp_path: Path) -> None:
+    app = ImagineApp(ui_settings(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        await _submit(pilot, app, "a lighthouse at dusk")
+        job = await wait_done(pilot, app, prompt="a lighthouse at dusk")
+        await wait_tiles(pilot, app, 4)
+        await pilot.press("1")
+        app.main.panel.open_tile()
+        await until(lambda: isinstance(app.screen, ImageScreen), what="the full-screen view")
+        await pilot.press("2")
+        await until(lambda: "tile 2" in app.screen.title_text, what="tile 2 shown")
+        footer = [
+            b.binding.description for b in app.screen.active_bindings.values() if b.binding.show
+        ]
+        assert "Prompt" not in footer and "Upscale" in footer
+        assert app.main.grid.selected == 2  # closing it leaves tile 2 selected
+        await pilot.press("u")
+        child = await until(lambda: find(app, parent_id=job.id), what="the upscale")
+        assert child.label == "U2"
+
+
+async def test_a_blocked_prompt_suggests_editing_it_and_the_header_reads_apart(
+    tmp_path: Path,
+) -> None:
+    app = ImagineApp(ui_settings(tmp_path, sim_banned=("grass",)))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        await _submit(pilot, app, "a field of grass")
+        await until(lambda: find(app, state=JobState.FAILED), what="the refused job")
+        app.main.table.focus()
+        await pilot.press("f")  # a favourite: its ★ is in the header, where nothing cuts it
+        await until(lambda: find(app, favourite=True), what="the favourite")
+
+        def detail() -> str:
+            return str(app.query_one("#detail", Static).render())
+
+        await until(lambda: "★" in detail(), what="the star in the header")
+        assert "e to edit" in detail() and "R retries" not in detail()
+        assert "imagine ★ · failed" in detail()
+        job = find(app, state=JobState.FAILED)
+        assert job is not None and "Press e to edit" in waiting_hint(job)  # the grid's words
