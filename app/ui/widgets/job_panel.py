@@ -24,9 +24,8 @@ from textual.widgets import Static
 from app.images import ImageFailure
 from app.images.pipeline import ImagePipeline
 from app.jobs.model import Job, JobState
-from app.ui.format import BLOCKED_CODES
 from app.text import clean_text
-from app.ui.format import STATE_STYLE, shown_title, state_text
+from app.ui.format import BLOCKED_CODES, STATE_STYLE, shown_title, state_text
 from app.ui.grid import FULL_THUMB, LARGE_THUMB, TILE_THUMB, ImageGrid, Tile, TileView
 from app.ui.screens.image import ImageScreen
 from app.ui.widgets.button_bar import ButtonBar
