@@ -157,6 +157,7 @@ class Walk:
         self.shot("grid-A")
         self.find_tiles("grid-A", "A")
 
+        self.term.key("slash")  # a submit hands the keys to the list; / is the prompt again
         self.term.type(PROMPT_B)
         self.term.key("Return")
         self.j.images["B"] = _wait_for_job(self.data, PROMPT_B)
