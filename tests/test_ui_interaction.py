@@ -97,3 +97,24 @@ async def test_a_blocked_prompt_suggests_editing_it_and_the_header_reads_apart(
         assert "imagine ★ · failed" in detail()
         job = find(app, state=JobState.FAILED)
         assert job is not None and "Press e to edit" in waiting_hint(job)  # the grid's words
+
+
+async def test_i_with_nothing_to_reload_says_so(tmp_path: Path) -> None:
+    app = ImagineApp(ui_settings(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        await _submit(pilot, app, "a red kite")
+        await wait_done(pilot, app, prompt="a red kite")
+        await wait_tiles(pilot, app, 4)
+        await pilot.press("i")
+        await until(
+            lambda: any("Nothing to reload" in str(n.message) for n in app._notifications),
+            what="the note",
+        )
+
+
+def test_the_grid_leaves_the_percent_to_the_header_and_the_list() -> None:
+    from app.jobs.model import Job
+
+    running = Job(id="a", kind="imagine", prompt="p", state=JobState.RUNNING, progress=15)
+    assert "%" not in waiting_hint(running)  # it said "Running 0 %" while the list said 15 %

@@ -41,7 +41,7 @@ def waiting_hint(job: Job) -> str:
     if job.state is JobState.SUBMITTED:
         return "Submitted: waiting for the first progress report…"
     if job.state is JobState.RUNNING:
-        return f"Running {job.progress}%: waiting for a preview…"
+        return "Running: waiting for a preview…"  # the percent: header and list, one source
     if job.state is JobState.STALLED:
         return f"Stalled at {job.progress}%. Press R to retry."
     if job.state is JobState.UNCERTAIN:
@@ -197,8 +197,15 @@ class JobPanel(Vertical):
 
     def reload(self) -> None:
         """Fetch the shown job's images again (tiles that failed to download)."""
-        if self._job is not None:
-            self._show_images(self._job, force=True)
+        job = self._job
+        if job is None or not (job.display_urls or job.progress_image_url):
+            self.notify("Nothing to reload: this job has no images yet.", timeout=3)
+            return
+        failed = self.current and any(self.grid.tile(i).view.failed for i in range(1, 5))
+        if self.current and not failed:
+            self.notify("Nothing to reload: every image is here.", timeout=3)
+            return
+        self._show_images(job, force=True)
 
     def flush(self) -> None:
         """Draw the grid now if it is still waiting for GRID_DELAY."""
@@ -243,7 +250,7 @@ class JobPanel(Vertical):
                 )
             return
         if job.state.active and job.progress_image_url:
-            caption = [f"preview · {job.progress}%"]
+            caption = ["preview"]
             key = (job.id, "preview", job.progress_image_url)
             if force or key != self._grid_key:
                 self._grid_key = key
