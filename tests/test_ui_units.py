@@ -11,7 +11,7 @@ from textual.app import App, ComposeResult
 
 from app.jobs.model import Job, JobState
 from app.ui.actions import ACTIONS, BY_ID, bindings, unknown_ids
-from app.ui.format import elapsed_text, progress_bar, state_text, title_text
+from app.ui.format import elapsed_text, progress_bar, state_text, title_text, tree_prefix
 from app.ui.messages import ImagesArrived, JobUpdated
 from app.ui.screens.zoom import parse_zoom
 from app.ui.widgets.button_bar import group_buttons
@@ -45,10 +45,13 @@ def test_progress_bar_and_elapsed() -> None:
     assert elapsed_text(3700).plain == "1h01"
 
 
-def test_titles_are_indented_under_parents() -> None:
-    v2 = Job(id="b", kind="button", prompt="p", label="V2", parent_id="a")
-    assert title_text(v2, 1).plain == "└ V2"
-    assert title_text(v2, 2).plain == "  └ V2"
+def test_titles_draw_a_tree_and_roots_say_their_prompt() -> None:
+    v2 = Job(id="b", kind="button", prompt="p", label="V2", parent_id="a", favourite=True)
+    assert title_text(v2, tree_prefix([False])).plain == "├ ★ V2"
+    assert title_text(v2, tree_prefix([False, True])).plain == "│ └ ★ V2"
+    assert title_text(v2, tree_prefix([True, True])).plain == "  └ ★ V2"
+    root = Job(id="a", kind="imagine", prompt="a lighthouse\nat dusk")
+    assert title_text(root).plain == "a lighthouse at dusk"
 
 
 def test_button_groups_keep_the_services_labels() -> None:
@@ -89,7 +92,7 @@ def test_emoji_labels_take_one_cell_on_screen_and_go_back_exactly() -> None:
         assert button.job_label == label  # what is sent back
         job = Job(id="a", kind="button", prompt="p", label=label)
         assert job.title == label  # exports and sidecars keep the label as sent
-        assert title_text(job, 1).plain == "└ " + shown
+        assert title_text(job, "└ ").plain == "└ " + shown
 
 
 def test_custom_zoom_answers_are_checked() -> None:
@@ -244,7 +247,7 @@ async def test_the_list_keeps_tree_order_and_the_cursor_through_changes() -> Non
         assert table.tree_order()[:3] == ["r0", "k0", "g0"]
         lines = _screen(table)
         assert lines[0].split() == ["Job", "Prompt", "State", "Time"]
-        assert lines[1].startswith(" imagine") and "└ V2" in lines[2] and "  └ U1" in lines[3]
+        assert lines[1].startswith(" a lake at") and "└ V2" in lines[2] and "  └ U1" in lines[3]
         assert "failed: boom" in lines[2]  # k0 failed
         # the prompt column takes the width the others leave, with an ellipsis
         assert "a lake at dawn number 0 with a very long tail of words" in lines[1]
@@ -315,7 +318,7 @@ async def test_the_list_is_drawn_from_the_shape_before_every_job_is_read() -> No
         assert table.complete and table.selected_id == "g29"
         table.move_cursor(0)
         await pilot.pause()
-        assert table.unloaded_on_screen() == 0 and "imagine" in _screen(table)[1]
+        assert table.unloaded_on_screen() == 0 and "a lake at" in _screen(table)[1]
 
 
 async def test_new_jobs_show_up_when_the_end_of_the_list_is_in_view() -> None:

@@ -82,14 +82,25 @@ def shown_title(job: Job) -> str:
     return button_text(job.title)
 
 
-def title_text(job: Job, depth: int) -> Text:
-    """The job's kind, indented under its parent: 'imagine', '└ V2', '  └ U1'."""
-    text = Text()
-    if depth:
-        text.append("  " * (depth - 1) + "└ ", style="dim")
-    text.append(shown_title(job), style="bold" if job.kind == "imagine" else "")
+def tree_prefix(last: list[bool]) -> str:
+    """The tree lines before a row: ``last`` says, from the top level down to the row
+    itself, whether each is the last child of its parent. '' for a root."""
+    if not last:
+        return ""
+    lines = "".join("  " if done else "│ " for done in last[:-1])
+    return lines + ("└ " if last[-1] else "├ ")
+
+
+def title_text(job: Job, prefix: str = "") -> Text:
+    """The tree lines, ★ (before the title: a narrow cell cuts the title, not the star),
+    then the button label, or for an original prompt the prompt's start."""
+    text = Text(prefix, style="dim")
     if job.favourite:
-        text.append(" ★", style="yellow")
+        text.append("★ ", style="yellow")
+    if job.kind == "imagine":
+        text.append(clean_text(job.prompt, single_line=True) or shown_title(job), style="bold")
+    else:
+        text.append(shown_title(job))
     return text
 
 

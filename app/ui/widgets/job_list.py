@@ -30,7 +30,7 @@ from textual.strip import Strip
 from app.gcpause import gc_paused
 from app.jobs.model import Job
 from app.ui.actions import bindings
-from app.ui.format import elapsed_text, prompt_text, state_text, title_text
+from app.ui.format import elapsed_text, prompt_text, state_text, title_text, tree_prefix
 
 # (key, header, width); the prompt (width 0) takes what the others leave.
 COLUMNS = (
@@ -117,7 +117,6 @@ class JobList(ScrollView, can_focus=True):
         self._jobs: dict[str, Job] = {}  # every listed job, once loaded
         self._parent_of: dict[str, str | None] = {}  # each id's parent on the list (None: root)
         self._kids: dict[str | None, list[str]] = {}
-        self._depth: dict[str, int] = {}
         self._show: Callable[[Job], bool] | None = None  # None: every job is listed
         self._rows: list[str] = []  # job ids on the list, top to bottom
         self._index: dict[str, int] | None = None  # row of each id, built when asked
@@ -320,13 +319,20 @@ class JobList(ScrollView, can_focus=True):
         return self._line(cells, width, -1, False, row_style=style)
 
     def _waiting(self, job_id: str) -> list[Text]:
-        depth = self._depth.get(job_id, 0)
-        indent = "  " * (depth - 1) + "└ " if depth else ""
-        return [Text(indent + "…", style="dim"), Text(""), Text(""), Text("")]
+        return [Text(self._prefix(job_id) + "…", style="dim"), Text(""), Text(""), Text("")]
+
+    def _prefix(self, job_id: str) -> str:
+        """├ │ └ for the row: whether it and each of its ancestors is a last child."""
+        last: list[bool] = []
+        node: str | None = job_id
+        while node is not None and (parent := self._parent_of.get(node)) is not None:
+            last.append(self._kids[parent][-1] == node)
+            node = parent
+        return tree_prefix(last[::-1])
 
     def _cells(self, job: Job, widths: list[int]) -> list[Text]:
         return [
-            title_text(job, self._depth.get(job.id, 0)),
+            title_text(job, self._prefix(job.id)),
             prompt_text(job, widths[1]),
             state_text(job, widths[2]),
             elapsed_text(self._elapsed(job)),
@@ -381,14 +387,13 @@ class JobList(ScrollView, can_focus=True):
             self.refresh_line(row + HEADER)
 
     def _reset(self) -> None:
-        self._jobs, self._parent_of, self._kids, self._depth = {}, {}, {}, {}
+        self._jobs, self._parent_of, self._kids = {}, {}, {}
 
     def _link(self, job_id: str, parent_id: str | None) -> None:
         # A child whose parent is missing from the history is shown as a root.
         parent = parent_id if parent_id in self._parent_of else None
         self._parent_of[job_id] = parent
         self._kids.setdefault(parent, []).append(job_id)
-        self._depth[job_id] = 0 if parent is None else self._depth.get(parent, 0) + 1
 
     def _rebuild(self) -> None:
         keep = self.selected_id
@@ -397,6 +402,7 @@ class JobList(ScrollView, can_focus=True):
         # Under a filter, a job not loaded yet waits for load() to be listed.
         self._rows = order if show is None else [i for i in order if i in jobs and show(jobs[i])]
         self._index = None
+        self._strips.clear()  # a new child turns its elder sibling's └ into ├
         row = self.row_index(keep) if keep is not None else None
         self.cursor_row = min(self.cursor_row, max(0, len(self._rows) - 1)) if row is None else row
         self._rows_changed(highlight=row is None)
