@@ -16,7 +16,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from app.jobs.model import Job
 from app.text import button_text, clean_text
-from app.ui.format import shown_title
+from app.ui.format import describe_button, shown_title
 from app.ui.screens.main import MainScreen
 
 MAX_HITS = 40
@@ -107,26 +107,27 @@ class HistoryProvider(Provider):
 class ButtonProvider(Provider):
     """The selected job's buttons, so every one of them is reachable from the keyboard."""
 
-    def _hits(self) -> list[tuple[str, Callable[[], object]]]:
+    def _hits(self) -> list[tuple[str, str, Callable[[], object]]]:
+        """(title, what it does, press) per button of the selected job."""
         main = self.screen
         job = main.selected_job if isinstance(main, MainScreen) else None
         if job is None or not isinstance(main, MainScreen):
             return []
-        # Shown cleaned (server text), sent back exactly as received.
-        return [
-            (f"button · {button_text(label)}", partial(main.press, job.id, label))
-            for label in job.buttons
-        ]
+        hits: list[tuple[str, str, Callable[[], object]]] = []
+        for label in job.buttons:
+            shown = button_text(label)  # server text cleaned; sent back exactly as received
+            name, what = describe_button(label)
+            title = f"button · {shown}" if name == label else f"button · {shown} {name}"
+            hits.append((title, f"{what} · {shown_title(job)}", partial(main.press, job.id, label)))
+        return hits
 
     async def discover(self) -> Hits:
-        for shown, press in self._hits():
-            yield DiscoveryHit(Text(shown), press, text=shown, help="Press it on the selected job")
+        for shown, what, press in self._hits():
+            yield DiscoveryHit(Text(shown), press, text=shown, help=what)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for shown, press in self._hits():
+        for shown, what, press in self._hits():
             score = matcher.match(shown)
             if score > 0:
-                yield Hit(
-                    score, Text(shown), press, text=shown, help="Press it on the selected job"
-                )
+                yield Hit(score, Text(shown), press, text=shown, help=what)

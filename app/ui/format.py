@@ -120,3 +120,31 @@ def elapsed_text(seconds: float | None) -> Text:
     else:
         out = f"{s // 3600}h{s % 3600 // 60:02d}"
     return Text(out, style="dim", justify="right")
+
+
+_PANS = {"⬅": "left", "➡": "right", "⬆": "up", "⬇": "down"}
+
+
+def describe_button(label: str) -> tuple[str, str]:
+    """A button's name and one line on what it does: emoji alone can't be searched for."""
+    tile = label[1:] if len(label) == 2 and label[0] in "UV" and label[1] in "1234" else ""
+    if tile and label[0] == "U":
+        return f"Upscale {tile}", f"a larger image of tile {tile}"
+    if tile:
+        return f"Vary {tile}", f"four variations of tile {tile}"
+    first = label[:1]
+    if label == "🔄":
+        return "Reroll", "four new images from the same prompt"
+    if first in _PANS:
+        return f"Pan {_PANS[first]}", f"extend the image {_PANS[first]}wards"
+    if first == "❤":
+        return "Like", "mark the image as liked on the service"
+    if first == "✉":
+        return "Envelope", "ask the service for the job's details (its seed)"
+    if "Zoom" in label:
+        return label, "widen the canvas around the image"
+    if "Vary" in label:
+        return label, "variations of this image"
+    if "Upscale" in label:
+        return label, "upscale this image again"
+    return label, "press it on the selected job"
