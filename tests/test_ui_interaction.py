@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,64 @@ def test_the_grid_leaves_the_percent_to_the_header_and_the_list() -> None:
 
     running = Job(id="a", kind="imagine", prompt="p", state=JobState.RUNNING, progress=15)
     assert "%" not in waiting_hint(running)  # it said "Running 0 %" while the list said 15 %
+
+
+async def test_the_palette_finds_buttons_by_name(tmp_path: Path) -> None:
+    from textual.command import CommandList, CommandPalette
+
+    app = ImagineApp(ui_settings(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        await _submit(pilot, app, "a harbour wall")
+        job = await wait_done(pilot, app, prompt="a harbour wall")
+        await pilot.press("u")  # U1: an upscale has the pan, like and envelope buttons
+        upscale = await until(lambda: find(app, parent_id=job.id), what="the upscale")
+        await wait_done(pilot, app, id=upscale.id)
+        app.main.show_job(upscale.id)
+        await pilot.press("ctrl+p")
+        await until(lambda: isinstance(app.screen, CommandPalette), what="the palette")
+        await pilot.press(*"pan")
+
+        def shown() -> str:
+            found = app.screen.query(CommandList)
+            if not found:
+                return ""
+            options = found.first()
+            return "\n".join(
+                str(options.get_option_at_index(i).prompt) for i in range(options.option_count)
+            )
+
+        await until(lambda: "Pan left" in shown(), what="the pan buttons by name")
+        assert "extend the image leftwards" in shown()
+        assert "Press it on the selected job" not in shown()
+
+
+async def test_copying_in_tmux_without_set_clipboard_says_how_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "tmux"  # the tmux default: applications' OSC 52 is ignored
+    fake.write_text("#!/bin/sh\necho external\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("TMUX", "/tmp/tmux-0/default,1,0")
+    app = ImagineApp(ui_settings(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        await _submit(pilot, app, "a copper kettle")
+        await wait_done(pilot, app, prompt="a copper kettle")
+        await wait_tiles(pilot, app, 4)
+
+        def hints() -> int:
+            return sum("set-clipboard on" in str(n.message) for n in app._notifications)
+
+        await pilot.press("y")
+        await until(hints, what="how to enable the clipboard in tmux")
+        await pilot.press("Y")
+        await until(
+            lambda: any("Copied the prompt" in str(n.message) for n in app._notifications),
+            what="the second copy",
+        )
+        await pilot.pause(0.3)
+        assert hints() == 1

@@ -91,3 +91,25 @@ async def open_external(backend: Backend, url: str) -> Note:
     if await asyncio.to_thread(open_in_viewer, path):
         return Note(f"Opening {path.name} in the image viewer", timeout=3)
     return Note(f"No image viewer here. The image is at {path}", "warning", 20)
+
+
+TMUX_CLIPBOARD = (
+    "tmux passes the copy on only with set-clipboard on: add `set -g set-clipboard on` "
+    "to ~/.tmux.conf, then run `tmux source ~/.tmux.conf`."
+)
+
+
+async def clipboard_problem(env: dict[str, str]) -> str | None:
+    """Why an OSC 52 copy may not reach the clipboard here, or None. Only tmux is known to
+    drop it silently (its default, set-clipboard external, ignores applications)."""
+    if not env.get("TMUX"):
+        return None
+    try:
+        tmux = await asyncio.create_subprocess_exec(
+            "tmux", "show-options", "-gv", "set-clipboard",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        out, _ = await asyncio.wait_for(tmux.communicate(), 2.0)
+    except (OSError, TimeoutError):
+        return TMUX_CLIPBOARD  # cannot ask: say how to make sure
+    return None if out.decode(errors="replace").strip() == "on" else TMUX_CLIPBOARD

@@ -8,6 +8,7 @@ the widgets draw, the job manager does the work. Job news arrives as typed messa
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -72,6 +73,7 @@ class MainScreen(Screen[None]):
         self._early_prompt: str | None = None  # submitted before the backend was open
         self._start_failed = False
         self._blend: list[str] = []  # tile URLs marked for a blend (b), in order
+        self._told_clipboard = False  # how to make OSC 52 copies work, said once
 
     def compose(self) -> ComposeResult:
         yield PromptPane(id="prompt-pane")
@@ -584,18 +586,22 @@ class MainScreen(Screen[None]):
         picked = self._selected_tile()
         if picked is not None:
             job, index, url = picked
-            self.app.copy_to_clipboard(url)
-            self.notify(
-                f"Copied the link of {shown_title(job)} tile {index} (OSC 52)",
-                markup=False,
-                timeout=3,
-            )
+            self._copy(url, f"the link of {shown_title(job)} tile {index}")
 
     def action_copy_prompt(self) -> None:
         job = self._need_job()
         if job is not None:
-            self.app.copy_to_clipboard(job.prompt)
-            self.notify("Copied the prompt (OSC 52)", timeout=3)
+            self._copy(job.prompt, "the prompt")
+
+    @work(group="copy", exit_on_error=False)
+    async def _copy(self, text: str, what: str) -> None:
+        self.app.copy_to_clipboard(text)
+        self.notify(f"Copied {what} (OSC 52)", markup=False, timeout=3)
+        if not self._told_clipboard:  # once: the terminal may drop it without a word
+            self._told_clipboard = True
+            problem = await sharing.clipboard_problem(dict(os.environ))
+            if problem is not None:
+                self.notify(problem, title="Clipboard", markup=False, timeout=15)
 
     # -- timers ----------------------------------------------------------------------------------
 
