@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from scenarios import snapshot_app, tour_done
 from textual.widgets import Static
 from ui_helpers import SIZE, find, jobs, ui_settings, wait_done, wait_ready, wait_tiles
 from waiting import until
@@ -14,6 +17,8 @@ from app.jobs.model import JobState
 from app.ui.app import ImagineApp
 from app.ui.screens.image import ImageScreen
 from app.ui.widgets.job_panel import waiting_hint
+
+SnapCompare = Callable[..., bool]
 
 
 @pytest.fixture(autouse=True)
@@ -180,3 +185,37 @@ async def test_copying_in_tmux_without_set_clipboard_says_how_once(
         )
         await pilot.pause(0.3)
         assert hints() == 1
+
+
+async def _narrow_list(pilot: Any) -> None:
+    await tour_done(pilot)
+    await pilot.press("1")
+
+
+async def _narrow_job(pilot: Any) -> None:
+    await _narrow_list(pilot)
+    await pilot.press("enter")
+    await pilot.pause(0.2)
+
+
+@pytest.mark.parametrize("tour", [_narrow_list, _narrow_job], ids=["list", "job"])
+def test_narrow_terminal_snapshot(tour: Any, snap_compare: SnapCompare, tmp_path: Path) -> None:
+    """Below 100 columns the list and the job take turns, each the full width."""
+    assert snap_compare(snapshot_app(tmp_path), terminal_size=(80, 24), run_before=tour)
+
+
+async def test_narrow_terminals_show_the_list_or_the_job(tmp_path: Path) -> None:
+    app = ImagineApp(ui_settings(tmp_path))
+    async with app.run_test(size=(60, 20)) as pilot:
+        await wait_ready(pilot)
+        await _submit(pilot, app, "a small boat")
+        job = await wait_done(pilot, app, prompt="a small boat")
+        cells = app.main.table.cells(job.id)
+        assert "done" in cells["state"].plain and app.main.table.region.width == 60
+        assert not app.main.panel.display or app.main.panel.region.width == 0
+        await pilot.press("enter")  # the job, full width
+        await until(lambda: app.main.panel.region.width == 60, what="the job shown")
+        assert app.main.table.region.width == 0
+        await pilot.press("escape")  # the list again
+        await until(lambda: app.main.table.region.width == 60, what="the list again")
+        assert app.focused is app.main.table

@@ -53,6 +53,8 @@ ACTIONS: tuple[Action, ...] = (
            label="Child", footer=6, palette="First child job"),
     Action("open_tile", "enter", "select_cursor", "open the selected tile full screen", _LIST,
            "jobs", palette="Open tile full screen"),
+    # narrow terminals: the job shown instead of the list, nothing focused
+    Action("open_job_tile", "enter", "open_tile", "open the selected tile full screen", _LIST),
     # -- images and buttons
     Action("tile_1", "1", "tile(1)", "select a tile", _IMAGES),
     Action("tile_2", "2", "tile(2)", "select a tile", _IMAGES),

@@ -49,6 +49,8 @@ from app.ui.widgets.job_panel import JobPanel
 from app.ui.widgets.prompt import PromptInput, PromptPane
 from app.ui.widgets.status import StatusInfo, StatusLine
 
+NARROW_BELOW = 100  # columns: below this the list and the job take turns
+
 
 class MainScreen(Screen[None]):
     DEFAULT_CSS = """
@@ -56,9 +58,20 @@ class MainScreen(Screen[None]):
         layout: vertical;
         & > #main { height: 1fr; }
         & #left { width: 46%; height: 1fr; }
+        /* Narrow: the list or the selected job, each the full width (side by side the
+           list lost its State column and the tiles were 8 cells wide). Enter shows the
+           job, Esc the list again. */
+        &.-narrow #left { width: 1fr; }
+        &.-narrow #right { display: none; }
+        &.-narrow.-job #left { display: none; }
+        &.-narrow.-job #right { display: block; }
     }
     """
     BINDINGS: ClassVar[list[BindingType]] = bindings("main")
+    HORIZONTAL_BREAKPOINTS = [
+        (0, "-narrow"),
+        (NARROW_BELOW, "-wide"),
+    ]
 
     def __init__(self, settings: Settings, shape: HistoryShape | None, elapsed: Clock) -> None:
         super().__init__()
@@ -456,6 +469,10 @@ class MainScreen(Screen[None]):
 
     @on(JobList.OpenTile)
     def action_open_tile(self) -> None:
+        if self.has_class("-narrow") and not self.has_class("-job"):
+            self.add_class("-job")  # first the job, full width; Enter again: the tile
+            self.set_focus(None)  # the screen's keys: u v 1–4, Enter, Esc
+            return
         self.panel.open_tile()
 
     # -- the history: filter, search, favourites -------------------------------------------------
@@ -469,6 +486,10 @@ class MainScreen(Screen[None]):
         self.search_input.open()
 
     def action_clear_view(self) -> None:
+        if self.has_class("-job"):  # narrow: back from the job to the list
+            self.remove_class("-job")
+            self.table.focus()
+            return
         if self._view.active or self.search_input.display:
             self.action_clear_search()
 
