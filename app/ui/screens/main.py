@@ -68,7 +68,7 @@ class MainScreen(Screen[None]):
     }
     """
     BINDINGS: ClassVar[list[BindingType]] = bindings("main")
-    HORIZONTAL_BREAKPOINTS = [
+    HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012 (Screen declares it an instance variable)
         (0, "-narrow"),
         (NARROW_BELOW, "-wide"),
     ]
