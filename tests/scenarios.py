@@ -376,6 +376,10 @@ async def narrow(pilot: Pilot[Any], shot: Shot, arranged: Any) -> None:
     await view_is(pilot, "done")
     await quiet(pilot)
     await shot("filter_done")
+    await pilot.press("enter")  # below 100 columns: first the job, full width
+    await pilot.pause(0.2)
+    await quiet(pilot)
+    await shot("job")
     await pilot.press("enter")
     await on_screen(pilot, ImageScreen)
     await quiet(pilot)
