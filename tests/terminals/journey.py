@@ -9,7 +9,9 @@ image cache (the images the simulator served), and found on screen by :mod:`scre
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +31,6 @@ from xsession import (
 
 from app.images.cache import find_full
 from app.jobs.model import Job, JobState
-from app.jobs.store import JobStore
 
 PROMPT_A = "a lighthouse at dusk"
 PROMPT_B = "a red barn in snow"
@@ -66,14 +67,23 @@ class Journey:
 
 
 def _job(data: Path, prompt: str) -> Job | None:
+    """Read the app's history read-only: a watcher must not write to what it watches."""
     path = data / "history.sqlite3"
     if not path.exists():
         return None
-    store = JobStore(path)
-    try:
-        return next((j for j in store.all() if j.prompt == prompt), None)
-    finally:
-        store.close()
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        row = db.execute(
+            "SELECT state, image_urls FROM jobs WHERE prompt = ? LIMIT 1", (prompt,)
+        ).fetchone()
+    if row is None:
+        return None
+    return Job(
+        id="watched",
+        kind="imagine",
+        prompt=prompt,
+        state=JobState(row[0]),
+        image_urls=tuple(json.loads(row[1])),
+    )
 
 
 def _tiles(data: Path, job: Job) -> list[Image.Image] | None:
