@@ -49,8 +49,15 @@ def private_dir(path: Path) -> Path:
 
 
 def private_file(path: Path) -> Path:
-    """Create ``path`` if missing and make it 0600 (an older version left it 0644)."""
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    with contextlib.suppress(OSError):  # not ours to change: leave it
-        os.chmod(path, 0o600)
+    """Create ``path`` 0600 if missing, else make it 0600 (an older version left it 0644).
+
+    Never opens an existing file: closing any descriptor of a file drops every POSIX lock
+    this process holds on it. A SQLite database open elsewhere in the process would lose
+    its shared lock, and the next process to close the database would think itself the
+    last, checkpoint and delete the WAL still being written to (issue 13)."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        with contextlib.suppress(OSError):  # not ours to change: leave it
+            os.chmod(path, 0o600)
     return path
