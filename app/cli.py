@@ -6,17 +6,12 @@ Exit codes: 0 done, 1 job failed or incomplete, 2 bad input, 3 API / auth / netw
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.api.client import proxy_for
 from app.config_file import config_path
-from app.jobs.manager import ConnectionChanged, JobChanged, JobEvent, JobManager
-from app.jobs.model import Job, JobState
 from app.settings import (
     API_NAMES,
     GRAPHICS,
@@ -30,9 +25,14 @@ from app.settings import (
     store_token,
 )
 from app.text import button_text, clean_text, undecodable
-from app.urls import redact_url
+from app.urls import proxy_for, redact_url
 
+# Only what parsing the command line needs is imported above: `--help` and `config` must
+# start about as fast as Python itself. Each command imports its own heavy parts
+# (asyncio, httpx, PIL, sqlite, textual) when it runs.
 if TYPE_CHECKING:
+    from app.jobs.manager import JobEvent, JobManager
+    from app.jobs.model import Job
     from app.runtime import Backend
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_API = 0, 1, 2, 3
@@ -166,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
             return _config(args)
         settings = resolve(_flags(args))
         if args.command in ("imagine", "button", "wait", "describe", "blend"):
+            import asyncio
+
             return asyncio.run(_run_job(args, settings))
         if args.command == "jobs":
             return _jobs(args, settings)
@@ -332,6 +334,8 @@ async def _wait_command(args: argparse.Namespace, backend: Backend, progress: _P
 
 async def _finish(args: argparse.Namespace, backend: Backend, job: Job, progress: _Progress) -> int:
     """Wait for the job (with --wait: until it settles), save and report it."""
+    import asyncio
+
     manager = backend.manager
     progress.job_id = job.id
     try:
@@ -399,6 +403,8 @@ def _new_job(args: argparse.Namespace, backend: Backend, prompt: str | None) -> 
 def _press(args: argparse.Namespace, manager: JobManager) -> Job:
     """A button job on the job named by --message: from the history when it is there
     (the label checked before anything is sent), else sent to the service as given."""
+    from app.jobs.model import JobState
+
     message_id = args.button_message_id.strip()
     options = {"zoom": args.zoom, "ar": args.ar, "prompt": args.prompt}
     if args.prompt is not None:
@@ -431,6 +437,7 @@ def _report(
     """Print the outcome (and save the images); the exit code."""
     from app.export import SavedJob, save_job
     from app.jobs.lineage import ancestors
+    from app.jobs.model import JobState
 
     code = _exit_code(job)
     saved: SavedJob | None = None
@@ -457,6 +464,8 @@ def _report(
         where = f"job {job.message_id or job.id}"
         _err(f"imagine-tui: {where} failed: {clean_text(job.error or 'unknown reason')}")
     if args.json:
+        import json
+
         print(json.dumps(_job_json(job, saved_files), ensure_ascii=False), flush=True)
     elif code == EXIT_OK and (not args.wait or job.state is not JobState.DONE):
         print(job.message_id, flush=True)
@@ -503,6 +512,8 @@ def _jobs(args: argparse.Namespace, settings: Settings) -> int:
             }
             for j in jobs
         ]
+        import json
+
         print(json.dumps(rows, ensure_ascii=False), flush=True)
         return EXIT_OK
     import time
@@ -545,6 +556,8 @@ def _size(n: int) -> str:
 
 
 def _exit_code(job: Job) -> int:
+    from app.jobs.model import JobState
+
     if job.state is JobState.UNCERTAIN or (
         job.state is JobState.FAILED and job.error_code in _API_FAILURES
     ):
@@ -560,6 +573,7 @@ def _job_json(job: Job, saved: list[Path]) -> dict[str, Any]:
     """The job as its sidecar describes it, plus the service's answer in its own shape
     (``progress``, ``response``) as earlier versions printed it."""
     from app.export import sidecar_data
+    from app.jobs.model import JobState
 
     data = sidecar_data(job, (), saved, ())
     data["progress"] = job.progress
@@ -614,6 +628,8 @@ class _Progress:
         self.noted: str | None = None
 
     def on_event(self, event: JobEvent) -> None:
+        from app.jobs.manager import ConnectionChanged, JobChanged
+
         if isinstance(event, ConnectionChanged) and not event.online:
             self.note(event.text)
         if not isinstance(event, JobChanged) or event.job.id != self.job_id:

@@ -18,18 +18,17 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import platformdirs
 
 from app import APP_NAME
 from app.files import write_atomic
 
 
 def _own_dir() -> Path:
+    import platformdirs  # imported when used: start-up time (`imagine-tui --help`)
+
     return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
 
 
@@ -77,6 +76,8 @@ def read(path: Path | None = None) -> ConfigFile:
             problem=f"The config file {path} is not UTF-8 text (line {line} has the byte "
             f"0x{raw[exc.start]:02x}); save it as UTF-8.",
         )
+    import tomllib  # only when there is a file to read
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

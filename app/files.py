@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
@@ -20,6 +19,8 @@ def write_atomic(dest: Path, content: bytes | Callable[[IO[bytes]], None]) -> Pa
     """Write ``content`` (bytes, or a function writing to a binary file) to a temp file
     beside ``dest``, then rename it into place. The file is readable by the owner only
     (mkstemp's 0600): it may be a config file holding the token."""
+    import tempfile  # imported when used: start-up time (`imagine-tui --help`)
+
     private_dir(dest.parent)
     fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=dest.parent)
     try:

@@ -17,8 +17,6 @@ from pathlib import Path
 from types import NoneType, UnionType
 from typing import Any, get_args, get_type_hints
 
-import platformdirs
-
 from app import APP_NAME, config_file
 from app.keynames import normalize_keys
 from app.urls import base_url_problem, redact_url
@@ -81,6 +79,8 @@ def spec(help: str, **more: Any) -> dict[str, Spec]:
 
 
 def default_data_dir() -> Path:
+    import platformdirs  # imported when used: start-up time (`imagine-tui --help`)
+
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 

@@ -15,7 +15,6 @@ import asyncio
 import json
 import math
 import re
-import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,7 +33,7 @@ from app.api.errors import (
 )
 from app.api.models import MessageStatus, Submitted, parse_message, parse_submitted
 from app.text import clean_text
-from app.urls import redact_url
+from app.urls import proxy_for, redact_url
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 MAX_REDIRECTS = 5
@@ -112,27 +111,6 @@ def total_seconds(timeout: httpx.Timeout | float) -> float:
             "with it every request would fail before the service could answer."
         )
     return float(seconds)
-
-
-def proxy_for(url: str) -> str | None:
-    """The proxy a request to ``url`` goes through: HTTP(S)_PROXY, ALL_PROXY and NO_PROXY
-    from the environment, read the way httpx reads them."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    found = urllib.request.getproxies()
-    for entry in found.get("no", "").split(","):
-        entry = entry.strip().lower()
-        if entry == "*":
-            return None
-        name = entry.split("://", 1)[-1].split(":", 1)[0].strip("[]")
-        if name and (host == name.lstrip(".") and not name.startswith(".")):
-            return None
-        if name and host.endswith("." + name.lstrip(".")):
-            return None
-    proxy = found.get(parts.scheme) or found.get("all")
-    if not proxy:
-        return None
-    return proxy if "://" in proxy else f"http://{proxy}"
 
 
 class ImagineClient:

@@ -1,0 +1,94 @@
+"""Start-up: `--help`, `config` and `config path` run without loading the heavy parts
+(textual, httpx, Pillow, asyncio, sqlite) that only the TUI and the job commands need.
+Checked in a fresh interpreter, as a user starts it (no timing here: see bench/)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HEAVY = ("textual", "rich", "httpx", "PIL", "asyncio", "sqlite3", "urllib.request")
+
+_PROBE = """
+import contextlib, io, json, sys
+from app.cli import main
+out = io.StringIO()
+with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+    try:
+        code = main(sys.argv[1:])
+    except SystemExit as exc:  # --help
+        code = exc.code
+print(json.dumps({"code": code, "out": out.getvalue(), "modules": sorted(sys.modules)}))
+"""
+
+
+def _run(tmp_path: Path, *argv: str, **env: str) -> dict[str, object]:
+    environ = {
+        k: v for k, v in os.environ.items() if not k.startswith("IMAGINE_") and "PROXY" not in k
+    }
+    environ |= {
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+    } | env
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, *argv],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=60,
+        check=True,
+    )
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+def _heavy(result: dict[str, object]) -> list[str]:
+    modules = result["modules"]
+    assert isinstance(modules, list)
+    return [m for m in HEAVY if m in modules]
+
+
+@pytest.mark.parametrize(
+    "argv", [("--help",), ("config",), ("config", "path"), ("imagine", "--help")]
+)
+def test_quick_commands_do_not_load_the_heavy_parts(tmp_path: Path, argv: tuple[str]) -> None:
+    result = _run(tmp_path, *argv)
+    assert result["code"] == 0
+    assert result["out"]  # it did print its help / settings
+    assert _heavy(result) == []
+
+
+def test_config_with_a_service_and_a_config_file_stays_light(tmp_path: Path) -> None:
+    folder = tmp_path / "config" / "imagine-tui"
+    folder.mkdir(parents=True)
+    (folder / "config.toml").write_text(
+        'base_url = "https://api.example.com/v2"\ntoken = "t0ken"\n', encoding="utf-8"
+    )
+    result = _run(tmp_path, "config")
+    assert result["code"] == 0
+    out = str(result["out"])
+    assert "https://api.example.com/v2" in out and "# proxy: none" in out
+    assert "t0ken" not in out
+    assert _heavy(result) == []
+
+
+def test_config_still_names_the_proxy_from_the_environment(tmp_path: Path) -> None:
+    folder = tmp_path / "config" / "imagine-tui"
+    folder.mkdir(parents=True)
+    (folder / "config.toml").write_text('base_url = "https://api.example.com/v2"\n')
+    result = _run(tmp_path, "config", "--token", "x", HTTPS_PROXY="proxy.example:3128")
+    assert "# proxy: http://proxy.example:3128 (from the environment)" in str(result["out"])
+    result = _run(
+        tmp_path,
+        "config",
+        "--token",
+        "x",
+        HTTPS_PROXY="proxy.example:3128",
+        NO_PROXY=".example.com",
+    )
+    assert "# proxy: none" in str(result["out"])
