@@ -16,7 +16,7 @@ import json
 import math
 import re
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -95,6 +95,11 @@ def _server_message(response: httpx.Response) -> str:
     return "no details"
 
 
+def path_segment(job_id: str) -> str:
+    """A job id as one path segment: percent-encoded, so "/", "?" or "#" stay inside it."""
+    return quote(job_id, safe="")
+
+
 def total_seconds(timeout: httpx.Timeout | float) -> float:
     """The whole-request deadline for a timeout setting, or ``ValueError`` saying why not.
 
@@ -170,7 +175,7 @@ class ImagineClient:
             body["ref"] = ref
         if webhook_override is not None:
             body["webhookOverride"] = webhook_override
-        return parse_submitted(await self._request("POST", "/imagine", json_body=body))
+        return parse_submitted(await self.call("POST", "/imagine", body))
 
     async def button(
         self,
@@ -193,12 +198,13 @@ class ImagineClient:
         ):
             if value is not None:
                 body[key] = value
-        return parse_submitted(await self._request("POST", "/button", json_body=body))
+        return parse_submitted(await self.call("POST", "/button", body))
 
     async def message(self, message_id: str, expire_mins: int | None = None) -> MessageStatus:
         params = {"expireMins": str(expire_mins)} if expire_mins is not None else None
-        path = "/message/" + httpx.URL(message_id).raw_path.decode("ascii", "replace").lstrip("/")
-        return parse_message(await self._request("GET", path, params=params))
+        return parse_message(
+            await self.call("GET", f"/message/{path_segment(message_id)}", params=params)
+        )
 
     async def get_image(self, image_url: str) -> bytes:
         """``POST /getImage``: the documented way round result URLs that answer 403."""
@@ -211,24 +217,26 @@ class ImagineClient:
         )
         return body
 
-    # -- plumbing --------------------------------------------------------------------
-
-    async def _request(
+    async def call(
         self,
         method: str,
         path: str,
+        body: dict[str, Any] | None = None,
         *,
-        json_body: dict[str, Any] | None = None,
         params: dict[str, str] | None = None,
     ) -> Any:
-        status, body = await self._send(method, path, json_body=json_body, params=params)
+        """One request to ``path`` under the base URL, with its JSON ``body``: the answer's
+        JSON, or an :class:`ApiError`. Every backend's adapter calls its API through this."""
+        status, answer = await self._send(method, path, json_body=body, params=params)
         try:
-            return json.loads(body, parse_constant=_no_constant)
+            return json.loads(answer, parse_constant=_no_constant)
         except (ValueError, UnicodeDecodeError):
-            kind = "an HTML page" if b"<html" in body[:500].lower() else "not JSON"
+            kind = "an HTML page" if b"<html" in answer[:500].lower() else "not JSON"
             raise BadResponse(f"HTTP {status} answer was {kind}") from None
         except RecursionError:  # thousands of nested brackets: not an answer
             raise BadResponse(f"HTTP {status} answer was nested too deeply") from None
+
+    # -- plumbing --------------------------------------------------------------------
 
     async def _send(
         self,

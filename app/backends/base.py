@@ -186,3 +186,25 @@ def split_prompts(text: str) -> tuple[str, ...]:
         if line.strip():
             prompts.append(line.strip())
     return tuple(prompts)
+
+
+def percent(raw: Any) -> int:
+    """Progress as 0..100: a number, or a string such as ``"57%"``; null, "" and junk are 0."""
+    if isinstance(raw, bool):
+        return 0
+    if isinstance(raw, str):
+        raw = raw.strip().rstrip("%")
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        return 0
+    return max(0, min(100, int(value))) if value == value else 0
+
+
+def text(value: Any) -> str:
+    """A field as text: strings as they are, numbers (ids) as digits, anything else ""."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return ""

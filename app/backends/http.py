@@ -1,26 +1,48 @@
-"""The HTTP the adapters share: the API client's pool and error mapping, and auth headers.
-
-Every adapter goes through :class:`app.api.client.ImagineClient` (one attempt per call,
-typed errors, the token never on image downloads); this module is the one place that
-reaches into it for paths other than TheNextLeg's.
+"""What the adapters share: the API client (one attempt per call, typed errors, the token
+never on image downloads), how a constructor gets it, and the proxy's raw-secret auth.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import Any
+from collections.abc import Generator, Sequence
 from urllib.parse import urlsplit
 
 import httpx
 
 from app.api.client import ImagineClient
+from app.backends.base import Unsupported, Update
 
 
-async def request_json(
-    client: ImagineClient, method: str, path: str, body: dict[str, Any] | None = None
-) -> Any:
-    """One API call: the answer's JSON, or an ``app.api.errors`` exception."""
-    return await client._request(method, path, json_body=body)
+class HttpAdapter:
+    """The parts of :class:`app.backends.base.BackendApi` that are the same for every API:
+    the client and its pool, polling job by job (where there is no batch fetch), closing."""
+
+    name: str
+    batch = False
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None,
+        *,
+        timeout: float = 30.0,
+        client: ImagineClient | None = None,
+    ) -> None:
+        self.client = client or ImagineClient(base_url, token, timeout=timeout)
+        self.base_url = self.client.base_url
+        self.http: httpx.AsyncClient = self.client.http  # image downloads share the pool
+
+    async def fetch(self, job_id: str) -> Update:
+        raise NotImplementedError
+
+    async def fetch_many(self, job_ids: Sequence[str]) -> dict[str, Update]:
+        return {job_id: await self.fetch(job_id) for job_id in job_ids}
+
+    async def get_image(self, url: str) -> bytes:
+        raise Unsupported("Fetching an expired image again", self.name)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
 
 
 class RawTokenAuth(httpx.Auth):

@@ -14,9 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-import httpx
-
-from app.api.client import ImagineClient
+from app.api.client import path_segment
 from app.api.errors import BadRequest, BadResponse, PromptBlocked
 from app.backends.base import (
     Button,
@@ -28,8 +26,10 @@ from app.backends.base import (
     Unsupported,
     Update,
     UpdateState,
+    percent,
+    text,
 )
-from app.backends.http import request_json
+from app.backends.http import HttpAdapter
 from app.backends.reasons import explain
 from app.images.split import grid_tiles, parse_tile
 
@@ -42,26 +42,13 @@ _STATES: dict[str, UpdateState] = {
 _BANNED = re.compile(r"banned prompt detected:?\s*(.*)", re.IGNORECASE)
 
 
-class ImaginePro:
+class ImaginePro(HttpAdapter):
     name = "imaginepro"
-    batch = False
     features: frozenset[Feature] = frozenset({"blend", "remix"})
-
-    def __init__(
-        self,
-        base_url: str,
-        token: str | None,
-        *,
-        timeout: float = 30.0,
-        client: ImagineClient | None = None,
-    ) -> None:
-        self.client = client or ImagineClient(base_url, token, timeout=timeout)
-        self.base_url = self.client.base_url
-        self.http: httpx.AsyncClient = self.client.http
 
     async def _submit(self, path: str, body: dict[str, Any]) -> Submission:
         try:
-            answer = await request_json(self.client, "POST", path, body)
+            answer = await self.client.call("POST", path, body)
         except BadRequest as exc:
             banned = _BANNED.search(exc.server_msg)
             if banned:
@@ -92,11 +79,8 @@ class ImaginePro:
         raise Unsupported("A separate prompt step", self.name)
 
     async def fetch(self, job_id: str) -> Update:
-        segment = httpx.URL(job_id).raw_path.decode("ascii", "replace").lstrip("/")
-        return to_update(await request_json(self.client, "GET", f"/api/v1/message/fetch/{segment}"))
-
-    async def fetch_many(self, job_ids: Sequence[str]) -> dict[str, Update]:
-        return {job_id: await self.fetch(job_id) for job_id in job_ids}
+        path = f"/api/v1/message/fetch/{path_segment(job_id)}"
+        return to_update(await self.client.call("GET", path))
 
     async def describe(self, image: Image, ref: str | None) -> Submission:
         raise Unsupported("Describe (its result is not documented)", self.name)
@@ -112,17 +96,11 @@ class ImaginePro:
     async def seed(self, job_id: str) -> str:
         raise Unsupported("Asking for a seed", self.name)
 
-    async def get_image(self, url: str) -> bytes:
-        raise Unsupported("Fetching an expired image again", self.name)
-
     def webhook_update(self, body: Any) -> Update | None:
         try:
             return to_update(body)
         except BadResponse:
             return None
-
-    async def aclose(self) -> None:
-        await self.client.aclose()
 
 
 def to_update(message: Any) -> Update:
@@ -136,14 +114,14 @@ def to_update(message: Any) -> Update:
     known = Update(
         state,
         job_id=message["messageId"],
-        ref=_text(message.get("ref")) or None,
+        ref=text(message.get("ref")) or None,
         parent_id=parent if isinstance(parent, str) and parent else None,
     )
     if state == "failed":
-        return replace(known, failure=explain(_text(message.get("error"))))
+        return replace(known, failure=explain(text(message.get("error"))))
     if state != "done":
-        return replace(known, progress=_number(message.get("progress")))
-    url = _text(message.get("uri")) or _text(message.get("originalUrl")) or None
+        return replace(known, progress=percent(message.get("progress")))
+    url = text(message.get("uri")) or text(message.get("originalUrl")) or None
     raw = message.get("buttons")
     labels = [b for b in raw if isinstance(b, str) and b] if isinstance(raw, list) else []
     buttons = tuple(Button(label, send=label) for label in labels)
@@ -157,22 +135,8 @@ def to_update(message: Any) -> Update:
         image_urls=tiles,
         buttons=buttons,
         button_target=known.job_id,
-        prompt=_text(message.get("prompt")) or None,
+        prompt=text(message.get("prompt")) or None,
     )
-
-
-def _number(raw: Any) -> int:
-    if isinstance(raw, bool):
-        return 0
-    try:
-        value = float(raw.strip().rstrip("%") if isinstance(raw, str) else raw)
-    except (TypeError, ValueError):
-        return 0
-    return max(0, min(100, int(value))) if value == value else 0
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
 
 
 def _hooks(body: dict[str, Any], ref: str | None, webhook: str | None) -> dict[str, Any]:

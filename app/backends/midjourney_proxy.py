@@ -15,10 +15,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-import httpx
 from PIL import Image as PILImage
 
-from app.api.client import ImagineClient
+from app.api.client import ImagineClient, path_segment
 from app.api.errors import BadRequest, BadResponse, PromptBlocked
 from app.backends.base import (
     BadInput,
@@ -32,9 +31,11 @@ from app.backends.base import (
     Unsupported,
     Update,
     UpdateState,
+    percent,
     split_prompts,
+    text,
 )
-from app.backends.http import RawTokenAuth, request_json
+from app.backends.http import HttpAdapter, RawTokenAuth
 from app.backends.reasons import explain
 from app.images.decode import decode_bytes
 from app.images.fetch import download
@@ -63,7 +64,7 @@ MAX_IMAGE_BYTES = 40 * 1024 * 1024
 _UNKNOWN_TASK = Failure("The service does not know that job, or it has expired.", "NOT_FOUND")
 
 
-class MidjourneyProxy:
+class MidjourneyProxy(HttpAdapter):
     name = "midjourney-proxy"
     batch = True
     features: frozenset[Feature] = frozenset({"describe", "blend", "seed", "remix"})
@@ -77,9 +78,7 @@ class MidjourneyProxy:
         client: ImagineClient | None = None,
     ) -> None:
         # No bearer token on the client: the proxy wants the raw secret (see RawTokenAuth).
-        self.client = client or ImagineClient(base_url, None, timeout=timeout)
-        self.base_url = self.client.base_url
-        self.http: httpx.AsyncClient = self.client.http
+        super().__init__(base_url, None, timeout=timeout, client=client)
         if token:
             self.http.auth = RawTokenAuth(token, self.base_url)
 
@@ -87,7 +86,7 @@ class MidjourneyProxy:
 
     async def _submit(self, path: str, body: dict[str, Any]) -> Submission:
         try:
-            answer = await request_json(self.client, "POST", path, body)
+            answer = await self.client.call("POST", path, body)
         except BadRequest as exc:
             if exc.status == 404:  # an unknown task: HTTP 404 that still carries code 3
                 raise Refused(_UNKNOWN_TASK, 404) from None
@@ -148,7 +147,7 @@ class MidjourneyProxy:
 
     async def seed(self, job_id: str) -> str:
         try:
-            answer = await request_json(self.client, "GET", f"/task/{_segment(job_id)}/image-seed")
+            answer = await self.client.call("GET", f"/task/{path_segment(job_id)}/image-seed")
         except BadRequest as exc:
             if exc.status == 404:
                 raise Refused(_UNKNOWN_TASK, 404) from None
@@ -156,9 +155,6 @@ class MidjourneyProxy:
                 raise Refused(explain("关联任务状态错误"), 400) from None
             raise
         return submission(answer).job_id  # the seed rides in "result"
-
-    async def get_image(self, url: str) -> bytes:
-        raise Unsupported("Fetching an expired image again", self.name)
 
     # -- polling ----------------------------------------------------------------------
 
@@ -171,9 +167,7 @@ class MidjourneyProxy:
     async def fetch_many(self, job_ids: Sequence[str]) -> dict[str, Update]:
         if not job_ids:
             return {}
-        answer = await request_json(
-            self.client, "POST", "/task/list-by-condition", {"ids": list(job_ids)}
-        )
+        answer = await self.client.call("POST", "/task/list-by-condition", {"ids": list(job_ids)})
         if not isinstance(answer, list):
             raise BadResponse("the task list is not a JSON array")
         wanted = set(job_ids)
@@ -190,9 +184,6 @@ class MidjourneyProxy:
         except BadResponse:
             return None
 
-    async def aclose(self) -> None:
-        await self.client.aclose()
-
 
 # -- answers ------------------------------------------------------------------------------
 
@@ -202,9 +193,9 @@ def submission(answer: Any) -> Submission:
     if not isinstance(answer, dict):
         raise BadResponse("the answer is not a JSON object")
     if answer.get("success") is False:  # trueai's other error shape: {success, code, message}
-        raise Refused(explain(_text(answer.get("message")), "The service refused the request."))
+        raise Refused(explain(text(answer.get("message")), "The service refused the request."))
     code = answer.get("code")
-    description = _text(answer.get("description"))
+    description = text(answer.get("description"))
     result = answer.get("result")
     properties = answer.get("properties") if isinstance(answer.get("properties"), dict) else {}
     assert isinstance(properties, dict)
@@ -212,7 +203,7 @@ def submission(answer: Any) -> Submission:
         if not isinstance(result, (str, int)) or isinstance(result, bool) or not str(result):
             raise BadResponse(f"code {code} came without a task id")
         if code == MODAL:
-            return Submission(str(result), _text(properties.get("finalPrompt")))
+            return Submission(str(result), text(properties.get("finalPrompt")))
         return Submission(str(result))
     if code == BANNED:
         word = properties.get("bannedWord")
@@ -229,27 +220,27 @@ def to_update(task: Any) -> Update:
     status = task.get("status")
     state = _STATES.get(status if isinstance(status, str) else "")
     if state is None:
-        raise BadResponse(f"unknown task status {_text(status)[:30]!r}")
+        raise BadResponse(f"unknown task status {text(status)[:30]!r}")
     properties = task.get("properties") if isinstance(task.get("properties"), dict) else {}
     assert isinstance(properties, dict)
     known = Update(
         state,
         job_id=str(task["id"]),
-        ref=_text(task.get("state")) or None,
-        parent_id=_text(task.get("parentId")) or None,
+        ref=text(task.get("state")) or None,
+        parent_id=text(task.get("parentId")) or None,
     )
-    image_url = _text(task.get("imageUrl")) or None
+    image_url = text(task.get("imageUrl")) or None
     if state == "failed":
-        return replace(known, failure=explain(_text(task.get("failReason"))))
+        return replace(known, failure=explain(text(task.get("failReason"))))
     if state == "modal":
-        return replace(known, prompt=_text(properties.get("finalPrompt")))
+        return replace(known, prompt=text(properties.get("finalPrompt")))
     if state != "done":
-        return replace(known, progress=_percent(task.get("progress")), preview_url=image_url)
-    action = _text(task.get("action"))
+        return replace(known, progress=percent(task.get("progress")), preview_url=image_url)
+    action = text(task.get("action"))
     prompts: tuple[str, ...] = ()
     tiles: tuple[str, ...] = ()
     if action == "DESCRIBE":
-        prompts = split_prompts(_text(properties.get("finalPrompt")) or _text(task.get("promptEn")))
+        prompts = split_prompts(text(properties.get("finalPrompt")) or text(task.get("promptEn")))
     elif action in SINGLE_ACTIONS:
         tiles = (image_url,) if image_url else ()
     elif image_url:
@@ -261,9 +252,9 @@ def to_update(task: Any) -> Update:
         image_urls=tiles,
         buttons=_buttons(task.get("buttons")),
         button_target=str(task["id"]),
-        seed=_text(task.get("seed")) or None,
+        seed=text(task.get("seed")) or None,
         prompts=prompts,
-        prompt=_text(task.get("promptEn")) or _text(task.get("prompt")) or None,
+        prompt=text(task.get("promptEn")) or text(task.get("prompt")) or None,
     )
 
 
@@ -272,10 +263,10 @@ def _buttons(raw: Any) -> tuple[Button, ...]:
     for item in raw if isinstance(raw, list) else []:
         if not isinstance(item, dict):
             continue
-        custom = _text(item.get("customId"))
+        custom = text(item.get("customId"))
         if not custom or custom.startswith(_SKIPPED):  # URL buttons have no customId
             continue
-        button = Button(_text(item.get("label")), _text(item.get("emoji")), custom)
+        button = Button(text(item.get("label")), text(item.get("emoji")), custom)
         if button.name:
             buttons.append(button)
     return tuple(buttons)
@@ -285,27 +276,8 @@ def _official_tiles(raw: Any) -> tuple[str, ...]:
     """trueai's ``imageUrls``: four ``{url, thumbnail}`` objects, when it fills them."""
     if not isinstance(raw, list) or len(raw) != 4:
         return ()
-    urls = [_text(i.get("url")) if isinstance(i, dict) else "" for i in raw]
+    urls = [text(i.get("url")) if isinstance(i, dict) else "" for i in raw]
     return tuple(urls) if all(urls) else ()
-
-
-def _percent(raw: Any) -> int:
-    """``"57%"`` (or a number) as 0..100; null and "" are 0."""
-    if isinstance(raw, bool):
-        return 0
-    if isinstance(raw, str):
-        raw = raw.strip().rstrip("%")
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        return 0
-    return max(0, min(100, int(value))) if value == value else 0
-
-
-def _text(value: Any) -> str:
-    if value is None or isinstance(value, bool):
-        return ""
-    return value if isinstance(value, str) else str(value)
 
 
 def _hooks(body: dict[str, Any], ref: str | None, webhook: str | None) -> dict[str, Any]:
@@ -329,10 +301,6 @@ def _without_zoom(prompt: str) -> str:
             continue
         kept.append(word)
     return " ".join(kept)
-
-
-def _segment(job_id: str) -> str:
-    return httpx.URL(job_id).raw_path.decode("ascii", "replace").lstrip("/")
 
 
 async def _inline(data: bytes, *, shrink: bool) -> str:

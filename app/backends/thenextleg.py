@@ -7,8 +7,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-import httpx
-
 from app.api.client import ImagineClient
 from app.api.errors import BadResponse
 from app.api.models import MessageStatus, parse_message, parse_submitted
@@ -24,14 +22,13 @@ from app.backends.base import (
     UpdateState,
     split_prompts,
 )
-from app.backends.http import request_json
+from app.backends.http import HttpAdapter
 from app.backends.reasons import explain
 from app.images.split import grid_tiles
 
 
-class TheNextLeg:
+class TheNextLeg(HttpAdapter):
     name = "thenextleg"
-    batch = False
     # A seed is the ✉️ button's job here, and a remix prompt rides on the button press.
     features: frozenset[Feature] = frozenset({"describe", "blend"})
 
@@ -44,9 +41,7 @@ class TheNextLeg:
         expire_mins: int | None = None,
         client: ImagineClient | None = None,
     ) -> None:
-        self.client = client or ImagineClient(base_url, token, timeout=timeout)
-        self.base_url = self.client.base_url
-        self.http: httpx.AsyncClient = self.client.http
+        super().__init__(base_url, token, timeout=timeout, client=client)
         self.expire_mins = expire_mins
 
     async def imagine(self, prompt: str, ref: str | None, webhook: str | None) -> Submission:
@@ -73,19 +68,16 @@ class TheNextLeg:
     async def fetch(self, job_id: str) -> Update:
         return to_update(await self.client.message(job_id, self.expire_mins))
 
-    async def fetch_many(self, job_ids: Sequence[str]) -> dict[str, Update]:
-        return {job_id: await self.fetch(job_id) for job_id in job_ids}
-
     async def describe(self, image: Image, ref: str | None) -> Submission:
         if not isinstance(image, str):
             raise Unsupported("Describing a local file (give an image URL)", self.name)
-        answer = await request_json(self.client, "POST", "/describe", {"url": image})
+        answer = await self.client.call("POST", "/describe", {"url": image})
         return Submission(parse_submitted(answer).message_id)
 
     async def blend(self, images: Sequence[Image], ref: str | None) -> Submission:
         if not all(isinstance(i, str) for i in images):
             raise Unsupported("Blending local files (give image URLs)", self.name)
-        answer = await request_json(self.client, "POST", "/blend", {"urls": list(images)})
+        answer = await self.client.call("POST", "/blend", {"urls": list(images)})
         return Submission(parse_submitted(answer).message_id)
 
     async def seed(self, job_id: str) -> str:
@@ -104,9 +96,6 @@ class TheNextLeg:
             if isinstance(message_id, str):
                 update = replace(update, job_id=message_id)
         return update
-
-    async def aclose(self) -> None:
-        await self.client.aclose()
 
 
 def to_update(status: MessageStatus) -> Update:
