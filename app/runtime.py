@@ -116,7 +116,13 @@ async def open_backend(
         finally:
             budget.answered()
 
-    images = ImagePipeline(api.http, settings.image_dir, get_image=get_image)
+    images = ImagePipeline(
+        api.http,
+        settings.image_dir,
+        get_image=get_image,
+        cache_cap=int(settings.cache_max * GB),
+        keep=lambda: kept_images(settings),
+    )
     receiver, webhook_url = (None, None) if script else await _start_webhook(settings)
     # A long history takes a while to read: off the event loop, so the UI keeps drawing.
     history = await asyncio.to_thread(store.all)
@@ -160,14 +166,18 @@ async def open_backend(
 KEEP_NEWEST = 200  # the newest jobs' images are never evicted: they are what is on screen
 
 
+def kept_images(settings: Settings) -> set[str]:
+    """Image URLs the cache never evicts: favourite jobs' and the newest jobs'. Blocking."""
+    if not settings.db_path.is_file():
+        return set()
+    with JobStore(settings.db_path) as store:
+        return store.image_urls_to_keep(KEEP_NEWEST)
+
+
 def prune_images(settings: Settings) -> Pruned:
     """Bring the image cache down to ``cache_max``, least recently used first, never the
     images of favourite jobs or of the newest ones. Blocking: run it in a thread."""
-    keep: set[str] = set()
-    if settings.db_path.is_file():
-        with JobStore(settings.db_path) as store:
-            keep = store.image_urls_to_keep(KEEP_NEWEST)
-    return prune(settings.image_dir, int(settings.cache_max * GB), keep)
+    return prune(settings.image_dir, int(settings.cache_max * GB), kept_images(settings))
 
 
 async def _prune_quietly(settings: Settings) -> None:

@@ -185,3 +185,53 @@ def test_cache_command_shows_the_size_and_prunes_to_the_cap(tmp_path: Path) -> N
     assert (data / "images" / f"{url_key('http://h/2.png')}.png").exists()  # the newest
     bad = cli("--cache-max", "-1")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_downloads_past_the_cap_prune_while_running_but_never_kept_or_shown_images(
+    tmp_path: Path, images_server: _Images
+) -> None:
+    """The app's pipeline keeps the cache under its cap as images arrive, not only at start:
+    least recently used first, never a kept (favourite) image nor one on screen."""
+    base = f"http://127.0.0.1:{images_server.server_address[1]}"
+    cache = tmp_path / "images"
+    size = len(images_server.png)
+    fav, shown = f"{base}/fav.png", f"{base}/shown.png"
+    others = [f"{base}/{n}.png" for n in range(8)]
+
+    async def run() -> None:
+        async with httpx.AsyncClient() as http:
+            pipeline = ImagePipeline(http, cache, cache_cap=4 * size, keep=lambda: {fav})
+            tile = await pipeline.thumbnail(shown, (16, 16))  # on screen from now on
+            paths = {shown: tile.path}
+            for n, url in enumerate([fav, *others]):
+                paths[url] = await pipeline.fetch(url)
+                _age(paths[url], 1000 - 10 * n)  # older than anything fetched after it
+                for path in cache.glob(url_key(shown) + "*"):
+                    _age(path, 5000)  # the oldest, with its thumbnail
+                _age(paths[fav], 5000)
+                await pipeline.flush()  # the prune a download started has ended
+                assert usage(cache).bytes <= 4 * size + 64  # + one small thumbnail
+            assert paths[fav].exists() and paths[shown].exists()  # the oldest of all
+            assert paths[others[-1]].exists()  # the newest
+            assert not paths[others[0]].exists() and not paths[others[1]].exists()
+            hits = images_server.hits
+            await pipeline.fetch(others[0])  # evicted: downloaded again when wanted
+            assert images_server.hits == hits + 1
+
+    asyncio.run(run())
+
+
+def test_no_cap_no_pruning(tmp_path: Path, images_server: _Images) -> None:
+    """Scripts and tests that give no cap keep everything they fetch."""
+    base = f"http://127.0.0.1:{images_server.server_address[1]}"
+    cache = tmp_path / "images"
+
+    async def run() -> None:
+        async with httpx.AsyncClient() as http:
+            pipeline = ImagePipeline(http, cache)
+            for n in range(5):
+                _age(await pipeline.fetch(f"{base}/{n}.png"), 1000)
+            await pipeline.flush()
+        assert usage(cache).images == 5
+
+    asyncio.run(run())

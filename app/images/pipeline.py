@@ -7,8 +7,8 @@ import functools
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, ParamSpec, TypeVar
 
@@ -30,6 +30,9 @@ T = TypeVar("T")
 MEMORY_TILES = 64  # a few screens of 2x2 grids; each thumbnail is small
 FRESH_DECODES = 8  # full decoded images kept for their first thumbnail (2 grids' worth)
 MAX_THUMB_SIDE = 4096
+# Pruned while running: once the cache passes its cap, down to this share of it, so that
+# the next few downloads do not each scan the cache again.
+LOW_WATER = 0.9
 
 
 class ImagePipeline:
@@ -48,7 +51,12 @@ class ImagePipeline:
         max_pixels: int = 64_000_000,
         decode_workers: int = 4,
         download_timeout: float = 120.0,
+        cache_cap: int | None = None,
+        keep: Callable[[], Iterable[str]] | None = None,
     ) -> None:
+        """``cache_cap``: bytes; when downloads take the cache past it, least recently used
+        images are removed (in a thread), never those of ``keep()`` (blocking, called in
+        that thread) nor those shown or being fetched here."""
         self._http = http
         self._cache_dir = cache_dir
         self._get_image = get_image
@@ -60,13 +68,22 @@ class ImagePipeline:
         self._fresh: dict[str, Image.Image] = {}  # just downloaded and decoded, oldest first
         self._fresh_lock = threading.Lock()
         self._inflight: dict[str, asyncio.Task[Path]] = {}
+        self._cuts: dict[str, asyncio.Task[None]] = {}  # grid URL -> cutting its tiles
         self._tiles: OrderedDict[tuple[str, int, int], TileResult] = OrderedDict()
+        self._cap = cache_cap
+        self._keep = keep
+        self._cache_bytes: int | None = None  # as last counted plus what was written since
+        self._pruning: asyncio.Task[None] | None = None
+        self._thumb_bytes = 0  # thumbnails written since the last download (writer thread)
 
     # -- full images -------------------------------------------------------------------
 
     async def flush(self) -> None:
-        """Wait until thumbnail files queued so far are on disk (before exit or cleanup)."""
+        """Wait until thumbnail files queued so far are on disk and a running prune has
+        ended (before exit or cleanup)."""
         await asyncio.wrap_future(_CACHE_WRITER.submit(lambda: None))
+        if self._pruning is not None:
+            await self._pruning  # a thread cannot be cancelled: it ends by itself
 
     def cached_path(self, url: str) -> Path | None:
         """The full image if it is already on disk (a stat per known extension, no more)."""
@@ -89,6 +106,22 @@ class ImagePipeline:
         # shield: one caller giving up must not cancel the download the others wait for.
         return await asyncio.shield(task)
 
+    async def _cut(self, grid_url: str) -> None:
+        """The grid's four tiles into the cache: one cut however many tiles wait for it."""
+        task = self._cuts.get(grid_url)
+        if task is None:
+            task = asyncio.create_task(self._cut_now(grid_url))
+            self._cuts[grid_url] = task
+            task.add_done_callback(lambda _: self._cuts.pop(grid_url, None))
+        await asyncio.shield(task)
+
+    async def _cut_now(self, grid_url: str) -> None:
+        grid = await self.fetch(grid_url)
+        written = await self._in_thread(
+            split.cut_and_cache, self._cache_dir, grid_url, grid, self._max_pixels
+        )
+        self._grew(written)
+
     def _forget(self, url: str, task: asyncio.Task[Path]) -> None:
         if self._inflight.get(url) is task:
             del self._inflight[url]
@@ -98,10 +131,7 @@ class ImagePipeline:
     async def _download_and_store(self, url: str) -> Path:
         tile = split.parse_tile(url)
         if tile is not None:  # one quarter of a grid: fetch the grid, cut all four once
-            grid = await self.fetch(tile[0])
-            await self._in_thread(
-                split.cut_and_cache, self._cache_dir, tile[0], grid, self._max_pixels
-            )
+            await self._cut(tile[0])
             found = self.cached_path(url)
             if found is None:
                 raise ImageFetchError("The grid could not be cut into tiles")
@@ -112,10 +142,12 @@ class ImagePipeline:
         except TimeoutError:
             raise ImageFetchError("The image download took too long", transient=True) from None
         try:
-            return await self._in_thread(self._store, url, data)
+            path = await self._in_thread(self._store, url, data)
         except OSError as exc:  # disk full, read-only data folder...
             why = exc.strerror or type(exc).__name__
             raise ImageFetchError(f"The image could not be written to the cache: {why}") from None
+        self._grew(len(data))
+        return path
 
     async def _download(self, url: str) -> bytes:
         try:
@@ -223,8 +255,53 @@ class ImagePipeline:
                 "The cached image was damaged; it will be downloaded again"
             ) from None
         # The disk copy only speeds up a later start: write it off the critical path.
-        _CACHE_WRITER.submit(_write_thumbnail, small, thumb.copy())
+        written = _CACHE_WRITER.submit(_write_thumbnail, small, thumb.copy())
+        written.add_done_callback(self._thumbnail_written)
         return TileResult(url, path, thumb, width, height)
+
+    # -- the cache's bound --------------------------------------------------------------
+
+    def _thumbnail_written(self, done: Future[int]) -> None:
+        """In the writer thread: counted with the next download (see ``_grew``)."""
+        if not done.cancelled() and done.exception() is None:
+            with self._fresh_lock:
+                self._thumb_bytes += done.result()
+
+    def _grew(self, added: int) -> None:
+        """``added`` bytes were written to the cache: prune it if that took it past its cap
+        (the first time, count what is there)."""
+        if self._cap is None:
+            return
+        with self._fresh_lock:
+            added, self._thumb_bytes = added + self._thumb_bytes, 0
+        if self._cache_bytes is not None:
+            self._cache_bytes += added
+            if self._cache_bytes <= self._cap:
+                return
+        if self._pruning is None or self._pruning.done():
+            self._pruning = asyncio.create_task(self._prune())
+
+    async def _prune(self) -> None:
+        # What this process shows or fetches right now stays, whatever its age.
+        busy = {key[0] for key in self._tiles} | set(self._inflight)
+        try:
+            left = await asyncio.to_thread(self._prune_blocking, busy)
+        except Exception as exc:  # an unreadable history or cache costs the bound, not the app
+            log.warning("could not prune the image cache: %s", getattr(exc, "human", exc))
+            return
+        self._cache_bytes = left
+
+    def _prune_blocking(self, busy: set[str]) -> int:
+        """Blocking: the cache's size after bringing it under the cap, if it was over."""
+        assert self._cap is not None
+        now = evict.usage(self._cache_dir).bytes
+        if now <= self._cap:
+            return now
+        keep = busy | set(self._keep() if self._keep is not None else ())
+        pruned = evict.prune(self._cache_dir, int(self._cap * LOW_WATER), keep)
+        if pruned.removed:
+            log.info("image cache pruned: %d images, %d bytes", pruned.removed, pruned.freed)
+        return pruned.left.bytes
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -252,8 +329,11 @@ def _tile_key(url: str, size: tuple[int, int]) -> tuple[str, int, int]:
     return url, int(width), int(height)
 
 
-def _write_thumbnail(dest: Path, thumb: Image.Image) -> None:
+def _write_thumbnail(dest: Path, thumb: Image.Image) -> int:
+    """The bytes written."""
     try:
-        write_atomic(dest, lambda fp: thumb.save(fp, format="PNG", compress_level=1))
+        path = write_atomic(dest, lambda fp: thumb.save(fp, format="PNG", compress_level=1))
+        return path.stat().st_size
     except OSError:
         log.warning("could not write a thumbnail to the cache", exc_info=True)
+        return 0

@@ -44,13 +44,16 @@ def quarters(grid: Image.Image) -> list[Image.Image]:
     return [grid.crop((x, y, x + w, y + h)) for x, y in boxes]
 
 
-def cut_and_cache(cache_dir: Path, grid_url: str, grid_path: Path, max_pixels: int) -> None:
-    """Blocking: write the four tiles of the cached grid at ``grid_path`` to the cache."""
+def cut_and_cache(cache_dir: Path, grid_url: str, grid_path: Path, max_pixels: int) -> int:
+    """Blocking: write the four tiles of the cached grid at ``grid_path`` to the cache;
+    the bytes written."""
     with grid_path.open("rb") as fp, decode.open_checked(fp, max_pixels) as im:
         grid = decode.to_display_mode(im)
+    written = 0
     for n, tile in enumerate(quarters(grid), start=1):
         dest = cache.full_path(cache_dir, tile_url(grid_url, n), "PNG")
-        write_atomic(dest, functools.partial(_save_png, tile))
+        written += write_atomic(dest, functools.partial(_save_png, tile)).stat().st_size
+    return written
 
 
 def _save_png(image: Image.Image, fp: IO[bytes]) -> None:
