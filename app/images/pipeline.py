@@ -231,10 +231,10 @@ class ImagePipeline:
 
     def _load_tile(self, url: str, path: Path, size: tuple[int, int]) -> TileResult:
         """Blocking: the thumbnail from its own small file, else from the full image."""
-        small = cache.thumb_path(path, size)
+        small = cache.find_thumb(path, size)
         try:
             width, height = decode.read_size(path, self._max_pixels)
-            if small.exists():
+            if small is not None:
                 try:
                     return TileResult(
                         url, path, decode.load_small(small, self._max_pixels), width, height
@@ -255,7 +255,7 @@ class ImagePipeline:
                 "The cached image was damaged; it will be downloaded again"
             ) from None
         # The disk copy only speeds up a later start: write it off the critical path.
-        written = _CACHE_WRITER.submit(_write_thumbnail, small, thumb.copy())
+        written = _CACHE_WRITER.submit(_write_thumbnail, path, size, thumb.copy())
         written.add_done_callback(self._thumbnail_written)
         return TileResult(url, path, thumb, width, height)
 
@@ -329,11 +329,10 @@ def _tile_key(url: str, size: tuple[int, int]) -> tuple[str, int, int]:
     return url, int(width), int(height)
 
 
-def _write_thumbnail(dest: Path, thumb: Image.Image) -> int:
+def _write_thumbnail(full: Path, size: tuple[int, int], thumb: Image.Image) -> int:
     """The bytes written."""
     try:
-        path = write_atomic(dest, lambda fp: thumb.save(fp, format="PNG", compress_level=1))
-        return path.stat().st_size
+        return cache.save_thumb(full, size, thumb).stat().st_size
     except OSError:
         log.warning("could not write a thumbnail to the cache", exc_info=True)
         return 0
