@@ -180,6 +180,10 @@ class Walk:
 
         self.term.key("Return")  # tile 1 full screen
         time.sleep(0.5)
+        # Tile 2, then back to 1: each switch frees the image shown before. kitty frees
+        # with it every image that has no placement, the hidden grid's too (issue: Esc
+        # then showed an empty grid whenever the full-screen image had been replaced).
+        self.term.key("2", "1")
         full = self.shot("full-screen")
         self.j.found["full-screen"] = [locate(full, self.j.images["A"][0], cells=self.j.cells)]
 

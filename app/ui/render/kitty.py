@@ -13,6 +13,12 @@ hidden until the image is placed again.
 A placement is not erased by text written over it, so it is deleted whenever the widget
 stops being on screen: hidden, unmounted, or its screen no longer the one shown (full
 screen, dialogs). The screen being shown again repaints it, which places it again.
+
+The image data goes with the placement, and is sent again when placed again: kitty (0.26,
+``filter_refs`` in graphics.c) frees on any ``d=I`` delete every image that has no
+placement left, not just the one named. Data kept for a hidden placement vanished when
+another image was freed meanwhile (switching tiles in full screen), and the grid placed
+again after Esc drew nothing.
 """
 
 from __future__ import annotations
@@ -84,7 +90,7 @@ class _KittyPlacement(Widget, can_focus=False, inherit_css=False):
         self._delete()
 
     def on_unmount(self) -> None:
-        self._delete(free=True)
+        self._delete()
 
     def _write(self, data: str) -> None:
         # Outside a render there is no strip to carry the command: write it through
@@ -94,12 +100,12 @@ class _KittyPlacement(Widget, can_focus=False, inherit_css=False):
             driver.write(data)
             driver.flush()
 
-    def _delete(self, free: bool = False) -> None:
-        if self._placed or (free and self._sent):
-            self._write(_apc(f"a=d,d={'I' if free else 'i'},i={self._image_id},q=2"))
+    def _delete(self) -> None:
+        """Delete the placement and free the data (see the module docstring for why)."""
+        if self._placed or self._sent:
+            self._write(_apc(f"a=d,d=I,i={self._image_id},q=2"))
         self._placed = False
-        if free:
-            self._sent = None
+        self._sent = None
 
     def _pixel_size(self, cell_w: int, cell_h: int) -> tuple[int, int]:
         parent = self.parent
