@@ -236,3 +236,34 @@ def test_no_cap_no_pruning(tmp_path: Path, images_server: _Images) -> None:
         assert usage(cache).images == 5
 
     asyncio.run(run())
+
+
+def test_a_cached_file_checked_once_is_checked_again_when_it_changes(
+    tmp_path: Path, images_server: _Images
+) -> None:
+    """Cache hits skip the checksum pass for a file already checked in this process, but a
+    file replaced or cut short since (by a crash, another program) is checked again and,
+    being damaged, downloaded again rather than used."""
+    base = f"http://127.0.0.1:{images_server.server_address[1]}"
+    cache = tmp_path / "images"
+    url = f"{base}/a.png"
+
+    async def run() -> None:
+        async with httpx.AsyncClient() as http:
+            pipeline = ImagePipeline(http, cache)
+            path = await pipeline.fetch(url)
+            for _ in range(3):
+                assert await pipeline.fetch(url) == path
+            assert images_server.hits == 1
+            other = tmp_path / "other.png"  # replaced by another program: a new file
+            other.write_bytes(images_server.png[:-20])
+            os.replace(other, path)
+            await pipeline.fetch(url)
+            assert images_server.hits == 2
+            with path.open("r+b") as fp:  # cut short in place
+                fp.truncate(len(images_server.png) // 2)
+            await pipeline.fetch(url)
+            assert images_server.hits == 3
+            assert path.read_bytes() == images_server.png
+
+    asyncio.run(run())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import threading
@@ -33,6 +34,8 @@ MAX_THUMB_SIDE = 4096
 # Pruned while running: once the cache passes its cap, down to this share of it, so that
 # the next few downloads do not each scan the cache again.
 LOW_WATER = 0.9
+KNOWN_INTACT = 4096  # files remembered as checked (a few hundred KB of memory at most)
+ON_SCREEN = 16  # the tiles asked for last (a grid, a full view, previews) are on screen
 
 
 class ImagePipeline:
@@ -69,6 +72,7 @@ class ImagePipeline:
         self._fresh_lock = threading.Lock()
         self._inflight: dict[str, asyncio.Task[Path]] = {}
         self._cuts: dict[str, asyncio.Task[None]] = {}  # grid URL -> cutting its tiles
+        self._intact: dict[Path, tuple[int, int, int]] = {}  # checked files, oldest first
         self._tiles: OrderedDict[tuple[str, int, int], TileResult] = OrderedDict()
         self._cap = cache_cap
         self._keep = keep
@@ -94,7 +98,7 @@ class ImagePipeline:
         url = check_url(url)  # before any I/O, cache lookups included
         hit = self.cached_path(url)
         if hit is not None:
-            if await self._in_thread(decode.looks_intact, hit, self._max_pixels):
+            if self._seen_intact(hit) or await self._in_thread(self._check, hit):
                 evict.touch(hit)  # recently used: the last to go when the cache is pruned
                 return hit
             cache.remove_quietly(hit)  # damaged on disk since it was written: fetch again
@@ -121,6 +125,32 @@ class ImagePipeline:
             split.cut_and_cache, self._cache_dir, grid_url, grid, self._max_pixels
         )
         self._grew(written)
+
+    # A cached file is checked (PNG checksums: 0.5 ms a tile, 2 ms a grid) once per
+    # process, or not at all when this process wrote it from bytes it had decoded: the
+    # check is for files broken since, by a crash, a full disk or another program.
+    # Known by device, inode and size: a file replaced or cut short is checked again.
+
+    def _seen_intact(self, path: Path) -> bool:
+        try:
+            return self._intact.get(path) == _identity(path)
+        except OSError:
+            return False
+
+    def _check(self, path: Path) -> bool:
+        """Blocking: check the file; remember it when intact."""
+        if not decode.looks_intact(path, self._max_pixels):
+            return False
+        self._remember_intact(path)
+        return True
+
+    def _remember_intact(self, path: Path) -> None:
+        with contextlib.suppress(OSError):
+            identity = _identity(path)
+            with self._fresh_lock:
+                self._intact[path] = identity
+                while len(self._intact) > KNOWN_INTACT:
+                    self._intact.pop(next(iter(self._intact)))
 
     def _forget(self, url: str, task: asyncio.Task[Path]) -> None:
         if self._inflight.get(url) is task:
@@ -177,6 +207,7 @@ class ImagePipeline:
             fp.write(data)
 
         path = write_atomic(dest, write)
+        self._remember_intact(path)  # decoded in full just now
         # Keep the decoded picture for the thumbnail that is usually asked for next,
         # instead of decoding the same bytes a second time.
         with self._fresh_lock:
@@ -283,7 +314,8 @@ class ImagePipeline:
 
     async def _prune(self) -> None:
         # What this process shows or fetches right now stays, whatever its age.
-        busy = {key[0] for key in self._tiles} | set(self._inflight)
+        shown = list(self._tiles)[-ON_SCREEN:]  # the most recently asked for, last
+        busy = {key[0] for key in shown} | set(self._inflight)
         try:
             left = await asyncio.to_thread(self._prune_blocking, busy)
         except Exception as exc:  # an unreadable history or cache costs the bound, not the app
@@ -320,6 +352,11 @@ class ImagePipeline:
         self._tiles.move_to_end(key)
         while len(self._tiles) > MEMORY_TILES:
             self._tiles.popitem(last=False)
+
+
+def _identity(path: Path) -> tuple[int, int, int]:
+    st = path.stat()
+    return st.st_dev, st.st_ino, st.st_size
 
 
 def _tile_key(url: str, size: tuple[int, int]) -> tuple[str, int, int]:
