@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
