@@ -34,10 +34,14 @@ class SimulatorConfig:
     # Where jobs are saved so a restart remembers them (demo mode); None = memory only.
     state_path: Path | None = None
 
-    # midjourney-proxy: refuse banned prompts at submit (code 24, before v11.6.2) rather
-    # than accept them and fail the task when it starts (v11.6.2 and later)
-    ban_on_submit: bool = False
-    max_queue: int = 0  # jobs running at once before submits are refused; 0 = no limit
+    # Refuse a banned prompt at submit (True), or accept it and fail the job once it
+    # starts (False); None: as the API does by default (TheNextLeg's prefilter refuses at
+    # once; midjourney-proxy since v11.6.2 and, by this guess, ImaginePro fail it later).
+    ban_on_submit: bool | None = None
+    max_queue: int = 0  # jobs running at once before the queue is full; 0 = no limit
+    # ImaginePro's refusals: "nest" (the HTTP status and NestJS's {message, error,
+    # statusCode}) or "body" (HTTP 200 and {success: false, error}); its docs show neither.
+    imaginepro_errors: str = "nest"
 
     def __post_init__(self) -> None:
         if self.api not in API_NAMES:
@@ -50,6 +54,8 @@ class SimulatorConfig:
             raise ValueError("rate_limit and hang_seconds must not be negative")
         if not 16 <= self.tile_size <= 2048:
             raise ValueError("tile_size must be between 16 and 2048")
+        if self.imaginepro_errors not in ("nest", "body"):
+            raise ValueError('imaginepro_errors must be "nest" or "body"')
         self.banned = tuple(w for w in self.banned if w.strip())
         self.stall_words = tuple(w for w in self.stall_words if w.strip())
 

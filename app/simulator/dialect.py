@@ -62,3 +62,24 @@ class Dialect(Protocol):
 
     def new_id(self) -> str:
         """A fresh job id in this API's format."""
+
+
+@dataclass(frozen=True)
+class Screening:
+    """What a service's checks say of a submit, before any job is made."""
+
+    word: str | None = None  # a banned word: refuse the request at once
+    failure: str | None = None  # a code the job fails with once it starts (BANNED_PROMPT)
+    queue_full: bool = False
+
+
+def screen(sim: Service, prompt: str, *, ban_at_submit: bool) -> Screening:
+    """A banned word in ``prompt`` (``ban_at_submit``: this API's default for when it
+    refuses it, unless the config says), else whether the account's queue is full."""
+    low = prompt.lower()
+    word = next((w for w in sim.config.banned if w.lower() in low), None)
+    if word is not None:
+        now = ban_at_submit if sim.config.ban_on_submit is None else sim.config.ban_on_submit
+        return Screening(word=word) if now else Screening(failure="BANNED_PROMPT")
+    limit = sim.config.max_queue
+    return Screening(queue_full=bool(limit) and sim.store.counts()["running"] >= limit)

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from app.simulator.buttons import VARY_REGION
-from app.simulator.dialect import Answer, Service
+from app.simulator.dialect import Answer, Service, screen
 from app.simulator.jobs import Delivery, SimJob, iso
 
 _FETCH = re.compile(r"^/api/v1/message/fetch/([^/]{1,80})$")
@@ -134,15 +134,20 @@ class ImaginePro:
             return None, None, _nest(400, "ref and webhookOverride must be strings")
         return ref, hook or None, None
 
-    def _banned(self, sim: Service, prompt: str) -> tuple[Answer | None, str | None]:
-        """(a refusal now, or a failure code for later) for a banned word in ``prompt``."""
-        low = prompt.lower()
-        word = next((w for w in sim.config.banned if w.lower() in low), None)
-        if word is None:
-            return None, None
-        if sim.config.ban_on_submit:
-            return _nest(400, f"Banned prompt detected: {word}"), None
-        return None, "BANNED_PROMPT"
+    def _refusal(self, sim: Service, prompt: str) -> tuple[Answer | None, str | None]:
+        """(a refusal now, or a failure code for later) for a prompt [GUESS: undocumented]."""
+        found = screen(sim, prompt, ban_at_submit=False)
+        if found.word is not None:
+            return self._refuse(sim, 400, f"Banned prompt detected: {found.word}"), None
+        if found.queue_full:
+            return self._refuse(sim, 400, "Queue full: wait for a running job to finish"), None
+        return None, found.failure
+
+    def _refuse(self, sim: Service, status: int, message: str) -> Answer:
+        """A submit refused, in the shape the config picks: the docs show none."""
+        if sim.config.imaginepro_errors == "body":
+            return Answer(200, {"success": False, "error": message})
+        return _nest(status, message)
 
     def _imagine(self, sim: Service, data: dict[str, Any]) -> Answer:
         prompt = data.get("prompt")
@@ -156,7 +161,7 @@ class ImaginePro:
         ref, hook, bad = self._common(data)
         if bad:
             return bad
-        refused, failure = self._banned(sim, prompt)
+        refused, failure = self._refusal(sim, prompt)
         if refused:
             return refused
         job = sim.store.create_imagine(prompt.strip(), ref, hook, failure_code=failure)
@@ -171,26 +176,23 @@ class ImaginePro:
             return bad
         parent = sim.store.get(message_id)
         if parent is None:
-            return _nest(404, "Message not found")
+            return self._refuse(sim, 404, "Message not found")
         if parent.status != "done":
-            return _nest(400, "The message has not finished yet")
+            return self._refuse(sim, 400, "The message has not finished yet")
         offered = {shown_label(b): b for b in parent.buttons if b not in HIDDEN}
         if label not in offered:
             return _nest(400, f"Button {label[:40]!r} is not available on this message")
         if label == REGION and not isinstance(data.get("mask"), str):
             return _nest(400, "mask is required for Vary (Region)")
-        body: dict[str, Any] = {}
         prompt = data.get("prompt")
-        failure = None
-        if isinstance(prompt, str) and prompt.strip():
-            refused, failure = self._banned(sim, prompt)
-            if refused:
-                return refused
-            body["prompt"] = prompt
-        if failure:
-            return _submitted(
-                sim.store.create_imagine(prompt or "", ref, hook, failure_code=failure).message_id
-            )
+        prompt = prompt if isinstance(prompt, str) and prompt.strip() else ""
+        refused, failure = self._refusal(sim, prompt)
+        if refused:
+            return refused
+        if failure:  # a banned remix prompt fails like a banned imagine
+            job = sim.store.create_imagine(prompt, ref, hook, failure_code=failure)
+            return _submitted(job.message_id)
+        body = {"prompt": prompt} if prompt else {}
         job = sim.store.create_button(parent, offered[label], body, ref, hook)
         return _submitted(job.message_id)
 

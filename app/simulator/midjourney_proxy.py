@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from app.simulator.buttons import PANS, REROLL, VARY_REGION
-from app.simulator.dialect import Answer, Service
+from app.simulator.dialect import Answer, Service, screen
 from app.simulator.jobs import Delivery, SimJob
 
 INSTANCE = "1118138338562560102"
@@ -289,16 +289,12 @@ class MidjourneyProxy:
 
     def _refusal(self, sim: Service, prompt: str) -> tuple[Answer | None, str | None]:
         """(an answer refusing at once, or a failure code for later) for a prompt."""
-        low = prompt.lower()
-        word = next((w for w in sim.config.banned if w.lower() in low), None)
-        if word is not None:
-            if sim.config.ban_on_submit:  # before v11.6.2: refused synchronously
-                return _vo(24, BANNED, None, {"promptEn": prompt, "bannedWord": word}), None
-            return None, "BANNED_PROMPT"  # v11.6.2 on: accepted, fails once dequeued
-        running = sim.store.counts()["running"]
-        if sim.config.max_queue and running >= sim.config.max_queue:
+        found = screen(sim, prompt, ban_at_submit=False)  # v11.6.2 on: fails once dequeued
+        if found.word is not None:  # before v11.6.2: refused synchronously
+            return _vo(24, BANNED, None, {"promptEn": prompt, "bannedWord": found.word}), None
+        if found.queue_full:
             return _vo(9, QUEUE_FULL), None
-        return None, None
+        return None, found.failure
 
     def _imagine(self, sim: Service, data: dict[str, Any]) -> Answer:
         prompt = data.get("prompt")

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from app.simulator.config import ACCOUNT_ID, GENERATION_SECONDS
-from app.simulator.dialect import Answer, Service
+from app.simulator.dialect import Answer, Service, screen
 from app.simulator.images import image_path_of
 from app.simulator.jobs import Delivery, alnum_id, iso
 
@@ -127,15 +127,15 @@ def _opt_str(data: dict[str, Any], key: str) -> tuple[str | None, Answer | None]
     return value, None
 
 
-def _blocked(sim: Simulator, text: str, data: dict[str, Any]) -> Answer | None:
-    """The prefilter: a plain substring match, so "grass" is caught by "ass"."""
+def _screen(sim: Simulator, text: str, data: dict[str, Any]) -> tuple[Answer | None, str | None]:
+    """(a refusal now, or a code the job fails with later). The prefilter is a plain
+    substring match, so "grass" is caught by "ass"; a full queue fails the job (QUEUE_FULL)."""
     if str(data.get("ignorePrefilter", "")).lower() == "true":
-        return None
-    low = text.lower()
-    for word in sim.config.banned:
-        if word.lower() in low:
-            return _error(400, f"Invalid phrase: '{word}'")
-    return None
+        text = ""
+    found = screen(sim, text, ban_at_submit=True)
+    if found.word is not None:
+        return _error(400, f"Invalid phrase: '{found.word}'"), None
+    return None, found.failure or ("QUEUE_FULL" if found.queue_full else None)
 
 
 def _common(data: dict[str, Any]) -> tuple[str | None, str | None, Answer | None]:
@@ -153,10 +153,10 @@ def _imagine(sim: Simulator, data: dict[str, Any]) -> Answer:
     ref, hook, bad = _common(data)
     if bad:
         return bad
-    blocked = _blocked(sim, msg, data)
-    if blocked:
-        return blocked
-    return _submitted(sim.store.create_imagine(msg, ref, hook).message_id)
+    refused, failure = _screen(sim, msg, data)
+    if refused:
+        return refused
+    return _submitted(sim.store.create_imagine(msg, ref, hook, failure_code=failure).message_id)
 
 
 def _button(sim: Simulator, data: dict[str, Any]) -> Answer:
@@ -169,12 +169,14 @@ def _button(sim: Simulator, data: dict[str, Any]) -> Answer:
     if bad:
         return bad
     prompt = data.get("prompt")
-    blocked = _blocked(sim, prompt, data) if isinstance(prompt, str) else None
-    if blocked:
-        return blocked
+    refused, _ = _screen(sim, prompt, data) if isinstance(prompt, str) else (None, None)
+    if refused:
+        return refused
     parent = sim.store.find_by_button_id(parent_id)
     if parent is None:
         return _error(404, f"buttonMessageId {parent_id[:64]!r} not found{_why_unknown(sim)}")
+    if parent.status == "running":
+        return _error(400, f"buttonMessageId {parent_id[:64]!r} has not finished yet")
     return _submitted(sim.store.create_button(parent, label, data, ref, hook).message_id)
 
 
