@@ -256,11 +256,12 @@ def _simulate(args: argparse.Namespace) -> int:
 # The same job path as the app: the job manager, the store (the job is in the history),
 # the request budget, and its retry and uncertain-POST rules.
 
-# Job failures that were the API's answer to the request rather than the job's outcome.
+# Job failures that were the API's answer to the request rather than the job's outcome
+# (a full queue too: the service cannot take the job now, whatever the backend).
 _API_FAILURES = frozenset(
     {
         "auth",
-        "blocked",
+        "QUEUE_FULL",
         "bad_request",
         "rate_limited",
         "server",
@@ -555,6 +556,20 @@ def _size(n: int) -> str:
     return f"{n / 1024**3:.2f} GB" if n >= 1024**3 else f"{n / 1024**2:.1f} MB"
 
 
+# Failures that what the user gave caused, at submit or later, on every backend: the same
+# input fails again, so it is exit 2, as a prompt refused here before sending is.
+_BAD_INPUT_FAILURES = frozenset(
+    {
+        "unsupported",  # the chosen backend does not offer what was asked
+        "bad_input",
+        "BANNED_PROMPT",  # refused at submit or failed later: the prompt's words
+        "blocked",  # BANNED_PROMPT as older histories recorded it
+        "NOT_FOUND",  # a job id the service does not know
+        "NOT_FINISHED",  # a button pressed before its job was done
+    }
+)
+
+
 def _exit_code(job: Job) -> int:
     from app.jobs.model import JobState
 
@@ -562,8 +577,8 @@ def _exit_code(job: Job) -> int:
         job.state is JobState.FAILED and job.error_code in _API_FAILURES
     ):
         return EXIT_API
-    if job.state is JobState.FAILED and job.error_code in ("unsupported", "bad_input"):
-        return EXIT_BAD_INPUT  # the chosen backend does not offer what was asked
+    if job.state is JobState.FAILED and job.error_code in _BAD_INPUT_FAILURES:
+        return EXIT_BAD_INPUT
     if job.state is JobState.FAILED:
         return EXIT_FAILED
     return EXIT_OK

@@ -1,6 +1,7 @@
 """The scripting CLI is the same on every backend (``--api``): imagine → V2 → U1 → a
-post-upscale button, describe, blend, remix, a banned prompt and a wrong token, each as
-a real subprocess against the matching dialect of the simulator."""
+post-upscale button, describe, blend, remix, and each refusal (wrong secret, banned prompt,
+full queue, unknown task, unfinished job) with one exit code and one sentence, each as a
+real subprocess against the matching dialect of the simulator."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from app.api.errors import FAILURE_CODES, AuthError
 from app.backends import API_NAMES
 from app.simulator import Simulator, SimulatorConfig
 
@@ -128,21 +130,65 @@ def test_a_missing_file_is_bad_input(tmp_path: Path) -> None:
     assert run.returncode == 2 and "neither an http(s) URL nor a readable file" in run.stderr
 
 
-@pytest.mark.parametrize("api", API_NAMES)
-def test_wrong_token_exits_3_and_banned_prompt_exits_1(api: str, tmp_path: Path) -> None:
-    config = SimulatorConfig(api=api, token="right", speed=150.0, tile_size=64, banned=("gore",))
-    with Simulator(config) as sim:
-        common = ("--api", api, "--base-url", sim.api_url, "--rate-interval", "0", "--wait")
-        data = ("--data-dir", str(tmp_path / "d"))
-        bad_token = "tok-WRONG-77"
-        wrong = cli("imagine", "a hill", *common, *data, env={"IMAGINE_API_TOKEN": bad_token})
-        assert wrong.returncode == 3 and "rejected the API token" in wrong.stderr
-        assert bad_token not in wrong.stdout + wrong.stderr
-        banned = cli("imagine", "much gore", *common, *data, env={"IMAGINE_API_TOKEN": "right"})
-        # TheNextLeg refuses at submit (an API answer, 3); the others fail the job later (1).
-        assert banned.returncode == (3 if api == "thenextleg" else 1), banned.stderr
-        assert "refused the prompt" in banned.stderr or "content rules" in banned.stderr
-        assert "Traceback" not in banned.stderr
+# Every dialect, and ImaginePro's refusals in both shapes its docs leave open.
+DIALECTS = [
+    pytest.param("thenextleg", {}, id="thenextleg"),
+    pytest.param("midjourney-proxy", {}, id="midjourney-proxy"),
+    pytest.param("imaginepro", {}, id="imaginepro-nestjs-errors"),
+    pytest.param("imaginepro", {"imaginepro_errors": "body"}, id="imaginepro-200-errors"),
+]
+TOKEN = "tok-RIGHT-42"
+WRONG = "tok-WRONG-77"
+# (exit code, sentence) for each refusal: one of each, whatever the backend.
+WRONG_SECRET = (3, AuthError(401).human.split(" (HTTP")[0])
+BANNED = (2, FAILURE_CODES["BANNED_PROMPT"])
+QUEUE_FULL = (3, FAILURE_CODES["QUEUE_FULL"])
+UNKNOWN_TASK = (2, FAILURE_CODES["NOT_FOUND"])
+NOT_FINISHED = (2, FAILURE_CODES["NOT_FINISHED"])
+
+
+@pytest.mark.parametrize(("api", "shape"), DIALECTS)
+def test_each_refusal_has_one_exit_code_and_one_sentence_on_every_backend(
+    api: str, shape: dict[str, Any], tmp_path: Path
+) -> None:
+    """Wrong secret 3; a banned prompt 2 whether refused at submit (TheNextLeg's 400, the
+    proxy's code 24) or failed later (the proxy's FAILURE); a full queue 3; an unknown
+    task 2; a button on an unfinished job 2. The same sentence for each on every API."""
+    runs = iter(range(100))
+
+    def run(sim: Simulator, *args: str, token: str = TOKEN) -> subprocess.CompletedProcess[str]:
+        common = ("--api", api, "--base-url", sim.api_url, "--rate-interval", "0")
+        data = ("--data-dir", str(tmp_path / f"d{next(runs)}"))  # nothing known beforehand
+        done = cli(*args, *common, *data, env={"IMAGINE_API_TOKEN": token})
+        assert "Traceback" not in done.stderr and token not in done.stdout + done.stderr
+        return done
+
+    def says(done: subprocess.CompletedProcess[str], expected: tuple[int, str]) -> None:
+        assert (done.returncode, expected[1] in done.stderr) == (expected[0], True), done.stderr
+
+    def service(**config: Any) -> Simulator:
+        return Simulator(
+            SimulatorConfig(
+                api=api, token=TOKEN, banned=("gore",), tile_size=64, **{**shape, **config}
+            )
+        )
+
+    with service(speed=150.0, ban_on_submit=True) as sim:
+        says(run(sim, "imagine", "a hill", "--wait", token=WRONG), WRONG_SECRET)
+        says(run(sim, "imagine", "much gore", "--wait"), BANNED)
+        says(run(sim, "button", "U1", "--message", "no-such-job", "--wait"), UNKNOWN_TASK)
+    with service(speed=150.0, ban_on_submit=False) as sim:
+        says(run(sim, "imagine", "much gore", "--wait"), BANNED)
+        assert any(j.failure_code == "BANNED_PROMPT" for j in sim.jobs.values())  # later
+    with service(speed=0.5, max_queue=1) as sim:  # a job of 70 s holds the queue
+        running = run(sim, "imagine", "a slow valley", "--json")
+        assert running.returncode == 0, running.stderr
+        says(run(sim, "imagine", "a dale", "--wait"), QUEUE_FULL)
+        # TheNextLeg names a job's buttons by an id it gives once the job is done: read
+        # it from the service, as a client that saw the job elsewhere would have it.
+        job = sim.jobs[json.loads(running.stdout)["messageId"]]
+        target = job.button_message_id if api == "thenextleg" else job.message_id
+        says(run(sim, "button", "U1", "--message", target, "--wait"), NOT_FINISHED)
 
 
 def test_config_shows_the_api_and_its_source(tmp_path: Path) -> None:

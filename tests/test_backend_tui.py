@@ -1,15 +1,20 @@
-"""The TUI on the other backends: the same keys work on the proxy's dialect, and remix,
-describe, blend and seed have their keys (m, d, b / B, E)."""
+"""The TUI on the other backends: the same keys work on the proxy's dialect, remix,
+describe, blend and seed have their keys (m, d, b / B, E), and a refusal reads the same
+whatever the API."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.widgets import Input
-from ui_helpers import SIZE, find, ui_settings, wait_done, wait_ready, wait_tiles
+from ui_helpers import SIZE, find, jobs, ui_settings, wait_done, wait_ready, wait_tiles
 from waiting import until
 
+from app.api.errors import FAILURE_CODES
+from app.jobs.model import Job, JobState
+from app.simulator import Simulator, SimulatorConfig
 from app.ui.app import ImagineApp
 from app.ui.screens.prompts import PickPromptScreen, RemixScreen
 
@@ -86,3 +91,71 @@ async def test_blend_needs_two_marked_tiles(tmp_path: Path) -> None:
         await pilot.pause()
         backend = app.main.backend
         assert backend is not None and backend.manager.jobs() == []  # nothing was sent
+
+
+# Every dialect, and ImaginePro's refusals in both shapes its docs leave open.
+DIALECTS = [
+    pytest.param("thenextleg", {}, id="thenextleg"),
+    pytest.param("midjourney-proxy", {}, id="midjourney-proxy"),
+    pytest.param("imaginepro", {}, id="imaginepro-nestjs-errors"),
+    pytest.param("imaginepro", {"imaginepro_errors": "body"}, id="imaginepro-200-errors"),
+]
+TOKEN = "tok-RIGHT-42"
+
+
+async def _refused(pilot: object, app: ImagineApp, prompt: str) -> tuple[str, str]:
+    """Submit ``prompt``; once its job failed, (the row's state, the job's sentence)."""
+    before = {j.id for j in app.main.backend.manager.jobs()} if app.main.backend else set()
+    await _imagine(pilot, app, prompt)
+
+    def failed() -> Job | None:
+        new = [j for j in jobs(app) if j.id not in before and j.prompt == prompt]
+        return new[0] if new and new[0].state is JobState.FAILED else None
+
+    job = await until(failed, what=f"{prompt!r} to fail")
+    assert job.error is not None and TOKEN not in job.error
+    return app.main.table.cells(job.id)["state"].plain, job.error
+
+
+@pytest.mark.parametrize(("api", "shape"), DIALECTS)
+async def test_each_refusal_reads_the_same_on_every_backend(
+    tmp_path: Path, api: str, shape: dict[str, Any]
+) -> None:
+    """A banned prompt refused at submit and one failed later, a full queue and a wrong
+    secret: the same row state and the same sentence in the TUI, whatever the API."""
+    seen: dict[str, tuple[str, str]] = {}
+
+    def service(**config: Any) -> Simulator:
+        return Simulator(
+            SimulatorConfig(
+                api=api, token=TOKEN, banned=("gore",), tile_size=64, **{**shape, **config}
+            )
+        )
+
+    async def session(sim: Simulator, token: str, prompts: dict[str, str]) -> None:
+        settings = ui_settings(
+            tmp_path / f"d{len(seen)}", api=api, base_url=sim.api_url, token=token
+        )
+        app = ImagineApp(settings.with_(rate_interval=0.0))
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_ready(pilot)
+            for name, prompt in prompts.items():
+                if name == "hold":  # a long job that fills a queue of one
+                    await _imagine(pilot, app, prompt)
+                    await until(lambda: any(j.message_id for j in jobs(app)), what="a job")
+                    continue
+                seen[name] = await _refused(pilot, app, prompt)
+
+    with service(speed=0.5, ban_on_submit=True, max_queue=1) as sim:
+        await session(sim, TOKEN, {"hold": "a slow valley", "now": "much gore", "full": "a dale"})
+    with service(speed=150.0, ban_on_submit=False) as sim:
+        await session(sim, TOKEN, {"later": "much gore"})
+        await session(sim, "tok-WRONG-77", {"secret": "a hill"})
+
+    banned = FAILURE_CODES["BANNED_PROMPT"]
+    assert seen["now"][0] == seen["later"][0] == "failed: prompt blocked"
+    assert banned in seen["now"][1] and banned in seen["later"][1]
+    assert seen["full"][0] == "failed: queue full"
+    assert FAILURE_CODES["QUEUE_FULL"] in seen["full"][1]
+    assert seen["secret"][0] == "failed: token rejected"
+    assert "The service rejected the API token" in seen["secret"][1]

@@ -89,9 +89,14 @@ def _server_message(response: httpx.Response) -> str:
     except ValueError:
         return clean_text(response.text[:200], single_line=True) or "no details"
     if isinstance(body, dict):
-        for key in ("msg", "message", "error"):
-            if isinstance(body.get(key), str):
-                return clean_text(body[key][:300], single_line=True)
+        # TheNextLeg's msg; NestJS's message (a list of them from its validators) before
+        # its error, which is only the status's name; the proxy's description.
+        for key in ("msg", "message", "error", "description"):
+            value = body.get(key)
+            if isinstance(value, list):
+                value = "; ".join(v for v in value if isinstance(v, str))
+            if isinstance(value, str) and value.strip():
+                return clean_text(value[:300], single_line=True)
     return "no details"
 
 

@@ -54,13 +54,17 @@ class RateLimited(ApiError):
 
 
 class PromptBlocked(ApiError):
-    """400 from the banned-word prefilter."""
+    """The service refused the prompt at submit (a banned-word prefilter). Its kind and
+    first sentence are those of a job that fails later for the same reason, on every API."""
 
-    kind = "blocked"
+    kind = "BANNED_PROMPT"
 
     def __init__(self, phrase: str | None, server_msg: str) -> None:
-        what = f"the word {phrase!r}" if phrase else "a word in it"
-        super().__init__(f"The service refused the prompt because of {what}. ({server_msg})")
+        human = FAILURE_CODES["BANNED_PROMPT"]
+        if phrase:
+            human += f" The word {clean_text(phrase, single_line=True)[:60]!r} is banned."
+        said = clean_text(server_msg, single_line=True)[:200]
+        super().__init__(f"{human} (the service said: {said})" if said else human)
         self.phrase = phrase
         self.server_msg = server_msg
 
@@ -128,13 +132,14 @@ def safe_to_resend(exc: ApiError) -> bool:
     return False
 
 
-# Status codes the service puts in `response.content` when a job fails.
+# Status codes TheNextLeg puts in `response.content` when a job fails, and the names every
+# adapter gives the same refusal (NOT_FOUND, NOT_FINISHED): one sentence each, any API.
 FAILURE_CODES: dict[str, str] = {
     "ALREADY_REQUESTED_UPSCALE": "That tile was already upscaled from this grid.",
     "BOT_TOOK_TOO_LONG_TO_PROCESS_YOUR_COMMAND": "The generator took too long and gave up.",
     "APPEAL_ACCEPTED": "The moderation appeal was accepted; submit the prompt again.",
     "APPEAL_REJECTED": "The moderation appeal was rejected.",
-    "BANNED_PROMPT": "The prompt was refused by the service's content rules.",
+    "BANNED_PROMPT": "The service refused the prompt under its content rules.",
     "BLOCKED": "The account is blocked by the service.",
     "BUTTON_NOT_FOUND": "The service does not offer that button on this job.",
     "FAILED_TO_PROCESS_YOUR_COMMAND": "The service failed to process the command.",
@@ -146,6 +151,8 @@ FAILURE_CODES: dict[str, str] = {
     "JOB_ACTION_RESTRICTED": "That action is restricted for this job.",
     "JOB_QUEUED": "The job is queued behind others on the account.",
     "MODERATION_OUTAGE": "The service's moderation is down; try again later.",
+    "NOT_FINISHED": "That job has not finished yet: its buttons work once it is done.",
+    "NOT_FOUND": "The service does not know that job: a wrong id, or it has expired.",
     "NO_FAST_HOURS": "The account has no fast hours left.",
     "PLEASE_SUBSCRIBE_TO_MJ_IN_YOUR_DASHBOARD": "The account needs an active subscription.",
     "QUEUE_FULL": "The account's job queue is full; wait for running jobs to finish.",

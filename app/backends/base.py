@@ -110,13 +110,15 @@ class BadInput(BadRequest):
 
 
 class Refused(BadRequest):
-    """The service refused the request in its answer body (the proxy's codes)."""
+    """The service refused the request, in whatever words or shape its API uses; the
+    failure's stable code (QUEUE_FULL, NOT_FOUND, ...) is the job's error code."""
 
     def __init__(self, failure: Failure, status: int = 200) -> None:
         super().__init__(status, failure.text)
-        self.human = f"The service refused the request: {failure.text}"
+        self.human = failure.text
         self.args = (self.human,)
         self.failure = failure
+        self.kind = failure.code or BadRequest.kind
 
 
 @dataclass(frozen=True)

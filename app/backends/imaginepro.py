@@ -9,19 +9,17 @@ so describe is not offered. Blend takes image URLs the service can fetch.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 from app.api.client import path_segment
-from app.api.errors import BadRequest, BadResponse, PromptBlocked
+from app.api.errors import BadResponse
 from app.backends.base import (
     Button,
     Feature,
     Image,
     Press,
-    Refused,
     Submission,
     Unsupported,
     Update,
@@ -30,7 +28,7 @@ from app.backends.base import (
     text,
 )
 from app.backends.http import HttpAdapter
-from app.backends.reasons import explain
+from app.backends.reasons import explain, refusals, refused
 from app.images.split import grid_tiles, parse_tile
 
 _STATES: dict[str, UpdateState] = {
@@ -39,27 +37,24 @@ _STATES: dict[str, UpdateState] = {
     "DONE": "done",
     "FAIL": "failed",
 }
-_BANNED = re.compile(r"banned prompt detected:?\s*(.*)", re.IGNORECASE)
 
 
 class ImaginePro(HttpAdapter):
     name = "imaginepro"
     features: frozenset[Feature] = frozenset({"blend", "remix"})
 
-    async def _submit(self, path: str, body: dict[str, Any]) -> Submission:
-        try:
+    async def _submit(
+        self, path: str, body: dict[str, Any], *, names_job: bool = False
+    ) -> Submission:
+        # A refusal may come as an HTTP error ({message, error, statusCode}, NestJS) or as
+        # HTTP 200 with {success: false, error}: the docs show neither; both are read.
+        with refusals(names_job=names_job):
             answer = await self.client.call("POST", path, body)
-        except BadRequest as exc:
-            banned = _BANNED.search(exc.server_msg)
-            if banned:
-                raise PromptBlocked(banned.group(1).strip() or None, exc.server_msg) from None
-            raise
         if not isinstance(answer, dict):
             raise BadResponse("the answer is not a JSON object")
         message_id = answer.get("messageId")
         if answer.get("success") is not True or not isinstance(message_id, str) or not message_id:
-            why = answer.get("error") or answer.get("message")
-            raise Refused(explain(why if isinstance(why, str) else None, "No job id came back."))
+            raise refused(text(answer.get("error")) or text(answer.get("message")))
         return Submission(message_id)
 
     async def imagine(self, prompt: str, ref: str | None, webhook: str | None) -> Submission:
@@ -73,7 +68,7 @@ class ImaginePro(HttpAdapter):
         body = _hooks({"messageId": target, "button": button}, ref, webhook)
         if press.prompt:
             body["prompt"] = press.prompt
-        return await self._submit("/api/v1/nova/button", body)
+        return await self._submit("/api/v1/nova/button", body, names_job=True)
 
     async def confirm(self, job_id: str, prompt: str) -> Submission:
         raise Unsupported("A separate prompt step", self.name)

@@ -18,7 +18,7 @@ from typing import Any
 from PIL import Image as PILImage
 
 from app.api.client import ImagineClient, path_segment
-from app.api.errors import BadRequest, BadResponse, PromptBlocked
+from app.api.errors import FAILURE_CODES, BadResponse, PromptBlocked
 from app.backends.base import (
     BadInput,
     Button,
@@ -36,7 +36,7 @@ from app.backends.base import (
     text,
 )
 from app.backends.http import HttpAdapter, RawTokenAuth
-from app.backends.reasons import explain
+from app.backends.reasons import explain, refusals, refused
 from app.images.decode import decode_bytes
 from app.images.fetch import download
 from app.images.model import ImageFetchError
@@ -61,7 +61,7 @@ SINGLE_ACTIONS = frozenset({"UPSCALE", "UPSCALE_HD"})
 _SKIPPED = ("MJ::BOOKMARK::", "MJ::Job::PicReader::", "MJ::Picread::")
 BLEND_SIDE = 768  # pictures are sent inline: small enough for any body limit, plenty to blend
 MAX_IMAGE_BYTES = 40 * 1024 * 1024
-_UNKNOWN_TASK = Failure("The service does not know that job, or it has expired.", "NOT_FOUND")
+_UNKNOWN_TASK = Failure(FAILURE_CODES["NOT_FOUND"], "NOT_FOUND")
 
 
 class MidjourneyProxy(HttpAdapter):
@@ -84,13 +84,11 @@ class MidjourneyProxy(HttpAdapter):
 
     # -- submitting -------------------------------------------------------------------
 
-    async def _submit(self, path: str, body: dict[str, Any]) -> Submission:
-        try:
+    async def _submit(
+        self, path: str, body: dict[str, Any], *, names_job: bool = False
+    ) -> Submission:
+        with refusals(names_job=names_job):  # an unknown task: HTTP 404 carrying code 3
             answer = await self.client.call("POST", path, body)
-        except BadRequest as exc:
-            if exc.status == 404:  # an unknown task: HTTP 404 that still carries code 3
-                raise Refused(_UNKNOWN_TASK, 404) from None
-            raise
         return submission(answer)
 
     async def imagine(self, prompt: str, ref: str | None, webhook: str | None) -> Submission:
@@ -106,7 +104,7 @@ class MidjourneyProxy(HttpAdapter):
         body = _hooks({"taskId": target, "customId": button}, ref, webhook)
         if press.remix:
             body["enableRemix"] = True
-        sent = await self._submit("/submit/action", body)
+        sent = await self._submit("/submit/action", body, names_job=True)
         if sent.modal_prompt is None:
             return sent
         # The service waits for a prompt: pre-fill it with what this press already says.
@@ -118,13 +116,16 @@ class MidjourneyProxy(HttpAdapter):
     async def _custom_id(self, target: str, name: str) -> str:
         """The customId of the button called ``name`` on task ``target``, read from it."""
         parent = await self.fetch(target)
+        if not parent.finished:
+            raise Refused(Failure(FAILURE_CODES["NOT_FINISHED"], "NOT_FINISHED"))
         found = next((b.send for b in parent.buttons if b.name == name), None)
         if found is None:
             raise Refused(explain("BUTTON_NOT_FOUND"))
         return found
 
     async def confirm(self, job_id: str, prompt: str) -> Submission:
-        sent = await self._submit("/submit/modal", {"taskId": job_id, "prompt": prompt})
+        body = {"taskId": job_id, "prompt": prompt}
+        sent = await self._submit("/submit/modal", body, names_job=True)
         return Submission(sent.job_id)
 
     async def describe(self, image: Image, ref: str | None) -> Submission:
@@ -146,14 +147,8 @@ class MidjourneyProxy(HttpAdapter):
             raise BadInput(f"The image {url[:100]!r} could not be fetched: {exc.human}") from None
 
     async def seed(self, job_id: str) -> str:
-        try:
+        with refusals(names_job=True):  # 404 code 3, or 400 code 4 while it runs
             answer = await self.client.call("GET", f"/task/{path_segment(job_id)}/image-seed")
-        except BadRequest as exc:
-            if exc.status == 404:
-                raise Refused(_UNKNOWN_TASK, 404) from None
-            if exc.status == 400:
-                raise Refused(explain("关联任务状态错误"), 400) from None
-            raise
         return submission(answer).job_id  # the seed rides in "result"
 
     # -- polling ----------------------------------------------------------------------
@@ -193,7 +188,7 @@ def submission(answer: Any) -> Submission:
     if not isinstance(answer, dict):
         raise BadResponse("the answer is not a JSON object")
     if answer.get("success") is False:  # trueai's other error shape: {success, code, message}
-        raise Refused(explain(text(answer.get("message")), "The service refused the request."))
+        raise refused(text(answer.get("message")))
     code = answer.get("code")
     description = text(answer.get("description"))
     result = answer.get("result")
@@ -207,10 +202,10 @@ def submission(answer: Any) -> Submission:
         return Submission(str(result))
     if code == BANNED:
         word = properties.get("bannedWord")
-        raise PromptBlocked(word if isinstance(word, str) else None, explain(description).text)
+        raise PromptBlocked(word if isinstance(word, str) else None, description)
     if not isinstance(code, int) or isinstance(code, bool):
         raise BadResponse("the answer has no code")
-    raise Refused(explain(description, f"The service refused the request (code {code})."))
+    raise refused(description, f"The service refused the request (code {code}).")
 
 
 def to_update(task: Any) -> Update:

@@ -1,24 +1,29 @@
 """Service texts as English sentences: the proxy's Chinese descriptions and failReasons,
 and Midjourney's own moderation texts. The original is always kept beside the sentence.
+
+And refusals as one exception per reason whatever the API (:func:`refusal`): a banned
+prompt is :class:`PromptBlocked`, a full queue, an unknown or unfinished job are
+:class:`Refused` with the code QUEUE_FULL, NOT_FOUND, NOT_FINISHED.
 """
 
 from __future__ import annotations
 
-from app.api.errors import FAILURE_CODES
-from app.backends.base import Failure
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from app.api.errors import FAILURE_CODES, ApiError, BadRequest, PromptBlocked
+from app.backends.base import Failure, Refused
 from app.text import clean_text
 
 # (sentence, stable code) for every text the proxy is known to send (backends.md §1.4).
 _KNOWN: dict[str, tuple[str, str | None]] = {
     "提交成功": ("Submitted.", None),
-    "关联任务不存在或已失效": (
-        "The service does not know that job, or it has expired.",
-        "NOT_FOUND",
-    ),
+    "关联任务不存在或已失效": (FAILURE_CODES["NOT_FOUND"], "NOT_FOUND"),
     "无可用的账号实例": ("The service has no Midjourney account available right now.", None),
     "prompt不能为空": ("The prompt is empty.", "INVALID_PARAMETER"),
     "参数错误": ("A parameter of the request is invalid.", "INVALID_PARAMETER"),
-    "关联任务状态错误": ("The job it refers to has not finished yet.", "NOT_FINISHED"),
+    "关联任务状态错误": (FAILURE_CODES["NOT_FINISHED"], "NOT_FINISHED"),
     "未知的 Action 类型": (FAILURE_CODES["BUTTON_NOT_FOUND"], "BUTTON_NOT_FOUND"),
     "base64或link不能为空": ("No image was given.", "INVALID_PARAMETER"),
     "链接格式错误": ("The image link is not valid.", "INVALID_LINK"),
@@ -70,7 +75,10 @@ _ENGLISH = (
     ("already requested an upscale", "ALREADY_REQUESTED_UPSCALE"),
     ("invalid parameter", "INVALID_PARAMETER"),
     ("button not found", "BUTTON_NOT_FOUND"),
+    ("message not found", "NOT_FOUND"),
     ("queue full", "QUEUE_FULL"),
+    ("queue is full", "QUEUE_FULL"),
+    ("not finished", "NOT_FINISHED"),
     ("timeout", "incomplete"),
 )
 
@@ -94,3 +102,40 @@ def explain(text: str | None, fallback: str = "The job failed.") -> Failure:
     if any("\u4e00" <= ch <= "\u9fff" for ch in raw):
         return Failure("The service refused it with a message in Chinese.", None, raw)
     return Failure(f"The service said: {raw[:200]}", None)
+
+
+_BANNED_WORD = re.compile(r"banned prompt detected:\s*(\S.*)", re.IGNORECASE)
+
+
+def refusal(said: str, status: int = 200, *, names_job: bool = False) -> ApiError | None:
+    """The exception for a refusal the service put in words (``said``), or None when the
+    words are not a reason this app knows. ``names_job``: the request named an existing
+    job (a button press), so a 404 means the service does not know that job."""
+    if names_job and status == 404:
+        words = said if said != "no details" else None  # the client's word for an empty body
+        return Refused(Failure(FAILURE_CODES["NOT_FOUND"], "NOT_FOUND", words), 404)
+    failure = explain(said)
+    if failure.code == "BANNED_PROMPT":
+        word = _BANNED_WORD.search(said)
+        return PromptBlocked(word.group(1).strip() if word else None, said)
+    return Refused(failure, status) if failure.code else None
+
+
+def refused(said: str, fallback: str = "The service refused the request.") -> ApiError:
+    """A refusal in an answer's body (HTTP 200): its reason's exception, whatever the words."""
+    return refusal(said) or Refused(explain(said, fallback))
+
+
+@contextmanager
+def refusals(*, names_job: bool = False) -> Iterator[None]:
+    """Around a submit: a 4xx whose words are a known reason becomes that reason's
+    exception (see :func:`refusal`); any other stays the client's own."""
+    try:
+        yield
+    except BadRequest as exc:
+        if isinstance(exc, Refused):
+            raise
+        known = refusal(exc.server_msg, exc.status, names_job=names_job)
+        if known is None:
+            raise
+        raise known from None

@@ -23,7 +23,7 @@ from app.backends.base import (
     split_prompts,
 )
 from app.backends.http import HttpAdapter
-from app.backends.reasons import explain
+from app.backends.reasons import explain, refusals
 from app.images.split import grid_tiles
 
 
@@ -45,21 +45,23 @@ class TheNextLeg(HttpAdapter):
         self.expire_mins = expire_mins
 
     async def imagine(self, prompt: str, ref: str | None, webhook: str | None) -> Submission:
-        submitted = await self.client.imagine(prompt, ref=ref, webhook_override=webhook)
+        with refusals():
+            submitted = await self.client.imagine(prompt, ref=ref, webhook_override=webhook)
         return Submission(submitted.message_id)
 
     async def press(
         self, target: str, button: str, ref: str | None, webhook: str | None, press: Press
     ) -> Submission:
-        submitted = await self.client.button(
-            button,
-            target,
-            ref=ref,
-            webhook_override=webhook,
-            zoom=press.zoom,
-            ar=press.ar,
-            prompt=press.prompt,
-        )
+        with refusals(names_job=True):
+            submitted = await self.client.button(
+                button,
+                target,
+                ref=ref,
+                webhook_override=webhook,
+                zoom=press.zoom,
+                ar=press.ar,
+                prompt=press.prompt,
+            )
         return Submission(submitted.message_id)
 
     async def confirm(self, job_id: str, prompt: str) -> Submission:
@@ -71,13 +73,15 @@ class TheNextLeg(HttpAdapter):
     async def describe(self, image: Image, ref: str | None) -> Submission:
         if not isinstance(image, str):
             raise Unsupported("Describing a local file (give an image URL)", self.name)
-        answer = await self.client.call("POST", "/describe", {"url": image})
+        with refusals():
+            answer = await self.client.call("POST", "/describe", {"url": image})
         return Submission(parse_submitted(answer).message_id)
 
     async def blend(self, images: Sequence[Image], ref: str | None) -> Submission:
         if not all(isinstance(i, str) for i in images):
             raise Unsupported("Blending local files (give image URLs)", self.name)
-        answer = await self.client.call("POST", "/blend", {"urls": list(images)})
+        with refusals():
+            answer = await self.client.call("POST", "/blend", {"urls": list(images)})
         return Submission(parse_submitted(answer).message_id)
 
     async def seed(self, job_id: str) -> str:

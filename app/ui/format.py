@@ -32,7 +32,7 @@ _SHORT_REASONS = {
     "network": "offline",
     "timeout": "timed out",
     "incomplete": "incomplete",
-    "BANNED_PROMPT": "banned prompt",
+    "BANNED_PROMPT": "prompt blocked",  # refused at submit or failed later: the same
     "IMAGE_BLOCKED": "image blocked",
     "ALREADY_REQUESTED_UPSCALE": "already upscaled",
     "BUTTON_NOT_FOUND": "no such button",
