@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,99 +63,150 @@ def _job_args(parser: argparse.ArgumentParser, command: str) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON on stdout")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="imagine-tui",
-        description="A terminal client for imagine / message / button image-generation APIs. "
-        "With no account configured it runs on a built-in simulator.",
-    )
-    sub = parser.add_subparsers(dest="command")
+def _tui_args(parser: argparse.ArgumentParser) -> None:
+    _setting_flags(parser, "tui")
 
-    tui = sub.add_parser("tui", help="start the terminal UI (the default)")
-    for p in (parser, tui):
-        _setting_flags(p, "tui")
 
-    imagine = sub.add_parser("imagine", help="submit a prompt; print the job id")
-    imagine.add_argument("prompt")
-    _job_args(imagine, "imagine")
+def _imagine_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("prompt")
+    _job_args(parser, "imagine")
 
-    button = sub.add_parser("button", help="press a button of a finished job")
-    button.add_argument("label", help="as the job listed it, e.g. U1, V2, 🔄 (u1 means U1)")
-    button.add_argument(
+
+def _button_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("label", help="as the job listed it, e.g. U1, V2, 🔄 (u1 means U1)")
+    parser.add_argument(
         "--message",
         required=True,
         dest="button_message_id",
         help="the job's buttonMessageId, or the messageId imagine printed",
     )
-    button.add_argument("--zoom", type=float, help="Custom Zoom: 1 to 2")
-    button.add_argument("--ar", help="Custom Zoom: aspect ratio such as 16:9")
-    button.add_argument("--prompt", help="Remix: the new prompt for a V, 🔄 or pan press")
-    _job_args(button, "button")
+    parser.add_argument("--zoom", type=float, help="Custom Zoom: 1 to 2")
+    parser.add_argument("--ar", help="Custom Zoom: aspect ratio such as 16:9")
+    parser.add_argument("--prompt", help="Remix: the new prompt for a V, 🔄 or pan press")
+    _job_args(parser, "button")
 
-    wait = sub.add_parser(
-        "wait", help="wait again for a job of the history (after Ctrl+C, or from another window)"
-    )
-    wait.add_argument("job", help="the job id, or the messageId imagine printed")
-    _job_args(wait, "imagine")
-    wait.set_defaults(wait=True)
 
-    jobs = sub.add_parser("jobs", help="list the most recent jobs of the history")
-    jobs.add_argument("--limit", type=int, default=20, help="how many (default: 20)")
-    jobs.add_argument("--json", action="store_true", help="print JSON on stdout")
-    _setting_flags(jobs, "config")
+def _wait_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("job", help="the job id, or the messageId imagine printed")
+    _job_args(parser, "imagine")
+    parser.set_defaults(wait=True)
 
-    cache = sub.add_parser("cache", help="show the image cache's size, or prune it to its cap")
-    cache.add_argument(
+
+def _jobs_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--limit", type=int, default=20, help="how many (default: 20)")
+    parser.add_argument("--json", action="store_true", help="print JSON on stdout")
+    _setting_flags(parser, "config")
+
+
+def _cache_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--prune",
         action="store_true",
         help="remove least recently used images down to cache_max (never favourites')",
     )
-    _setting_flags(cache, "config")
+    _setting_flags(parser, "config")
 
-    describe = sub.add_parser("describe", help="four prompts for an image (URL or file)")
-    describe.add_argument("image", metavar="IMAGE_OR_URL")
-    _job_args(describe, "describe")
 
-    blend = sub.add_parser("blend", help="blend 2 to 5 images (URLs or files) into a new grid")
-    blend.add_argument("images", nargs="+", metavar="IMAGE_OR_URL")
-    _job_args(blend, "blend")
+def _describe_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("image", metavar="IMAGE_OR_URL")
+    _job_args(parser, "describe")
 
-    graphics = sub.add_parser(
-        "graphics", help="show the detected terminal graphics and a test image"
-    )
-    graphics.add_argument("--graphics", choices=GRAPHICS, help="try this renderer")
 
-    config = sub.add_parser("config", help="show the effective settings, or store the token")
-    config.add_argument("action", nargs="?", choices=("show", "set-token", "path"), default="show")
-    _setting_flags(config, "config")
+def _blend_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("images", nargs="+", metavar="IMAGE_OR_URL")
+    _job_args(parser, "blend")
 
-    simulate = sub.add_parser("simulate", help="run the built-in API simulator on loopback")
-    simulate.add_argument(
+
+def _graphics_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--graphics", choices=GRAPHICS, help="try this renderer")
+
+
+def _config_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", nargs="?", choices=("show", "set-token", "path"), default="show")
+    _setting_flags(parser, "config")
+
+
+def _simulate_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--api",
         choices=API_NAMES,
         default=API_NAMES[0],
         help="the API dialect to serve (default: thenextleg)",
     )
-    simulate.add_argument("--host", default="127.0.0.1")
-    simulate.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    simulate.add_argument("--speed", type=float, default=1.0, help="time scale (1 = real time)")
-    simulate.add_argument("--token", help="require this token (the API's own header)")
-    simulate.add_argument(
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--speed", type=float, default=1.0, help="time scale (1 = real time)")
+    parser.add_argument("--token", help="require this token (the API's own header)")
+    parser.add_argument(
         "--rate-limit",
         type=float,
         default=0.0,
         metavar="SECONDS",
         help="one request per SECONDS (the real service: 3)",
     )
-    simulate.add_argument("--banned", action="append", default=[], metavar="WORD")
-    simulate.add_argument("--chaos", type=float, default=0.0, metavar="RATE")
-    simulate.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--banned", action="append", default=[], metavar="WORD")
+    parser.add_argument("--chaos", type=float, default=0.0, metavar="RATE")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+# Each command: its line in --help, and what adds its arguments.
+_COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
+    "tui": ("start the terminal UI (the default)", _tui_args),
+    "imagine": ("submit a prompt; print the job id", _imagine_args),
+    "button": ("press a button of a finished job", _button_args),
+    "wait": (
+        "wait again for a job of the history (after Ctrl+C, or from another window)",
+        _wait_args,
+    ),
+    "jobs": ("list the most recent jobs of the history", _jobs_args),
+    "cache": ("show the image cache's size, or prune it to its cap", _cache_args),
+    "describe": ("four prompts for an image (URL or file)", _describe_args),
+    "blend": ("blend 2 to 5 images (URLs or files) into a new grid", _blend_args),
+    "graphics": ("show the detected terminal graphics and a test image", _graphics_args),
+    "config": ("show the effective settings, or store the token", _config_args),
+    "simulate": ("run the built-in API simulator on loopback", _simulate_args),
+}
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line; with ``only``, the arguments of that command alone are added
+    (the others are listed): 130 arguments cost more than Python takes to start."""
+    parser = argparse.ArgumentParser(
+        prog="imagine-tui",
+        description="A terminal client for imagine / message / button image-generation APIs. "
+        "With no account configured it runs on a built-in simulator.",
+    )
+    sub = parser.add_subparsers(dest="command")
+    _tui_args(parser)
+    for name, (text, add_args) in _COMMANDS.items():
+        command = sub.add_parser(name, help=text)
+        if only is None or only == name:
+            add_args(command)
     return parser
 
 
+def _command_in(argv: list[str]) -> str | None:
+    """The command ``argv`` names, found without parsing; None when not sure (then every
+    command's parser is built). Before the command only the TUI's own flags can come."""
+    valued = {spec.flag for _, spec, _ in flags_for("tui")}
+    skip = False
+    for token in argv:
+        if skip:
+            skip = False
+        elif token in _COMMANDS:
+            return token
+        elif token in ("-h", "--help"):
+            return ""  # the list of commands, and none of their arguments
+        elif token in valued:
+            skip = True  # its value follows, and may look like a command
+        elif token.split("=", 1)[0] not in valued or "=" not in token:
+            return None  # -h, an abbreviation, a typo...: argparse decides
+    return "tui"  # no command: the TUI, the default
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(_command_in(argv)).parse_args(argv)
     try:
         if args.command == "simulate":
             return _simulate(args)

@@ -92,3 +92,44 @@ def test_config_still_names_the_proxy_from_the_environment(tmp_path: Path) -> No
         NO_PROXY=".example.com",
     )
     assert "# proxy: none" in str(result["out"])
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["--api", "imaginepro"],
+        ["--graphics=kitty"],
+        ["imagine", "a red fox", "--wait", "--json", "--out", "x"],
+        ["button", "U1", "--message", "m1", "--zoom", "1.5"],
+        ["wait", "j1"],
+        ["jobs", "--limit", "3"],
+        ["cache", "--prune", "--cache-max", "1"],
+        ["describe", "a.png"],
+        ["blend", "a.png", "b.png"],
+        ["graphics", "--graphics", "sixel"],
+        ["config", "path"],
+        ["--base-url", "http://x", "config"],
+        ["--token", "config", "jobs"],  # a flag's value that reads like a command
+        ["--data-dir=/tmp/d", "tui", "--graphics", "halfcell"],
+        ["simulate", "--port", "0", "--banned", "war"],
+    ],
+)
+def test_building_only_the_named_command_parses_as_the_whole_parser(argv: list[str]) -> None:
+    from app.cli import _command_in, build_parser
+
+    assert build_parser(_command_in(argv)).parse_args(argv) == build_parser().parse_args(argv)
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--token", "t", "-h"], ["config", "--help"]])
+def test_help_reads_the_same_from_the_partial_parser(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.cli import _command_in, build_parser
+
+    shown = []
+    for parser in (build_parser(_command_in(argv)), build_parser()):
+        with pytest.raises(SystemExit):
+            parser.parse_args(argv)
+        shown.append(capsys.readouterr().out)
+    assert shown[0] == shown[1] and "usage: imagine-tui" in shown[0]
