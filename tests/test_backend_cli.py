@@ -102,8 +102,13 @@ def test_describe_a_tile(service: Simulator, tmp_path: Path) -> None:
     data = tmp_path / "d"
     grid = job(data, service, "imagine", "a pier")
     tile = grid["response"]["imageUrls"][0]
-    if service.config.api == "imaginepro":
-        return  # no describe there: test_describe_a_local_file checks the sentence
+    if service.config.api == "imaginepro":  # its docs leave out where the prompts come back
+        common = ("--api", "imaginepro", "--base-url", service.api_url, "--data-dir", str(data))
+        run = cli("describe", tile, *common, "--rate-interval", "0", "--wait")
+        assert run.returncode == 2
+        assert "Describe is not supported by the imaginepro backend" in run.stderr
+        assert not any("describe" in r.path for r in service.requests)  # nothing sent
+        return
     described = job(data, service, "describe", tile)
     assert len(described["prompts"]) == 4
 

@@ -35,6 +35,11 @@ async def test_keys_work_on_every_backend(tmp_path: Path, api: str) -> None:
         await wait_tiles(pilot, app, 4)  # split from the one grid the service sent
         app.main.table.focus()
         app.main.table.select(grid.id)
+        if api == "imaginepro":  # no describe there: said, and nothing is sent
+            await pilot.press("1", "d")
+            said = "Describe is not supported by the imaginepro backend."
+            await until(lambda: any(said in n.message for n in app._notifications), what=said)
+            assert find(app, kind="describe") is None
         await pilot.press("2", "v")
         v2 = await wait_done(pilot, app, label="V2")
         app.main.table.select(v2.id)
