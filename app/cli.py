@@ -528,6 +528,8 @@ def _report(
             print("buttons: " + " ".join(job.buttons))
         for url in job.display_urls:
             print(url)
+        if job.options.get("seed"):  # ✉️ (TheNextLeg): what it was pressed for
+            print(f"seed: {clean_text(str(job.options['seed']), single_line=True)}")
         for n, suggestion in enumerate(job.options.get("prompts", ()), start=1):
             print(f"prompt {n}: {clean_text(str(suggestion), single_line=True)}")
         for path in saved_files:

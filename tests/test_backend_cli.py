@@ -125,6 +125,18 @@ def test_blend_tiles_from_two_jobs(service: Simulator, tmp_path: Path) -> None:
     assert blended["state"] == "done" and len(blended["response"]["imageUrls"]) == 4
 
 
+def test_the_envelope_prints_the_seed(tmp_path: Path) -> None:
+    with Simulator(SimulatorConfig(speed=150.0, tile_size=64)) as sim:
+        data = tmp_path / "d"
+        up = job(
+            data, sim, "button", "U1", "--message", job(data, sim, "imagine", "a bay")["messageId"]
+        )
+        common = ("--base-url", sim.api_url, "--rate-interval", "0", "--data-dir", str(data))
+        run = cli("button", "✉️", "--message", up["messageId"], "--wait", *common)
+        assert run.returncode == 0, run.stderr
+        assert any(line.removeprefix("seed: ").isdigit() for line in run.stdout.splitlines())
+
+
 def test_blend_needs_two_images(tmp_path: Path) -> None:
     run = cli("blend", "https://example.org/a.png", "--data-dir", str(tmp_path), *FAST)
     assert run.returncode == 2 and "2 to 5 images" in run.stderr
