@@ -311,6 +311,22 @@ async def test_proxy_refusals_become_sentences() -> None:
         assert lost.value.status == 404
 
 
+@pytest.mark.parametrize("shape", ["nest", "body"])
+async def test_imaginepro_refusals_read_in_either_shape(shape: str) -> None:
+    """Its docs show no error body: NestJS's (a 4xx; validators send a list of messages)
+    and HTTP 200 {success: false, error} read the same."""
+    async with backend("imaginepro", imaginepro_errors=shape, banned=("gore",)) as (_, adapter):
+        with pytest.raises(BadRequest) as empty:
+            await adapter.imagine(" ", None, None)
+        assert "prompt should not be empty; prompt must be a string" in empty.value.human
+        with pytest.raises(Refused) as lost:
+            await adapter.press("not-a-job", "U1", None, None, Press())
+        assert lost.value.failure.code == "NOT_FOUND" and "Message not found" in lost.value.human
+        sent = await adapter.imagine("much gore", None, None)  # accepted, fails once it starts
+        failed = await finished(adapter, sent.job_id)
+        assert failed.failure is not None and failed.failure.code == "BANNED_PROMPT"
+
+
 @pytest.mark.parametrize("api", API_NAMES)
 async def test_chaos_only_ever_raises_api_errors(api: str) -> None:
     async with backend(api, chaos=0.5, seed=7, hang_seconds=0.3) as (_sim, adapter):

@@ -54,7 +54,8 @@ ERRORS = {
 TIMED_OUT = "Timeout: the job did not finish in time"
 
 
-def _nest(status: int, message: str) -> Answer:
+def _nest(status: int, message: str | list[str]) -> Answer:
+    """NestJS's error body; its validators give ``message`` as a list."""
     reason = REASONS.get(f"HTTP {status}", "Internal Server Error")
     return Answer(status, {"message": message, "error": reason, "statusCode": status})
 
@@ -152,7 +153,7 @@ class ImaginePro:
     def _imagine(self, sim: Service, data: dict[str, Any]) -> Answer:
         prompt = data.get("prompt")
         if not isinstance(prompt, str) or not prompt.strip():
-            return _nest(400, "prompt should not be empty")
+            return _nest(400, ["prompt should not be empty", "prompt must be a string"])
         timeout = data.get("timeout")
         if timeout is not None and (
             isinstance(timeout, bool) or not isinstance(timeout, int) or not 10 <= timeout <= 900
