@@ -100,7 +100,8 @@ async def open_backend(
     (its receiver belongs to the app; a script polls).
     """
     settings.check()
-    store = JobStore(settings.db_path)
+    # In a thread: opening may wait for another program's write lock (up to 5 s).
+    store = await asyncio.to_thread(JobStore, settings.db_path)
     # In a thread: the demo simulator loads its saved jobs, and the TLS context takes
     # ~20 ms to build; neither should hold up the UI's event loop.
     api, simulator = await asyncio.to_thread(open_api, settings)

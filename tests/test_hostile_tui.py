@@ -16,6 +16,7 @@ import termios
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from textual import events
 from ui_helpers import SIZE, ui_settings, wait_ready
@@ -164,66 +165,93 @@ def _job_list_focus(app: ImagineApp) -> None:
     app.main.table.focus()
 
 
-async def test_a_locked_history_keeps_the_app_and_the_jobs(tmp_path: Path) -> None:
-    """Another program holds the history's write lock past SQLite's 5 s wait."""
+LOCKER = """
+import select, sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+select.select([sys.stdin], [], [], 60)  # until told to let go (a line), at most 60 s
+db.execute("COMMIT")
+"""
+
+
+def _on_disk(db: Path, job_id: str) -> tuple[str, bool] | None:
+    """A job's state and favourite as the file holds them (read-only)."""
+    import contextlib
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as ro:
+        row = ro.execute("SELECT state, favourite FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    return (str(row[0]), bool(row[1])) if row else None
+
+
+async def _submit(pilot: Any, app: ImagineApp, prompt: str) -> None:
+    app.main.prompt_input.focus()
+    app.main.prompt_input.value = prompt
+    await pilot.press("enter")
+
+
+async def test_a_locked_history_never_freezes_the_app_nor_loses_a_write(tmp_path: Path) -> None:
+    """Another program holds the history's write lock (longer than SQLite's 5 s wait): the
+    app goes on answering keys, keeps every change, says so, and writes it all afterwards."""
     import subprocess
 
     from ui_helpers import find, wait_done
 
     from app.jobs import JobState
-    from app.jobs.store import JobStore
 
     app = ImagineApp(ui_settings(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
         await wait_ready(pilot)
-        app.main.prompt_input.focus()
-        app.main.prompt_input.value = "before the lock"
-        await pilot.press("enter")
-        first = find(app, prompt="before the lock")
-        assert first is not None
-        await wait_done(pilot, app, id=first.id)
+        db = app.settings.db_path
+        await _submit(pilot, app, "first before the lock")
+        first = await wait_done(pilot, app, prompt="first before the lock")
+        await _submit(pilot, app, "second before the lock")
+        second = await wait_done(pilot, app, prompt="second before the lock")
         locker = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "import sqlite3, sys, time\n"
-                "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-                "db.execute('BEGIN IMMEDIATE')\n"
-                "print('locked', flush=True)\n"
-                "time.sleep(60)\n",
-                str(app.settings.db_path),
-            ],
-            stdout=subprocess.PIPE,
+            [sys.executable, "-c", LOCKER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
         )
         try:
             assert locker.stdout is not None and locker.stdout.readline() == b"locked\n"
-            app.main.prompt_input.focus()
-            app.main.prompt_input.value = "while locked"
-            await pilot.press("enter")  # SQLite waits 5 s for the lock, then gives up
+            await _submit(pilot, app, "while locked")
             locked = find(app, prompt="while locked")
-            assert locked is not None and locked.state is JobState.FAILED
-            assert "Not sent" in (locked.error or "") and "locked" in (locked.error or "")
-            await until(
-                lambda: any("kept in this session" in n.message for n in app._notifications)
-            )
+            # Shown at once, waiting to be saved before it is sent (a write on the UI
+            # thread would have held Enter for 5 s, then failed the job).
+            assert locked is not None and locked.state is JobState.QUEUED
             app.main.table.select(first.id)
             _job_list_focus(app)
-            await pilot.press("f")  # the favourite is kept in memory
-            kept = app.backend.manager.get(first.id)  # type: ignore[union-attr]
-            assert kept is not None and kept.favourite and kept.state is JobState.DONE
+            moved = []
+            for key in ("j", "k", "j", "k"):
+                await pilot.press(key)
+                moved.append(app.main.selected_job.id)  # type: ignore[union-attr]
+            assert set(moved) == {first.id, second.id} and len(set(moved[::2])) == 1
+            app.main.table.select(first.id)
+            await pilot.press("f")  # shown at once, written once it can be
+            assert app.backend.manager.get(first.id).favourite  # type: ignore[union-attr]
+            await until(
+                lambda: any("kept in this session" in n.message for n in app._notifications),
+                what="a word that the history cannot be written",
+            )
+            await pilot.press("j")  # still answering while the writes wait
+            assert app.main.selected_job.id == second.id  # type: ignore[union-attr]
+            assert locker.poll() is None  # all of this while the lock was held
+            assert _on_disk(db, locked.id) is None and _on_disk(db, first.id) == ("done", False)
+            assert find(app, prompt="while locked").state is JobState.QUEUED  # type: ignore[union-attr]
         finally:
-            locker.kill()
-            locker.wait()
-        app.main.table.select(locked.id)
-        _job_list_focus(app)
-        await pilot.press("R")  # the lock is gone: the retry is saved and sent
-        again = find(app, prompt="while locked", state=JobState.DONE)
-        if again is None:
-            await until(lambda: find(app, prompt="while locked", state=JobState.DONE), 20)
+            assert locker.stdin is not None
+            locker.stdin.write(b"go\n")
+            locker.stdin.close()
+            locker.wait(30)
+        # The lock is gone: every kept write lands, in order, and the job goes out.
+        await until(
+            lambda: _on_disk(db, locked.id) == ("done", False),
+            30,
+            what="the job made while locked, done on disk",
+        )
+        assert _on_disk(db, first.id) == ("done", True)
+        await until(lambda: any("written again" in n.message for n in app._notifications))
+        assert find(app, prompt="while locked").state is JobState.DONE  # type: ignore[union-attr]
     assert app.return_code in (None, 0)
-    with JobStore(app.settings.db_path) as store:  # the kept favourite reached the disk
-        saved = store.get(first.id)
-    assert saved is not None and saved.favourite
 
 
 DISK_FULL_SCRIPT = """
@@ -250,14 +278,18 @@ async def main():
             app.main.prompt_input.value = f"prompt {i}"
             await pilot.press("enter")
             await pilot.pause(0.05)
-            if any("Not sent" in (j.error or "") for j in manager.jobs()):
+            if any("kept in this session" in n.message for n in app._notifications):
                 break
+        app.main.prompt_input.focus()
+        app.main.prompt_input.value = "once the disk is full"
+        await pilot.press("enter")
+        await pilot.pause(0.5)
         jobs = manager.jobs()
         app.main.table.select(jobs[0].id)
         app.main.table.focus()
         await pilot.press("f")
         result = {
-            "jobs": [[j.prompt, str(j.state), j.error, j.favourite] for j in manager.jobs()],
+            "jobs": [[j.prompt, str(j.state), j.message_id] for j in manager.jobs()],
             "favourite": manager.get(jobs[0].id).favourite,
             "notices": [n.message for n in app._notifications],
         }
@@ -285,7 +317,9 @@ def test_a_full_disk_keeps_the_app_and_the_jobs(tmp_path: Path) -> None:
     assert out.returncode == 0 and lines, out.stderr[-3000:]
     result = json.loads(lines[-1].removeprefix("RESULT "))
     assert result["return_code"] in (None, 0)
-    unsent = [j for j in result["jobs"] if "Not sent" in (j[2] or "")]
-    assert unsent and all(j[1] == "failed" for j in unsent)  # kept, and said why
+    # The jobs the history could not take are kept, waiting to be saved before they are
+    # sent (the disk never frees up here: never sent).
+    unsaved = [j for j in result["jobs"] if j[0] == "once the disk is full"]
+    assert unsaved and all(j[1] == "queued" and j[2] is None for j in unsaved), result
     assert result["favourite"]  # `f` on a full disk: kept in memory, no crash
     assert any("kept in this session" in n for n in result["notices"])

@@ -14,6 +14,11 @@ mark is written only while the lease is still held, so no job goes out twice. A 
 that closes hands its jobs back; one that dies loses them when its lease runs out; an
 adopting manager (the TUI) takes such jobs over. Every manager watches the store and
 reports jobs changed by other processes as :class:`JobChanged`.
+
+The history is written by one thread (:class:`StoreWriter`), never on the event loop: a
+change shows at once, and lands on disk in the order it was made, however long another
+program holds the database's write lock. Reads stay on the loop's own connection (in WAL
+mode a read never waits for a writer).
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import itertools
 import logging
+import operator
 import os
 import socket
 import time
@@ -51,6 +58,7 @@ from app.jobs.budget import Priority, RequestBudget
 from app.jobs.model import Job, JobState, new_job_id
 from app.jobs.planner import PollPlanner
 from app.jobs.store import JobStore, StoreError
+from app.jobs.writer import StoreWriter
 from app.text import clean_text, undecodable
 
 log = logging.getLogger(__name__)
@@ -63,6 +71,7 @@ MAX_PROMPT = 6000  # well past the service's own limit; longer is surely a paste
 LEASE_SECONDS = 30.0  # an owner that stops renewing loses its jobs this long after
 WATCH_SECONDS = 0.5  # how often the store is checked for other processes' changes
 ADOPT_SECONDS = 2.0  # how often an adopting manager looks for jobs nobody holds
+CLOSE_WRITE_SECONDS = 6.0  # at close, how long writes the history refuses are tried again
 
 Severity = Literal["information", "warning", "error"]
 T = TypeVar("T")
@@ -165,8 +174,15 @@ class JobManager:
         self._seen_version = store.data_version()
         self._rev = store.revision()
         self._closing = False
-        self._unsaved: dict[str, dict[str, Any]] = {}  # changes the store refused, by job
+        # Changes shown but not yet on disk, by job, in order: laid over what is read back.
+        self._pending: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        self._seq = itertools.count()
         self._store_error: str | None = None  # the last write failure, while they last
+        self._loop: asyncio.AbstractEventLoop | None = None
+        shared = str(store.path) == ":memory:"  # a second connection would be another db
+        self._writer = StoreWriter(
+            store if shared else lambda: JobStore(store.path), self._write_trouble
+        )
         self.online = True
         self.auth_failed = False
 
@@ -180,7 +196,7 @@ class JobManager:
         polling and watching the store. A script's manager (``adopt=False``) minds only
         the jobs it makes: it neither adopts jobs nor resumes their downloads."""
         if self.settings.adopt:
-            self._adopt()
+            await self._adopt()
         if self.images is not None and self.settings.adopt:
             self._spawn(self._resume_downloads())
         self._poll_task = asyncio.create_task(self._poll_loop())
@@ -195,9 +211,10 @@ class JobManager:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        self._flush_unsaved()  # what the history could not take earlier, if it can now
-        with contextlib.suppress(StoreError):
-            self.store.release(self.owner)  # other processes may take over at once
+        # Other processes may take over at once; then every write still queued lands,
+        # bounded when the history refuses them.
+        self._write(lambda store: store.release(self.owner))
+        await asyncio.to_thread(self._writer.close, CLOSE_WRITE_SECONDS)
         for waiters in self._waiters.values():
             for _, future in waiters:
                 future.cancel()
@@ -267,18 +284,16 @@ class JobManager:
         """A script waits on ``job_id``, made by another process: follow it through the
         store while a live process holds it, take it over (now or later) when none does."""
         self._watched.add(job_id)
-        self._adopt()
+        self._spawn(self._adopt())
 
     # -- actions -----------------------------------------------------------------------
 
     def submit_imagine(self, prompt: str) -> Job:
         prompt = check_prompt(prompt, parameters=self.settings.prompt_parameters)
         job = self._enqueue(Job(id=new_job_id(), kind="imagine", prompt=prompt))
-        if job.state is JobState.QUEUED:  # saved: the history can take the prompt too
-            try:
-                self.store.remember_prompt(prompt, time.time())
-            except StoreError as exc:
-                self._store_failed(exc)  # a convenience: the job goes out anyway
+        if job.state is JobState.QUEUED:
+            used = time.time()
+            self._write(lambda store: store.remember_prompt(prompt, used))
         return job
 
     def submit_describe(self, image: str) -> Job:
@@ -388,25 +403,31 @@ class JobManager:
 
     def _enqueue(self, job: Job) -> Job:
         self._put(job)
+        saved = self._write(
+            lambda store: store.insert(
+                job, owner=self.owner, lease_until=time.time() + LEASE_SECONDS
+            )
+        )
+        self._emit(JobChanged(job))
+        self._spawn(self._submit(job, saved))
+        return job
+
+    async def _submit(self, job: Job, saved: asyncio.Future[Any] | None = None) -> None:
+        """``saved``: the job's first write, when it is not on disk yet."""
+        # A job is sent only once it is on disk (that is what stops a restart from sending
+        # it twice): while the history cannot take it, it waits, queued.
         try:
-            self.store.insert(job, owner=self.owner, lease_until=time.time() + LEASE_SECONDS)
-        except StoreError as exc:
-            # A job is sent only once it is on disk (that is what stops a restart from
-            # sending it twice): kept on screen, failed, ready for R once it can be saved.
-            self._store_failed(exc)
-            return self._changed(
-                job.evolve(
+            if saved is not None:
+                await saved
+        except StoreError as exc:  # it never can: kept on screen, failed, ready for R
+            self._changed(
+                self._jobs[job.id].evolve(
                     state=JobState.FAILED,
-                    error=f"Not sent: {exc.human} Free some space (or close the program "
-                    "holding the history) and press R.",
+                    error=f"Not sent: {exc.human}",
                     finished_at=time.time(),
                 )
             )
-        self._emit(JobChanged(job))
-        self._spawn(self._submit(job))
-        return job
-
-    async def _submit(self, job: Job) -> None:
+            return
         delay, last_kind = self.settings.submit_backoff, "error"
         for attempt in range(1, self.settings.submit_attempts + 1):
             await self.budget.acquire(Priority.ACTION)
@@ -415,23 +436,19 @@ class JobManager:
                 return
             # Marked only while this manager still holds the job: if another process took
             # it over (this one stalled past its lease), that one sends it, not this one.
+            sending = {"options": {**job.options, "sending": True}, "updated_at": time.time()}
             try:
-                marked = self.store.update(
-                    job.id,
-                    {"options": {**job.options, "sending": True}, "updated_at": time.time()},
-                    owner=self.owner,
+                marked = await self._write(
+                    operator.methodcaller("update", job.id, sending, owner=self.owner)
                 )
-            except StoreError as exc:  # not marked, so not sent: wait for the disk
+            except StoreError as exc:  # it never can be marked, so it is never sent
                 self.budget.give_back()
-                self._store_failed(exc)
-                job = self._update(job, error=f"Waiting to save the history: {exc.human}")
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
-                continue
+                self._fail(job, f"Not sent: {exc.human}")
+                return
             if marked is None:
                 self.budget.give_back()
                 return
-            job = self._changed(marked)
+            job = self._changed(self._pending_over(marked))
             try:
                 try:
                     submitted = await self._send(job)
@@ -822,7 +839,7 @@ class JobManager:
 
     # -- sharing the store with other processes -----------------------------------------
 
-    def _adopt(self) -> None:
+    async def _adopt(self) -> None:
         """Take over active jobs no live process holds, and carry on with them."""
         now = time.time()
         for job_id, owner, lease_until in self.store.active_leases():
@@ -831,10 +848,14 @@ class JobManager:
             gone = owner is None or (lease_until or 0.0) < now or _owner_died(owner)
             if not gone:
                 continue
-            job = self.store.claim(job_id, self.owner, now + LEASE_SECONDS, now, was=owner)
+            job = await self._write(
+                operator.methodcaller(
+                    "claim", job_id, self.owner, now + LEASE_SECONDS, now, was=owner
+                )
+            )
             if job is None:
                 continue  # another process was quicker
-            job = self._changed(job)
+            job = self._changed(self._pending_over(job))
             if job.state is JobState.QUEUED:
                 if job.options.get("sending"):
                     self._update(
@@ -860,15 +881,22 @@ class JobManager:
                 now = time.monotonic()
                 if now - renewed >= LEASE_SECONDS / 3:
                     renewed = now
-                    self._flush_unsaved()
-                    held = self.store.renew(self.owner, time.time() + LEASE_SECONDS)
-                    for job_id in set(self.planner.job_ids()) - held:
-                        self.planner.remove(job_id)  # taken over: its new owner polls it
+                    self._spawn(self._renew())  # the following goes on while it waits
                 if (self.settings.adopt or self._watched) and now - adopted >= ADOPT_SECONDS:
                     adopted = now
-                    self._adopt()
+                    await self._adopt()
             except StoreError as exc:
                 log.warning("watching the job history failed: %s", exc.human)
+
+    async def _renew(self) -> None:
+        until = time.time() + LEASE_SECONDS
+        try:
+            held: set[str] = await self._write(lambda store: store.renew(self.owner, until))
+        except StoreError as exc:
+            log.warning("renewing the job leases failed: %s", exc.human)
+            return
+        for job_id in set(self.planner.job_ids()) - held:
+            self.planner.remove(job_id)  # taken over: its new owner polls it
 
     def _follow(self) -> None:
         """Report jobs other processes created or changed (cheap when none did)."""
@@ -877,31 +905,87 @@ class JobManager:
             return
         self._seen_version = version
         jobs, self._rev = self.store.changed_since(self._rev)
-        for job in jobs:
+        for job in map(self._pending_over, jobs):
             if self._jobs.get(job.id) != job:  # this manager's own writes match already
                 self._changed(job)
 
     # -- plumbing -------------------------------------------------------------------------
 
     def _update(self, job: Job, **changes: Any) -> Job:
-        """Write just these fields; other fields keep what other processes wrote.
+        """Show these field changes at once and write just them (other fields keep what
+        other processes wrote) through the writer, in order. While the history cannot be
+        written (disk full, locked by another program) the writer keeps trying."""
+        changes = {**changes, "updated_at": time.time()}
+        seq = next(self._seq)
+        self._pending.setdefault(job.id, []).append((seq, changes))
+        written = self._write(lambda store: store.update(job.id, changes))
+        written.add_done_callback(lambda done: self._written(job.id, seq, done))
+        return self._changed(dataclasses.replace(self._jobs.get(job.id, job), **changes))
 
-        When the history cannot be written (disk full, locked by another program), the
-        change is kept in memory, written with the job's next change once it can be."""
-        changes = {**self._unsaved.pop(job.id, {}), **changes, "updated_at": time.time()}
-        try:
-            stored = self.store.update(job.id, changes)
-        except StoreError as exc:
-            self._unsaved[job.id] = changes
-            self._store_failed(exc)
-            stored = None
+    def _written(self, job_id: str, seq: int, done: asyncio.Future[Any]) -> None:
+        """A change reached the disk (or never can): what the disk holds, with the changes
+        still on their way laid over it, is the job now."""
+        pending = [entry for entry in self._pending.get(job_id, ()) if entry[0] != seq]
+        if pending:
+            self._pending[job_id] = pending
         else:
-            if self._store_error is not None and not self._unsaved:
-                self._store_error = None
-                self._emit(Notice("The job history can be written again.", "information"))
-        if stored is None:  # not in the store (never saved, or not now): memory only
-            stored = dataclasses.replace(self._jobs.get(job.id, job), **changes)
-        return self._changed(stored)
+            self._pending.pop(job_id, None)
+        if done.cancelled() or done.exception() is not None:
+            return  # not on disk: the change lives in memory only
+        stored = done.result()
+        if stored is not None:  # None: a job that is not in the history (memory only)
+            job = self._pending_over(stored)
+            if self._jobs.get(job_id) != job:  # another process changed other fields
+                self._changed(job)
+
+    def _pending_over(self, job: Job) -> Job:
+        """``job`` as read from disk, with this manager's changes not yet written."""
+        for _, changes in self._pending.get(job.id, ()):
+            job = dataclasses.replace(job, **changes)
+        return job
+
+    def _write(self, op: Callable[[JobStore], T]) -> asyncio.Future[T]:
+        """Run ``op`` on the writer's thread after every earlier write; its result. Not
+        cancelled with its awaiter: a write asked for is a write made."""
+        loop = self._loop = self._loop or asyncio.get_running_loop()
+        result: asyncio.Future[T] = loop.create_future()
+
+        def settle(value: Any, error: BaseException | None) -> None:
+            if result.done():  # its awaiter was cancelled
+                return
+            if error is not None:
+                result.set_exception(error)
+            else:
+                result.set_result(value)
+
+        def done(value: Any, error: BaseException | None) -> None:  # in the writer's thread
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+                loop.call_soon_threadsafe(settle, value, error)
+
+        self._writer.submit(op, done)
+        result.add_done_callback(self._write_failed)
+        return result
+
+    def _write_failed(self, result: asyncio.Future[Any]) -> None:
+        """A write that can never succeed (a damaged file): say so. One that may later
+        (locked, disk full) is retried by the writer, which says so itself."""
+        error = None if result.cancelled() else result.exception()
+        if isinstance(error, StoreError) and not error.transient:
+            self._emit(Notice(f"{error.human} The change is kept in this session only.", "error"))
+
+    def _write_trouble(self, exc: StoreError | None) -> None:
+        """The writer's thread: writes started failing (``exc``) or work again (None)."""
+        loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody to tell
+                loop.call_soon_threadsafe(self._store_trouble, exc)
+
+    def _store_trouble(self, exc: StoreError | None) -> None:
+        if exc is not None:
+            self._store_failed(exc)
+        elif self._store_error is not None:
+            self._store_error = None
+            self._emit(Notice("The job history can be written again.", "information"))
 
     def _store_failed(self, exc: StoreError) -> None:
         """Say once per spell of failures that the history is not being saved."""
@@ -913,13 +997,6 @@ class JobManager:
                 )
             )
         self._store_error = exc.human
-
-    def _flush_unsaved(self) -> None:
-        """Write changes kept in memory while the history could not be written."""
-        for job_id in list(self._unsaved):
-            job = self._jobs.get(job_id)
-            if job is not None:
-                self._update(job)
 
     def _changed(self, job: Job) -> Job:
         """``job`` is the latest version: keep it and tell the listeners."""

@@ -122,11 +122,15 @@ def read_history_shape(path: Path, newest: int = NEWEST) -> HistoryShape | None:
 
 
 class StoreError(Exception):
-    """The history database cannot be opened or written."""
+    """The history database cannot be opened or written.
 
-    def __init__(self, human: str) -> None:
+    ``transient``: it may work when tried again (locked by another program, disk full);
+    otherwise this write can never succeed (a broken file, a duplicate id)."""
+
+    def __init__(self, human: str, *, transient: bool = True) -> None:
         super().__init__(human)
         self.human = human
+        self.transient = transient
 
 
 @functools.lru_cache(maxsize=1024)
@@ -185,7 +189,10 @@ class JobStore:
                 (str(SCHEMA_VERSION),),
             )
         except (sqlite3.DatabaseError, OSError) as exc:  # OSError: the folder is a file...
-            raise StoreError(f"Cannot open the job history at {self.path}: {exc}") from None
+            raise StoreError(
+                f"Cannot open the job history at {self.path}: {exc}",
+                transient=isinstance(exc, (sqlite3.OperationalError, OSError)),
+            ) from None
 
     def close(self) -> None:
         self._db.close()
@@ -214,7 +221,7 @@ class JobStore:
                 self._db.execute("BEGIN")
                 self._db.executemany(_UPSERT, [_job_to_row(j) for j in jobs])
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"Cannot write the job history at {self.path}: {exc}") from None
+            raise self._write_failed(exc) from None
 
     def insert(self, job: Job, *, owner: str, lease_until: float) -> None:
         """A new job, owned by ``owner`` from the start: nobody else may send it."""
@@ -241,7 +248,7 @@ class JobStore:
                 f"UPDATE jobs SET {sets} WHERE {where} RETURNING {_COLUMNS}", params
             ).fetchall()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"Cannot write the job history at {self.path}: {exc}") from None
+            raise self._write_failed(exc) from None
         return _row_to_job(rows[0]) if rows else None
 
     # -- ownership: one process sends and polls each active job --------------------------
@@ -260,7 +267,7 @@ class JobStore:
                 (owner, lease_until, job_id, *_ACTIVE, owner, was or owner, now),
             ).fetchall()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"Cannot write the job history at {self.path}: {exc}") from None
+            raise self._write_failed(exc) from None
         return _row_to_job(rows[0]) if rows else None
 
     def active_leases(self) -> list[tuple[str, str | None, float | None]]:
@@ -282,7 +289,7 @@ class JobStore:
                 (lease_until, owner, *_ACTIVE),
             ).fetchall()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"Cannot write the job history at {self.path}: {exc}") from None
+            raise self._write_failed(exc) from None
         return {row[0] for row in rows}
 
     def release(self, owner: str) -> None:
@@ -391,4 +398,11 @@ class JobStore:
         try:
             self._db.execute(sql, params)
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"Cannot write the job history at {self.path}: {exc}") from None
+            raise self._write_failed(exc) from None
+
+    def _write_failed(self, exc: sqlite3.DatabaseError) -> StoreError:
+        # OperationalError: locked, busy, disk full, I/O; the rest will fail again.
+        return StoreError(
+            f"Cannot write the job history at {self.path}: {exc}",
+            transient=isinstance(exc, sqlite3.OperationalError),
+        )
