@@ -456,6 +456,7 @@ def _new_job(args: argparse.Namespace, backend: Backend, prompt: str | None) -> 
 def _press(args: argparse.Namespace, manager: JobManager) -> Job:
     """A button job on the job named by --message: from the history when it is there
     (the label checked before anything is sent), else sent to the service as given."""
+    from app.api.errors import FAILURE_CODES
     from app.jobs.model import JobState
 
     message_id = args.button_message_id.strip()
@@ -465,8 +466,10 @@ def _press(args: argparse.Namespace, manager: JobManager) -> Job:
     parent = manager.find_message(message_id)
     if parent is None:
         return manager.press_message(message_id, args.label, **options)
+    if not parent.state.settled:  # as the service would say it of a job it runs
+        raise ValueError(f"{FAILURE_CODES['NOT_FINISHED']} (job {message_id} is {parent.state})")
     if parent.state is not JobState.DONE or not parent.button_message_id:
-        raise ValueError(f"job {message_id} is {parent.state}: its buttons work once it is done")
+        raise ValueError(f"job {message_id} is {parent.state}: it has no buttons")
     label = _match_label(args.label, parent.buttons)
     if label is None:
         shown = " ".join(button_text(b) for b in parent.buttons) or "none"

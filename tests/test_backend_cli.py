@@ -198,7 +198,10 @@ def test_each_refusal_has_one_exit_code_and_one_sentence_on_every_backend(
         says(run(sim, "imagine", "much gore", "--wait"), BANNED)
         assert any(j.failure_code == "BANNED_PROMPT" for j in sim.jobs.values())  # later
     with service(speed=0.5, max_queue=1) as sim:  # a job of 70 s holds the queue
-        running = run(sim, "imagine", "a slow valley", "--json")
+        history = ("--api", api, "--base-url", sim.api_url, "--data-dir", str(tmp_path / "h"))
+        running = cli(
+            "imagine", "a slow valley", "--json", *history, env={"IMAGINE_API_TOKEN": TOKEN}
+        )
         assert running.returncode == 0, running.stderr
         says(run(sim, "imagine", "a dale", "--wait"), QUEUE_FULL)
         # TheNextLeg names a job's buttons by an id it gives once the job is done: read
@@ -206,6 +209,9 @@ def test_each_refusal_has_one_exit_code_and_one_sentence_on_every_backend(
         job = sim.jobs[json.loads(running.stdout)["messageId"]]
         target = job.button_message_id if api == "thenextleg" else job.message_id
         says(run(sim, "button", "U1", "--message", target, "--wait"), NOT_FINISHED)
+        # The job in this history: the same sentence, said before anything is sent.
+        here = cli("button", "U1", "--message", job.message_id, *history)
+        says(here, NOT_FINISHED)
 
 
 def test_config_shows_the_api_and_its_source(tmp_path: Path) -> None:
