@@ -552,7 +552,7 @@ def _jobs(args: argparse.Namespace, settings: Settings) -> int:
     jobs: list[Job] = []
     if settings.db_path.is_file():  # no history yet: nothing to list, nothing created
         try:
-            with JobStore(settings.db_path) as store:
+            with JobStore(settings.db_path, read_only=True) as store:
                 jobs = store.newest(args.limit)
         except StoreError as exc:
             _err(f"imagine-tui: {exc.human}")

@@ -171,7 +171,7 @@ def kept_images(settings: Settings) -> set[str]:
     """Image URLs the cache never evicts: favourite jobs' and the newest jobs'. Blocking."""
     if not settings.db_path.is_file():
         return set()
-    with JobStore(settings.db_path) as store:
+    with JobStore(settings.db_path, read_only=True) as store:
         return store.image_urls_to_keep(KEEP_NEWEST)
 
 

@@ -124,3 +124,20 @@ def test_closing_gives_up_on_a_history_locked_for_good_within_its_bound(tmp_path
         writer.close(0.5)  # one more try (SQLite's own 5 s wait), then it stops
         name, _, error = seen.next()
     assert name == "refused" and isinstance(error, StoreError) and error.transient
+
+
+def test_a_look_at_the_history_needs_no_write_lock(tmp_path: Path) -> None:
+    """The first screen and `imagine-tui jobs` read the history while another program holds
+    its write lock: they get the jobs (a read-write open would wait 5 s, then fail)."""
+    from app.jobs.store import read_history_shape
+
+    db = tmp_path / "history.sqlite3"
+    with JobStore(db) as store:
+        store.save(Job(id="a", kind="imagine", prompt="p"))
+        store.set_meta("theme", "nord")
+    with write_lock_held(db):
+        shape = read_history_shape(db)
+        with JobStore(db, read_only=True) as look:
+            assert [j.id for j in look.newest(5)] == ["a"]
+    assert shape is not None and shape.theme == "nord"
+    assert [j.id for j in shape.newest] == ["a"] and shape.lineage == [("a", None)]

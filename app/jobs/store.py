@@ -18,6 +18,7 @@ import dataclasses
 import functools
 import json
 import sqlite3
+import urllib.parse
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,7 +116,7 @@ def read_history_shape(path: Path, newest: int = NEWEST) -> HistoryShape | None:
     if not path.is_file():
         return None
     try:
-        with JobStore(path) as store:
+        with JobStore(path, read_only=True) as store:
             return HistoryShape(store.lineage(), store.newest(newest), store.get_meta("theme"))
     except (StoreError, sqlite3.DatabaseError):
         return None
@@ -172,9 +173,18 @@ def _job_to_row(job: Job) -> tuple[Any, ...]:
 class JobStore:
     """Jobs by id, in creation order, with their parent links."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+        """``read_only``: for a look at an existing history (listing it, the first screen):
+        it writes nothing, so it never waits for another program's write lock."""
         self.path = Path(path)
         try:
+            if read_only:
+                uri = f"file:{urllib.parse.quote(str(self.path))}?mode=ro"
+                self._db = sqlite3.connect(
+                    uri, uri=True, isolation_level=None, check_same_thread=False
+                )
+                self._db.execute("PRAGMA busy_timeout=5000")
+                return
             if str(path) != ":memory:":
                 # SQLite gives the -wal and -shm files the database file's mode.
                 private_file(private_dir(self.path.parent) / self.path.name)
