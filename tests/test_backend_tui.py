@@ -164,3 +164,36 @@ async def test_each_refusal_reads_the_same_on_every_backend(
     assert FAILURE_CODES["QUEUE_FULL"] in seen["full"][1]
     assert seen["secret"][0] == "failed: token rejected"
     assert "The service rejected the API token" in seen["secret"][1]
+
+
+@pytest.mark.parametrize(("api", "shape"), DIALECTS)
+async def test_a_job_the_service_forgot_reads_the_same_on_every_backend(
+    tmp_path: Path, api: str, shape: dict[str, Any]
+) -> None:
+    """U1 on a finished job after the service restarted without it: the unknown-task
+    sentence, whatever the API says (a 404, the proxy's code 3, a 200 {success: false})."""
+    config = SimulatorConfig(api=api, token=TOKEN, tile_size=64, speed=150.0, **shape)
+    first = Simulator(config)
+    first.start()
+    settings = ui_settings(tmp_path, api=api, base_url=first.api_url, token=TOKEN)
+    app = ImagineApp(settings.with_(rate_interval=0.0))
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_ready(pilot)
+            await _imagine(pilot, app, "a hill")
+            grid = await wait_done(pilot, app, kind="imagine")
+            first.stop()
+            with Simulator(config, port=first.port):  # the same service, its jobs forgotten
+                app.main.table.focus()
+                app.main.table.select(grid.id)
+                await pilot.press("1", "u")
+
+                def failed() -> Job | None:
+                    job = find(app, label="U1")
+                    return job if job is not None and job.state is JobState.FAILED else None
+
+                job = await until(failed, what="U1 to fail")
+                assert job.error is not None and FAILURE_CODES["NOT_FOUND"] in job.error
+                assert app.main.table.cells(job.id)["state"].plain == "failed: not found"
+    finally:
+        first.stop()
