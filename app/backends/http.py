@@ -5,17 +5,21 @@ never on image downloads), how a constructor gets it, and the proxy's raw-secret
 from __future__ import annotations
 
 from collections.abc import Generator, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from app.api.client import ImagineClient
-from app.backends.base import Unsupported, Update
+from app.api.errors import BadResponse
+from app.backends.base import Submission, Unsupported, Update
+from app.backends.reasons import refusals
 
 
 class HttpAdapter:
     """The parts of :class:`app.backends.base.BackendApi` that are the same for every API:
-    the client and its pool, polling job by job (where there is no batch fetch), closing."""
+    the client and its pool, submitting, polling job by job (where there is no batch
+    fetch), webhooks, closing. An adapter says how its API's answers read."""
 
     name: str
     batch = False
@@ -32,6 +36,24 @@ class HttpAdapter:
         self.base_url = self.client.base_url
         self.http: httpx.AsyncClient = self.client.http  # image downloads share the pool
 
+    def submission(self, answer: Any) -> Submission:
+        """A submit's answer as the job it made, or the refusal it carries as an exception."""
+        raise NotImplementedError
+
+    def read(self, body: Any) -> Update:
+        """One job as the API shows it (polled or webhooked); ``BadResponse`` if it is not."""
+        raise NotImplementedError
+
+    async def submit(
+        self, path: str, body: dict[str, Any], *, names_job: bool = False
+    ) -> Submission:
+        """POST a request. A refusal, in whatever shape, is its reason's exception (see
+        :func:`refusals`); ``names_job``: the request names a job (a press), so a 404
+        means the service does not know that job."""
+        with refusals(names_job=names_job):
+            answer = await self.client.call("POST", path, body)
+        return self.submission(answer)
+
     async def fetch(self, job_id: str) -> Update:
         raise NotImplementedError
 
@@ -40,6 +62,12 @@ class HttpAdapter:
 
     async def get_image(self, url: str) -> bytes:
         raise Unsupported("Fetching an expired image again", self.name)
+
+    def webhook_update(self, body: Any) -> Update | None:
+        try:
+            return self.read(body)
+        except BadResponse:
+            return None
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -28,7 +28,7 @@ from app.backends.base import (
     text,
 )
 from app.backends.http import HttpAdapter
-from app.backends.reasons import explain, refusals, refused
+from app.backends.reasons import explain, refused
 from app.images.split import grid_tiles, parse_tile
 
 _STATES: dict[str, UpdateState] = {
@@ -43,13 +43,9 @@ class ImaginePro(HttpAdapter):
     name = "imaginepro"
     features: frozenset[Feature] = frozenset({"blend", "remix"})
 
-    async def _submit(
-        self, path: str, body: dict[str, Any], *, names_job: bool = False
-    ) -> Submission:
+    def submission(self, answer: Any) -> Submission:
         # A refusal may come as an HTTP error ({message, error, statusCode}, NestJS) or as
         # HTTP 200 with {success: false, error}: the docs show neither; both are read.
-        with refusals(names_job=names_job):
-            answer = await self.client.call("POST", path, body)
         if not isinstance(answer, dict):
             raise BadResponse("the answer is not a JSON object")
         message_id = answer.get("messageId")
@@ -57,8 +53,11 @@ class ImaginePro(HttpAdapter):
             raise refused(text(answer.get("error")) or text(answer.get("message")))
         return Submission(message_id)
 
+    def read(self, body: Any) -> Update:
+        return to_update(body)
+
     async def imagine(self, prompt: str, ref: str | None, webhook: str | None) -> Submission:
-        return await self._submit("/api/v1/nova/imagine", _hooks({"prompt": prompt}, ref, webhook))
+        return await self.submit("/api/v1/nova/imagine", _hooks({"prompt": prompt}, ref, webhook))
 
     async def press(
         self, target: str, button: str, ref: str | None, webhook: str | None, press: Press
@@ -68,7 +67,7 @@ class ImaginePro(HttpAdapter):
         body = _hooks({"messageId": target, "button": button}, ref, webhook)
         if press.prompt:
             body["prompt"] = press.prompt
-        return await self._submit("/api/v1/nova/button", body, names_job=True)
+        return await self.submit("/api/v1/nova/button", body, names_job=True)
 
     async def confirm(self, job_id: str, prompt: str) -> Submission:
         raise Unsupported("A separate prompt step", self.name)
@@ -86,16 +85,10 @@ class ImaginePro(HttpAdapter):
             raise Unsupported(
                 "Blending local files or single tiles of a grid (it needs image URLs)", self.name
             )
-        return await self._submit("/api/v1/midjourney/blend", _hooks({"urls": urls}, ref, None))
+        return await self.submit("/api/v1/midjourney/blend", _hooks({"urls": urls}, ref, None))
 
     async def seed(self, job_id: str) -> str:
         raise Unsupported("Asking for a seed", self.name)
-
-    def webhook_update(self, body: Any) -> Update | None:
-        try:
-            return to_update(body)
-        except BadResponse:
-            return None
 
 
 def to_update(message: Any) -> Update:

@@ -84,15 +84,14 @@ class MidjourneyProxy(HttpAdapter):
 
     # -- submitting -------------------------------------------------------------------
 
-    async def _submit(
-        self, path: str, body: dict[str, Any], *, names_job: bool = False
-    ) -> Submission:
-        with refusals(names_job=names_job):  # an unknown task: HTTP 404 carrying code 3
-            answer = await self.client.call("POST", path, body)
-        return submission(answer)
+    def submission(self, answer: Any) -> Submission:
+        return accepted(answer)
+
+    def read(self, body: Any) -> Update:
+        return to_update(body)
 
     async def imagine(self, prompt: str, ref: str | None, webhook: str | None) -> Submission:
-        return await self._submit("/submit/imagine", _hooks({"prompt": prompt}, ref, webhook))
+        return await self.submit("/submit/imagine", _hooks({"prompt": prompt}, ref, webhook))
 
     async def press(
         self, target: str, button: str, ref: str | None, webhook: str | None, press: Press
@@ -104,7 +103,7 @@ class MidjourneyProxy(HttpAdapter):
         body = _hooks({"taskId": target, "customId": button}, ref, webhook)
         if press.remix:
             body["enableRemix"] = True
-        sent = await self._submit("/submit/action", body, names_job=True)
+        sent = await self.submit("/submit/action", body, names_job=True)
         if sent.modal_prompt is None:
             return sent
         # The service waits for a prompt: pre-fill it with what this press already says.
@@ -125,20 +124,20 @@ class MidjourneyProxy(HttpAdapter):
 
     async def confirm(self, job_id: str, prompt: str) -> Submission:
         body = {"taskId": job_id, "prompt": prompt}
-        sent = await self._submit("/submit/modal", body, names_job=True)
+        sent = await self.submit("/submit/modal", body, names_job=True)
         return Submission(sent.job_id)
 
     async def describe(self, image: Image, ref: str | None) -> Submission:
         body: dict[str, Any] = {"link": image} if isinstance(image, str) else {}
         if isinstance(image, bytes):  # decoding checks it is a picture: off the event loop
             body["base64"] = await _inline(image, shrink=False)
-        return await self._submit("/submit/describe", _hooks(body, ref, None))
+        return await self.submit("/submit/describe", _hooks(body, ref, None))
 
     async def blend(self, images: Sequence[Image], ref: str | None) -> Submission:
         pictures = [i if isinstance(i, bytes) else await self._download(i) for i in images]
         inline = [await _inline(p, shrink=True) for p in pictures]
         body = _hooks({"base64Array": inline, "dimensions": "SQUARE"}, ref, None)
-        return await self._submit("/submit/blend", body)
+        return await self.submit("/submit/blend", body)
 
     async def _download(self, url: str) -> bytes:
         try:
@@ -149,7 +148,7 @@ class MidjourneyProxy(HttpAdapter):
     async def seed(self, job_id: str) -> str:
         with refusals(names_job=True):  # 404 code 3, or 400 code 4 while it runs
             answer = await self.client.call("GET", f"/task/{path_segment(job_id)}/image-seed")
-        return submission(answer).job_id  # the seed rides in "result"
+        return accepted(answer).job_id  # the seed rides in "result"
 
     # -- polling ----------------------------------------------------------------------
 
@@ -173,17 +172,11 @@ class MidjourneyProxy(HttpAdapter):
                 updates[update.job_id] = update
         return updates
 
-    def webhook_update(self, body: Any) -> Update | None:
-        try:
-            return to_update(body)
-        except BadResponse:
-            return None
-
 
 # -- answers ------------------------------------------------------------------------------
 
 
-def submission(answer: Any) -> Submission:
+def accepted(answer: Any) -> Submission:
     """A ``SubmitResultVO`` as a submission, or the refusal it carries as an exception."""
     if not isinstance(answer, dict):
         raise BadResponse("the answer is not a JSON object")

@@ -8,7 +8,6 @@ from dataclasses import replace
 from typing import Any
 
 from app.api.client import ImagineClient
-from app.api.errors import BadResponse
 from app.api.models import MessageStatus, parse_message, parse_submitted
 from app.backends.base import (
     Button,
@@ -73,16 +72,12 @@ class TheNextLeg(HttpAdapter):
     async def describe(self, image: Image, ref: str | None) -> Submission:
         if not isinstance(image, str):
             raise Unsupported("Describing a local file (give an image URL)", self.name)
-        with refusals():
-            answer = await self.client.call("POST", "/describe", {"url": image})
-        return Submission(parse_submitted(answer).message_id)
+        return await self.submit("/describe", {"url": image})
 
     async def blend(self, images: Sequence[Image], ref: str | None) -> Submission:
         if not all(isinstance(i, str) for i in images):
             raise Unsupported("Blending local files (give image URLs)", self.name)
-        with refusals():
-            answer = await self.client.call("POST", "/blend", {"urls": list(images)})
-        return Submission(parse_submitted(answer).message_id)
+        return await self.submit("/blend", {"urls": list(images)})
 
     async def seed(self, job_id: str) -> str:
         raise Unsupported("Asking for a seed (press ✉️ instead)", self.name)
@@ -90,15 +85,14 @@ class TheNextLeg(HttpAdapter):
     async def get_image(self, url: str) -> bytes:
         return await self.client.get_image(url)
 
-    def webhook_update(self, body: Any) -> Update | None:
-        try:
-            update = to_update(parse_message(body))
-        except BadResponse:
-            return None
-        if update.job_id is None and isinstance(body, dict):
-            message_id = body.get("messageId")
-            if isinstance(message_id, str):
-                update = replace(update, job_id=message_id)
+    def submission(self, answer: Any) -> Submission:
+        return Submission(parse_submitted(answer).message_id)
+
+    def read(self, body: Any) -> Update:
+        update = to_update(parse_message(body))
+        message_id = body.get("messageId") if isinstance(body, dict) else None
+        if update.job_id is None and isinstance(message_id, str):  # a webhook names it here
+            update = replace(update, job_id=message_id)
         return update
 
 
