@@ -231,6 +231,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `... | head`: the reader left; say nothing more, no traceback
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit would fail too
+        return 128 + 13  # as a command killed by SIGPIPE
 
 
 def _flags(args: argparse.Namespace) -> dict[str, Any]:

@@ -137,6 +137,19 @@ def test_the_envelope_prints_the_seed(tmp_path: Path) -> None:
         assert any(line.removeprefix("seed: ").isdigit() for line in run.stdout.splitlines())
 
 
+def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path: Path) -> None:
+    """`imagine ... | head -1`: the pipe closes before the result is printed."""
+    args = ("imagine", "a cove", "--wait", "--data-dir", str(tmp_path), *FAST)
+    with subprocess.Popen(
+        [sys.executable, "-m", "app", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()
+        errors = proc.stderr.read().decode()
+        assert proc.wait(timeout=90) == 141
+    assert "Traceback" not in errors and "BrokenPipe" not in errors
+
+
 def test_blend_needs_two_images(tmp_path: Path) -> None:
     run = cli("blend", "https://example.org/a.png", "--data-dir", str(tmp_path), *FAST)
     assert run.returncode == 2 and "2 to 5 images" in run.stderr
