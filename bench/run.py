@@ -45,7 +45,7 @@ from bench.parallel_cli import run_parallel  # noqa: E402
 from bench.seed_port import SeedFlow  # noqa: E402
 
 PROMPT = "A Rhinoceros in the Amazon with sun shining through, photorealistic, 4k"
-SCENARIOS = ("seed", "ten", "backends", "images", "ui", "parallel")
+SCENARIOS = ("seed", "ten", "backends", "images", "ui", "parallel", "scale")
 SIM_TILE = 256  # scenarios 1-2: the simulator renders in our process; keep that cheap
 IMAGE_TILE = 1024  # scenario 3: big enough that decoding matters
 THUMB = (320, 320)
@@ -464,6 +464,91 @@ async def scenario_parallel(k: float, report: Report, n: int = 20) -> None:
     ]
 
 
+# -- scenario 6: scale (start-up, the image cache; the history's figures when present) ---
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+async def scenario_scale(k: float, report: Report) -> None:
+    """Start-up against Python and Textual themselves, and the image cache at scale
+    (bench/startup.py, bench/scale.py); bench/history_scale.py's rows when it exists."""
+    from bench import scale, startup
+
+    start = await asyncio.to_thread(startup.measure, 9)
+    cache = await scale.measure()
+    report.data["scale"] = {"startup": start, "cache": cache}
+    name = "6 scale"
+    for key, what, base, limit in (
+        ("help", "start-up: imagine-tui --help (CPU)", "python -c pass", 2.5),
+        ("config", "start-up: imagine-tui config (CPU)", "python -c pass", 2.5),
+        ("tui", "start-up: launch → TUI's first frame", "minimal Textual app", 1.5),
+    ):
+        r = start[key]
+        report.rows.append(
+            Row(
+                name,
+                what,
+                _ms(r["a"]),
+                f"{_ms(r['b'])} ({base})",
+                f"{r['ratio']:.2f}",
+                target=f"≤ {limit}× {base}",
+                result=verdict(r["ratio"] <= limit),
+            )
+        )
+    growth, thumbs, hits = cache["growth"], cache["thumbnails"], cache["hits"]
+    mb = 1024**2
+    report.rows += [
+        Row(
+            name,
+            f"cache size, {growth['images']} images of 1.2 MB viewed",
+            f"peak {growth['peak'] / mb:.1f} MB, end {growth['final'] / mb:.1f} MB",
+            f"{growth['downloaded'] / mb:.0f} MB without a bound",
+            limit=f"cap {growth['cap'] / mb:.0f} MB",
+            vs_limit=f"{growth['peak'] / growth['cap']:.2f}",
+            target="≤ cap while running",
+            result=verdict(growth["peak"] <= growth["cap"]),
+        ),
+        Row(
+            name,
+            "thumbnail bytes per viewed job (4 tiles + 1 large)",
+            f"{thumbs['bytes'] / 1024:.0f} KB ({', '.join(thumbs['formats'])})",
+            f"{thumbs['png_bytes'] / 1024:.0f} KB as PNG (before)",
+            f"{thumbs['bytes'] / thumbs['png_bytes']:.2f}",
+            target="a fraction (≤ 0.25)",
+            result=verdict(thumbs["bytes"] <= 0.25 * thumbs["png_bytes"]),
+        ),
+        Row(
+            name,
+            "cache hit, 1024 px PNG: integrity check",
+            f"{hits['hit_again_ms']:.2f} ms again",
+            f"{hits['hit_first_ms']:.2f} ms first in a process",
+            f"{hits['hit_again_ms'] / hits['hit_first_ms']:.2f}",
+            target="checked once per file per process",
+            result="info",
+        ),
+        Row(
+            name,
+            "4 tiles of a job, thumbnails on disk (pipeline)",
+            f"{hits['disk_ms']:.1f} ms",
+            f"{hits['memory_ms']:.2f} ms from memory",
+            target="≤ 120 ms disk, ≤ 50 ms memory",
+            result=verdict(hits["disk_ms"] <= 120 and hits["memory_ms"] <= 50),
+        ),
+    ]
+    history = ROOT / "bench" / "history_scale.py"
+    report.rows.append(
+        Row(
+            name,
+            "100,000-job history (RSS, first paint, ready, idle CPU, j/k)",
+            "python bench/history_scale.py" if history.exists() else "not measured yet",
+            target="issue 13: ≤ 100 MB, ≤ 1.2× empty, ≤ 0.5 s, ≤ 0.3 %, p95 ≤ 50 ms",
+            result="info",
+        )
+    )
+
+
 # -- scenario 2b: the same ten jobs on every backend -------------------------------------
 
 
@@ -826,6 +911,7 @@ async def main_async(args: argparse.Namespace) -> Report:
         "images": scenario_images,
         "ui": scenario_ui,
         "parallel": scenario_parallel,
+        "scale": scenario_scale,
     }
     for name in args.only:
         t0 = time.monotonic()
