@@ -267,3 +267,38 @@ def test_a_cached_file_checked_once_is_checked_again_when_it_changes(
             assert path.read_bytes() == images_server.png
 
     asyncio.run(run())
+
+
+def test_the_app_prunes_old_images_while_running_once_its_downloads_pass_the_cap(
+    tmp_path: Path,
+) -> None:
+    """Through the runtime the app and the CLI share: a cache at its cap when the backend
+    opens (so the start-up prune removes nothing) goes back under it as a new job's
+    images arrive; the new job's images stay."""
+    from app.runtime import close_backend, open_backend
+
+    settings = demo_settings(tmp_path / "d").with_(cache_max=2 / 1024)  # 2 MB
+    old = [
+        _put(settings.image_dir, f"http://h/old{n}.png", MB // 2, age=3600 * (n + 1))[0]
+        for n in range(4)
+    ]  # 2 MB: exactly the cap
+
+    async def run() -> list[str]:
+        backend = await open_backend(settings)
+        try:
+            if backend.pruning is not None:
+                await backend.pruning  # the start-up prune: nothing over the cap yet
+            assert all(p.exists() for p in old)
+            manager = backend.manager
+            job = manager.submit_imagine("a lake at dawn")
+            job = await asyncio.wait_for(manager.until_settled(job.id), 60)
+            assert job.state is JobState.DONE
+            assert await manager.images_ready(job.id) == ()
+            await backend.images.flush()  # the prune the downloads started has ended
+            return [u for u in job.display_urls if backend.images.cached_path(u) is None]
+        finally:
+            await close_backend(backend)
+
+    assert asyncio.run(run()) == []  # the new job's images are all there
+    assert not old[-1].exists()  # the least recently used went
+    assert usage(settings.image_dir).bytes <= 2 * MB
