@@ -304,9 +304,92 @@ async def keys(n: int, presses: int, out: Path) -> dict[str, Any]:
             proc.kill()
 
 
+async def tiles(n: int, out: Path) -> dict[str, Any]:
+    """j/k onto finished jobs whose images are cached: the time from the key to the first
+    frame with all four of the new job's tiles drawn. First pass: a new process, the
+    thumbnails on disk; second pass back over the same jobs: thumbnails in memory."""
+    import httpx
+
+    from app.images import ImagePipeline
+    from app.ui.grid import TILE_THUMB
+    from bench.scale import _pictures, _serving
+
+    data_dir = Path(tempfile.mkdtemp(prefix="bench-tiles-"))
+    settings = Settings(data_dir=data_dir, graphics="halfcell", sim_speed=10.0)
+    pictures = await asyncio.to_thread(_pictures)
+    result: dict[str, Any] = {"jobs": n}
+    with _serving(pictures) as server:
+        now = time.time() - 3600
+        jobs = [
+            Job(
+                id=new_job_id(),
+                kind="imagine",
+                prompt=f"cached job {i}",
+                state=JobState.DONE,
+                progress=100,
+                message_id=f"m{i}",
+                button_message_id=f"b{i}",
+                buttons=("U1", "U2", "U3", "U4", "🔄", "V1", "V2", "V3", "V4"),
+                image_url=server.url(0, f"grid-{i}"),
+                image_urls=tuple(server.url(t, f"job-{i}-{t}") for t in range(4)),
+                created_at=now + i,
+                updated_at=now + i,
+                finished_at=now + i,
+            )
+            for i in range(n)
+        ]
+        with JobStore(settings.db_path) as store:
+            store.save_many(jobs)
+        async with httpx.AsyncClient(trust_env=False, timeout=30) as http:
+            warm = ImagePipeline(http, settings.image_dir)  # the cache of an earlier run
+            for job in jobs:
+                await warm.thumbnails(list(job.image_urls), TILE_THUMB)
+            await warm.flush()
+        app = ImagineApp(settings)
+        frames = Frames(app)
+        async with app.run_test(size=SIZE) as pilot:
+            for _ in range(400):  # bounded: 20 s
+                if app.backend is not None and app.main.table.row_count == n:
+                    break
+                await asyncio.sleep(0.05)
+            app.main.table.focus()
+            app.main.table.move_cursor(0)
+            await pilot.pause(0.5)
+
+            def drawn(urls: tuple[str, ...]) -> bool:
+                grid = app.main.panel.grid
+                return all(
+                    grid.tile(t + 1).view.image is not None and grid.tile(t + 1).view.url == u
+                    for t, u in enumerate(urls)
+                )
+
+            passes: dict[str, list[float]] = {"disk": [], "memory": []}
+            for name, key in (("disk", "j"), ("memory", "k")):
+                for _ in range(n - 1):
+                    want = app.main.table.cursor_row + (1 if key == "j" else -1)
+                    t0 = time.perf_counter()
+                    app._driver.send_message(events.Key(key, key))  # type: ignore[union-attr]
+                    moved = await frames.until(lambda w=want: app.main.table.cursor_row == w, 2)
+                    job = app.main.selected_job
+                    urls = job.display_urls if job is not None else ()
+                    hit = await frames.until(lambda u=urls: drawn(u), 5.0) if moved else None
+                    passes[name].append((hit - t0) if hit is not None else 5.0)
+                    await asyncio.sleep(0.15)  # a reader's pause: look, then move on
+            for name, lat in passes.items():
+                result[name] = {
+                    "p50": statistics.median(lat),
+                    "p95": statistics.quantiles(lat, n=20)[18],
+                    "max": max(lat),
+                    "n": len(lat),
+                }
+            result["downloads_during_run"] = server.hits - n * 4
+            out.write_text(json.dumps(result))
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("case", choices=("paint", "keys"))
+    parser.add_argument("case", choices=("paint", "keys", "tiles"))
     parser.add_argument("--jobs", type=int, default=0)
     parser.add_argument("--presses", type=int, default=100)
     parser.add_argument("--settle", type=float, default=3.0)
@@ -316,6 +399,8 @@ def main() -> None:
     try:
         if args.case == "paint":
             result = asyncio.run(paint(args.jobs, args.settle, args.paint_timeout))
+        elif args.case == "tiles":
+            result = asyncio.run(tiles(args.jobs or 12, args.out))
         else:
             result = asyncio.run(keys(args.jobs, args.presses, args.out))
     except Exception as exc:  # reported, not raised: the parent prints it in the table
