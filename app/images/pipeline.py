@@ -74,6 +74,7 @@ class ImagePipeline:
         self._cuts: dict[str, asyncio.Task[None]] = {}  # grid URL -> cutting its tiles
         self._intact: dict[Path, tuple[int, int, int]] = {}  # checked files, oldest first
         self._tiles: OrderedDict[tuple[str, int, int], TileResult] = OrderedDict()
+        self._making: dict[tuple[str, int, int], asyncio.Task[TileResult]] = {}
         self._cap = cache_cap
         self._keep = keep
         self._cache_bytes: int | None = None  # as last counted plus what was written since
@@ -224,10 +225,26 @@ class ImagePipeline:
         remembered = self._recall(key)
         if remembered is not None:
             return remembered
+        task = self._making.get(key)
+        if task is None:
+            task = asyncio.create_task(self._make_tile(url, key))
+            self._making[key] = task
+            task.add_done_callback(functools.partial(self._made, key))
+        # One load per tile, finished even if the grid that asked moved on: a second load
+        # would read back the lossy JPEG file, not quite the tile shown the first time.
+        return await asyncio.shield(task)
+
+    async def _make_tile(self, url: str, key: tuple[str, int, int]) -> TileResult:
         path = await self.fetch(url)
         tile = await self._in_thread(self._load_tile, url, path, (key[1], key[2]))
         self._remember(key, tile)
         return tile
+
+    def _made(self, key: tuple[str, int, int], task: asyncio.Task[TileResult]) -> None:
+        if self._making.get(key) is task:
+            del self._making[key]
+        if not task.cancelled():
+            task.exception()  # mark retrieved: no "never retrieved" noise if all waiters left
 
     async def thumbnails(
         self, urls: Sequence[str], size: tuple[int, int]
