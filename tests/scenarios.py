@@ -79,10 +79,12 @@ def snapshot_app(data_dir: Path, **overrides: Any) -> ImagineApp:
 
 async def quiet(pilot: Pilot[Any], *, toasts: bool = False) -> None:
     """Until the screen stops changing: the grid shows the selected job, no image is
-    loading, no cursor blinks, the status line is fresh; toasts dropped unless asked."""
+    loading, the palette is not searching, no cursor blinks, the status line is fresh;
+    toasts dropped unless asked."""
     app = the_app(pilot)
     main = app.main
-    busy = {"grid", "full", "share"}
+    # the palette's search: until it ends, the list may hold an earlier query's results
+    busy = {"grid", "full", "share", CommandPalette._GATHER_COMMANDS_GROUP}
 
     def still() -> bool:
         selected = main.selected_job

@@ -21,6 +21,12 @@ from app.ui.screens.main import MainScreen
 
 MAX_HITS = 40
 DISCOVER = 8
+# Textual orders hits by score, ties by which provider answered first: a race, so the
+# list could come out in a different order for the same keys. Scaled a little, the
+# selected job's buttons come just after an equally good command (``u`` Upscale, then
+# U1-U4), past prompts after both, the same way every time.
+BUTTON_RANK = 0.99
+PROMPT_RANK = 0.98
 
 
 def unique_prompts(jobs: Iterable[Job]) -> list[tuple[str, Job]]:
@@ -96,7 +102,7 @@ class HistoryProvider(Provider):
         scored.sort(key=lambda item: item[0], reverse=True)
         for score, shown, job, offsets in scored[:MAX_HITS]:
             yield Hit(
-                score,
+                score * PROMPT_RANK,
                 hit_text(shown, offsets),
                 self._show(job),
                 text=f"imagine · {shown}",
@@ -130,4 +136,4 @@ class ButtonProvider(Provider):
         for shown, what, press in self._hits():
             score = matcher.match(shown)
             if score > 0:
-                yield Hit(score, Text(shown), press, text=shown, help=what)
+                yield Hit(score * BUTTON_RANK, Text(shown), press, text=shown, help=what)
