@@ -243,6 +243,11 @@ class JobManager:
     def in_flight(self) -> int:
         return len(self._active)
 
+    @property
+    def count(self) -> int:
+        """Jobs in the history (the status line asks twice a second: no copy of them)."""
+        return len(self._jobs)
+
     # -- waiting (scripts and tests) -----------------------------------------------------
 
     async def wait_for(self, job_id: str, test: Callable[[Job], bool]) -> Job:

@@ -649,7 +649,7 @@ class MainScreen(Screen[None]):
             holding=budget.waiting if budget.holding_back else 0,
             online=self._online[0],
             offline_reason=self._online[1],
-            total=len(backend.manager.jobs()),
+            total=backend.manager.count,
             view=self._view.describe(),
             shown=self.table.row_count,
         )

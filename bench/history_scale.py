@@ -1,0 +1,158 @@
+"""A long history in the TUI: memory, time to ready, idle CPU and j/k latency.
+
+    python bench/history_scale.py [--jobs 100000] [--out result.json]
+
+Issue 13's targets with 100,000 jobs: RSS <= 100 MB, ready <= 0.5 s, idle CPU <= 0.3 %
+(list focused, nothing running), j/k p95 <= 50 ms; first paint within 1.2x of an empty
+history's. The history is written by one process; each case runs the app headless
+(160x50) in a fresh process, so its RSS is the app's own, not the seeding's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from ui_scale import SIZE, Frames, history  # noqa: E402
+
+from app.jobs.store import JobStore  # noqa: E402
+from app.settings import Settings  # noqa: E402
+
+TARGETS = {  # figure: (target, "max" or "ratio")
+    "rss_mb": 100.0,
+    "ready_s": 0.5,
+    "idle_cpu_pct": 0.3,
+    "jk_p95_ms": 50.0,
+    "first_paint_ratio": 1.2,
+}
+IDLE_SECONDS = 5.0
+PRESSES = 100
+
+
+def rss_mb() -> tuple[float, float]:
+    """(current, peak) resident set of this process, from /proc."""
+    now = peak = 0.0
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            now = int(line.split()[1]) / 1024
+        elif line.startswith("VmHWM:"):
+            peak = int(line.split()[1]) / 1024
+    return now, peak
+
+
+def cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+def seed(data_dir: Path, n: int) -> None:
+    with JobStore(data_dir / "history.sqlite3") as store:
+        store.save_many(history(n))
+
+
+async def measure(data_dir: Path, n: int) -> dict[str, Any]:
+    from textual import events
+
+    from app.ui.app import ImagineApp
+
+    settings = Settings(data_dir=data_dir, graphics="halfcell", sim_speed=10.0)
+    result: dict[str, Any] = {"jobs": n, "rss_before_app_mb": rss_mb()[0]}
+    t0 = time.perf_counter()
+    app = ImagineApp(settings)
+    frames = Frames(app)
+    frames.watched["first_paint"] = lambda: (
+        app.main.table.row_count == n and app.main.table.unloaded_on_screen() == 0
+    )
+    async with app.run_test(size=SIZE) as pilot:
+
+        def ready() -> bool:
+            table = app.main.table
+            return app.backend is not None and table.complete and table.row_count == n
+
+        hit = await frames.until(ready, 120.0)
+        if hit is None:
+            return {"error": f"not ready within 120 s ({app.main.table.row_count} rows)"}
+        result["ready_s"] = hit - t0
+        result["first_paint_s"] = frames.first.get("first_paint", hit) - t0
+        app.main.table.focus()
+        await pilot.pause(3.0)  # start-up work (pruning, resumed downloads) settles
+        cpu0, wall0 = cpu_seconds(), time.perf_counter()
+        await asyncio.sleep(IDLE_SECONDS)
+        result["idle_cpu_pct"] = 100 * (cpu_seconds() - cpu0) / (time.perf_counter() - wall0)
+        if n == 0:  # nothing to move between
+            result["rss_mb"], result["peak_rss_mb"] = rss_mb()
+            return result
+        lat: list[float] = []
+        app.main.table.move_cursor(max(0, n // 2))
+        await pilot.pause()
+        for i in range(PRESSES):
+            key = "j" if (i // 20) % 2 == 0 else "k"
+            want = app.main.table.cursor_row + (1 if key == "j" else -1)
+            t1 = time.perf_counter()
+            app._driver.send_message(events.Key(key, key))  # type: ignore[union-attr]
+            drawn = await frames.until(lambda w=want: app.main.table.cursor_row == w, 2.0)
+            lat.append(2.0 if drawn is None else drawn - t1)
+            await asyncio.sleep(0.03)
+        result["jk_p50_ms"] = 1000 * statistics.median(lat)
+        result["jk_p95_ms"] = 1000 * statistics.quantiles(lat, n=20)[18]
+        result["rss_mb"], result["peak_rss_mb"] = rss_mb()
+    return result
+
+
+def run_case(data_dir: Path, n: int) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--case", str(data_dir), "--jobs", str(n)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "TEXTUAL_ANIMATIONS": "none"},
+    )
+    lines = [x for x in out.stdout.splitlines() if x.startswith("{")]
+    if out.returncode != 0 or not lines:
+        return {"error": out.stderr[-2000:]}
+    return dict(json.loads(lines[-1]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--jobs", type=int, default=100_000)
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--case", type=Path, help=argparse.SUPPRESS)  # one measuring child
+    args = parser.parse_args()
+    if args.case is not None:
+        print(json.dumps(asyncio.run(measure(args.case, args.jobs))))
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-history-") as tmp:
+        empty, full = Path(tmp) / "empty", Path(tmp) / "full"
+        empty.mkdir()
+        full.mkdir()
+        JobStore(empty / "history.sqlite3").close()
+        seed(full, args.jobs)
+        base = run_case(empty, 0)
+        scaled = run_case(full, args.jobs)
+    if "first_paint_s" in base and "first_paint_s" in scaled:
+        scaled["first_paint_ratio"] = scaled["first_paint_s"] / base["first_paint_s"]
+    report = {"empty": base, "history": scaled, "targets": TARGETS}
+    for name, target in TARGETS.items():
+        value = scaled.get(name)
+        shown = "n/a" if value is None else f"{value:.3g}"
+        verdict = "" if value is None else ("ok" if value <= target else "OVER")
+        print(f"{name:>18}: {shown:>8}  (target <= {target:g}) {verdict}")
+    if args.out is not None:
+        args.out.write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
