@@ -109,16 +109,20 @@ class BadInput(BadRequest):
         self.args = (human,)
 
 
+# Refusals every backend names alike: their code is the job's error code, so the exit code
+# and the row's words are the same whatever the API (a banned prompt is PromptBlocked).
+SHARED_REFUSALS = frozenset({"QUEUE_FULL", "NOT_FOUND", "NOT_FINISHED"})
+
+
 class Refused(BadRequest):
-    """The service refused the request, in whatever words or shape its API uses; the
-    failure's stable code (QUEUE_FULL, NOT_FOUND, ...) is the job's error code."""
+    """The service refused the request, in whatever words or shape its API uses."""
 
     def __init__(self, failure: Failure, status: int = 200) -> None:
         super().__init__(status, failure.text)
         self.human = failure.text
         self.args = (self.human,)
         self.failure = failure
-        self.kind = failure.code or BadRequest.kind
+        self.kind = failure.code if failure.code in SHARED_REFUSALS else BadRequest.kind
 
 
 @dataclass(frozen=True)
