@@ -7,6 +7,7 @@ only through :class:`Service`, so neither module imports the other.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -62,6 +63,15 @@ class Dialect(Protocol):
 
     def new_id(self) -> str:
         """A fresh job id in this API's format."""
+
+
+def json_object(body: bytes) -> dict[str, Any] | None:
+    """A request's body as a JSON object; None when it is empty, not JSON, or not an object."""
+    try:
+        data = json.loads(body) if body.strip() else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ is not served: where its four prompts would be is undocumented.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import uuid
@@ -21,7 +20,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from app.simulator.buttons import VARY_REGION
-from app.simulator.dialect import Answer, Service, screen
+from app.simulator.dialect import Answer, Service, json_object, screen
 from app.simulator.jobs import Delivery, SimJob, iso
 
 _FETCH = re.compile(r"^/api/v1/message/fetch/([^/]{1,80})$")
@@ -113,11 +112,8 @@ class ImaginePro:
             return self._fetch(sim, match.group(1), base_url)
         if name == "account":
             return self._account(sim)
-        try:
-            data = json.loads(body) if body.strip() else None
-        except (ValueError, UnicodeDecodeError):
-            return _nest(400, "Unexpected token in JSON")
-        if not isinstance(data, dict):
+        data = json_object(body)
+        if data is None:
             return _nest(400, "The body must be a JSON object")
         handlers = {
             "imagine": self._imagine,

@@ -12,7 +12,6 @@ batch fetch; ``image-seed``; and 204 with no body for a task it does not know.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import secrets
 import threading
@@ -24,7 +23,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from app.simulator.buttons import PANS, REROLL, VARY_REGION
-from app.simulator.dialect import Answer, Service, screen
+from app.simulator.dialect import Answer, Service, json_object, screen
 from app.simulator.jobs import Delivery, SimJob
 
 INSTANCE = "1118138338562560102"
@@ -258,11 +257,8 @@ class MidjourneyProxy:
         if name == "latest":
             jobs = sorted(sim.store.snapshot().values(), key=lambda j: j.created, reverse=True)
             return Answer(200, [self.task(sim, j, base_url) for j in jobs[:100]])
-        try:
-            data = json.loads(body) if body.strip() else None
-        except (ValueError, UnicodeDecodeError):
-            return _result_error("请求参数格式错误")
-        if not isinstance(data, dict):
+        data = json_object(body)
+        if data is None:
             return _result_error("请求参数格式错误")
         if name == "list":
             return self._list(sim, data, base_url)

@@ -7,7 +7,6 @@ plus ``{"success": false, "msg"}``.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -15,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from app.simulator.config import ACCOUNT_ID, GENERATION_SECONDS
-from app.simulator.dialect import Answer, Service, screen
+from app.simulator.dialect import Answer, Service, json_object, screen
 from app.simulator.images import image_path_of
 from app.simulator.jobs import Delivery, alnum_id, iso
 
@@ -93,11 +92,8 @@ def dispatch(sim: Simulator, name: str, raw_path: str, body: bytes, base_url: st
         return _message(sim, raw_path, base_url)
     if name == "info":
         return _info(sim)
-    try:
-        data = json.loads(body) if body.strip() else None
-    except (ValueError, UnicodeDecodeError):
-        return _error(400, "The body is not valid JSON")
-    if not isinstance(data, dict):
+    data = json_object(body)
+    if data is None:
         return _error(400, "The body must be a JSON object")
     handlers = {
         "imagine": _imagine,
