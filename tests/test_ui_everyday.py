@@ -79,6 +79,38 @@ def _button(app: ImagineApp, label: str) -> JobButton | None:
     return None
 
 
+async def _job_button(app: ImagineApp, job_id: str, label: str) -> JobButton:
+    """Select ``job_id``, then its button ``label`` once the bar holds that job's buttons:
+    while the bar is rebuilt, the previous job's buttons are still there for a moment."""
+    await until(lambda: app.main.table.select(job_id), what=f"the job {job_id} in the list")
+
+    def ready() -> JobButton | None:
+        bar = app.query_one("#buttons", ButtonBar)
+        job = app.main.selected_job
+        if job is None or job.id != job_id or bar.job_id != job_id:
+            return None
+        if {b.job_label for b in bar.query(JobButton)} != set(job.buttons):
+            return None
+        return _button(app, label)
+
+    button: JobButton = await until(ready, what=f"the {label} button of {job_id}")
+    return button
+
+
+async def _field(app: ImagineApp, screen: type[Any], field_id: str, what: str) -> Input:
+    """The dialog's input ``field_id``: a dialog is pushed first and composed a moment
+    later, so waiting for the screen alone can find it still empty."""
+
+    def found() -> Input | None:
+        if not isinstance(app.screen, screen):
+            return None
+        fields = app.screen.query(f"#{field_id}")
+        return fields.first(Input) if fields else None
+
+    field: Input = await until(found, what=what)
+    return field
+
+
 # -- keys, help, palette -------------------------------------------------------------------
 
 
@@ -277,8 +309,7 @@ async def test_ten_thousand_jobs_filter_fast() -> None:
 
 
 async def _answer_folder(pilot: Any, app: ImagineApp, folder: Path) -> None:
-    await until(lambda: isinstance(app.screen, SaveScreen), what="the folder question")
-    field = app.screen.query_one("#save-folder", Input)
+    field = await _field(app, SaveScreen, "save-folder", "the folder question")
     assert field.value  # prefilled
     field.value = str(folder)
     await pilot.press("enter")
@@ -317,8 +348,8 @@ async def test_save_open_copy_and_export(tmp_path: Path, monkeypatch: pytest.Mon
 
         # S: all four; the folder is remembered
         await pilot.press("S")
-        await until(lambda: isinstance(app.screen, SaveScreen), what="the folder question")
-        assert app.screen.query_one("#save-folder", Input).value == str(out)
+        field = await _field(app, SaveScreen, "save-folder", "the folder question")
+        assert field.value == str(out)
         await pilot.press("enter")
         await until(lambda: len(list(out.glob("*.png"))) == 4, what="four images")
 
@@ -358,10 +389,10 @@ async def test_save_dialog_cancel_and_bad_folder(tmp_path: Path) -> None:
         await _submit(pilot, app, "a quiet pond")
         app.main.table.focus()
         await pilot.press("s")
-        await until(lambda: isinstance(app.screen, SaveScreen), what="the folder question")
+        field = await _field(app, SaveScreen, "save-folder", "the folder question")
         a_file = tmp_path / "file.txt"
         a_file.write_text("x")
-        app.screen.query_one("#save-folder", Input).value = str(a_file)
+        field.value = str(a_file)
         await pilot.press("enter")
         assert isinstance(app.screen, SaveScreen)  # stays open with an error
         await pilot.press("escape")
@@ -383,10 +414,9 @@ async def test_custom_zoom_and_envelope_seed(
         app.main.table.focus()
         await pilot.press("1", "u")
         u1 = await wait_done(pilot, app, label="U1")
-        app.main.table.select(u1.id)
-        zoom = await until(lambda: _button(app, "Custom Zoom"), what="Custom Zoom")
+        zoom = await _job_button(app, u1.id, "Custom Zoom")
         zoom.press()  # as Enter on the focused button does
-        await until(lambda: isinstance(app.screen, CustomZoomScreen), what="the question")
+        await _field(app, CustomZoomScreen, "zoom-ar", "the question")
         app.screen.query_one("#zoom-value", Input).value = "1.5"
         app.screen.query_one("#zoom-ar", Input).value = "16:9"
         await pilot.press("enter")
@@ -396,17 +426,17 @@ async def test_custom_zoom_and_envelope_seed(
         assert zoomed.options.get("ar") == "16:9"
         assert len(zoomed.display_urls) == 4
 
-        app.main.table.select(u1.id)
-        envelope = await until(lambda: _button(app, ENVELOPE), what="the ✉️ button")
+        envelope = await _job_button(app, u1.id, ENVELOPE)
         envelope.press()
         sealed = await wait_done(pilot, app, label=ENVELOPE)
         seed = sealed.options.get("seed")
         assert seed
         await until(lambda: notes.has(f"seed is {seed}"), what="the seed notification")
-        app.main.table.select(sealed.id)
-        await pilot.pause()
-        detail = app.query_one("#detail").render()
-        assert f"seed {seed}" in str(detail)
+        await until(lambda: app.main.table.select(sealed.id), what="the sealed job in the list")
+        await until(
+            lambda: f"seed {seed}" in str(app.query_one("#detail").render()),
+            what="the seed in the job's detail",
+        )
 
 
 # -- themes ------------------------------------------------------------------------------------
