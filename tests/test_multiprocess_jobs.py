@@ -118,11 +118,22 @@ def workers(tmp_path: Path, sim: Simulator) -> Iterator[Callable[..., Worker]]:
             worker.proc.wait(timeout=10)
 
 
-def stored(tmp_path: Path, job_id: str) -> Job:
-    with JobStore(tmp_path / "history.sqlite3") as store:
-        job = store.get(job_id)
+def stored(tmp_path: Path, job_id: str, until: Callable[[Job], bool]) -> Job:
+    """The job as the history file holds it once ``until`` holds, or after 10 s: a
+    process shows a change at once and writes it a moment later (its writer thread)."""
+    deadline = time.monotonic() + 10.0
+    while True:
+        with JobStore(tmp_path / "history.sqlite3", read_only=True) as store:
+            job = store.get(job_id)
+        if (job is not None and until(job)) or time.monotonic() >= deadline:
+            break
+        time.sleep(0.05)
     assert job is not None
     return job
+
+
+def done(job: Job) -> bool:
+    return job.state is JobState.DONE
 
 
 def is_event(job_id: str, state: JobState, **fields: Any) -> Callable[[dict[str, Any]], bool]:
@@ -154,7 +165,7 @@ def test_two_processes_resuming_the_same_queued_jobs_send_each_once(
             worker.wait_for(is_event(job_id, JobState.DONE))
     assert sorted(posts(sim)) == ids  # every job sent, none twice
     assert sim.count(status=429) == 0  # the two processes shared one budget
-    assert all(stored(tmp_path, i).state is JobState.DONE for i in ids)
+    assert all(done(stored(tmp_path, i, done)) for i in ids)
 
 
 @pytest.mark.parametrize("sim_speed", [7.0])  # a job takes 5 s
@@ -169,7 +180,7 @@ def test_a_favourite_set_in_one_window_survives_the_other_windows_writes(
     # The owner goes on writing this job (progress, done) after the favourite was set.
     done = owner.wait_for(is_event(job_id, JobState.DONE))
     assert done["favourite"] is True
-    assert stored(tmp_path, job_id).favourite is True
+    assert stored(tmp_path, job_id, lambda j: j.favourite).favourite is True
     other.wait_for(is_event(job_id, JobState.DONE, favourite=True))
 
 
@@ -213,7 +224,7 @@ def test_a_script_that_exits_without_waiting_hands_its_job_to_the_window(
     script.quit()
     window.wait_for(is_event(job_id, JobState.DONE))
     assert posts(sim) == [job_id]
-    assert stored(tmp_path, job_id).state is JobState.DONE
+    assert done(stored(tmp_path, job_id, done))
 
 
 def test_a_job_sending_when_its_process_died_becomes_uncertain_in_the_next(

@@ -481,7 +481,7 @@ class JobManager:
                 job = self._update(job, options=_without(job.options, "sending"), error=exc.human)
             else:
                 self._set_online(True, "Connected.")
-                job = self._update(
+                job = await self._update_saved(
                     job,
                     state=JobState.SUBMITTED,
                     message_id=submitted.job_id,
@@ -926,6 +926,18 @@ class JobManager:
         written = self._write(lambda store: store.update(job.id, changes))
         written.add_done_callback(lambda done: self._written(job.id, seq, done))
         return self._changed(dataclasses.replace(self._jobs.get(job.id, job), **changes))
+
+    async def _update_saved(self, job: Job, **changes: Any) -> Job:
+        """As :meth:`_update`, but shown once it is on disk: a job the service accepted
+        is reported as such only when a crash can no longer lose its message id."""
+        changes = {**changes, "updated_at": time.time()}
+        try:
+            stored = await self._write(lambda store: store.update(job.id, changes))
+        except StoreError:  # never can be written (said already): memory only
+            stored = None
+        if stored is None:
+            return self._changed(dataclasses.replace(self._jobs.get(job.id, job), **changes))
+        return self._changed(self._pending_over(stored))
 
     def _written(self, job_id: str, seq: int, done: asyncio.Future[Any]) -> None:
         """A change reached the disk (or never can): what the disk holds, with the changes
