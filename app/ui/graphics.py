@@ -62,8 +62,9 @@ class Detected:
 
 
 DETECTED = Detected()
-_WIDGETS: dict[str, type[Widget]] = {}
-_RENDERABLES: dict[str, Any] = {}
+RENDERERS = ("kitty", "sixel", "sextant", "quadrant", "halfcell", "unicode")
+_USABLE = False  # textual-image answered the probe's set-up
+_LOADED: dict[str, tuple[type[Widget], Any]] = {}  # renderer -> (widget, renderable)
 
 
 def _why(exc: BaseException) -> str:
@@ -140,44 +141,54 @@ def placeholders_work(found: Probe) -> bool:
     return (ident.name == "kitty" and ident.at_least(0, 28)) or ident.name == "ghostty"
 
 
-def _classes(found: Probe) -> tuple[dict[str, type[Widget]], dict[str, Any]]:
+CELL_RENDERERS = ("sextant", "quadrant", "halfcell")  # drawn by app.ui.render.cells
+
+
+def _load(renderer: str) -> tuple[type[Widget], Any]:
+    """The widget class and the plain-Rich renderable for ``renderer``, imported now.
+
+    Only when the first image is drawn: textual-image's widgets and renderables import its
+    sixel encoder, and with it numpy, whichever renderer is used (~65 ms of start-up).
+    """
+    if renderer in CELL_RENDERERS:
+        from app.ui.render import cells
+
+        return {
+            "sextant": (cells.SextantWidget, cells.SextantImage),
+            "quadrant": (cells.QuadrantWidget, cells.QuadrantImage),
+            "halfcell": (cells.HalfcellWidget, cells.HalfcellImage),
+        }[renderer]
+    if renderer == "sixel":
+        from app.ui.render.sixel import SixelImage, SixelRenderable
+
+        return SixelImage, SixelRenderable
+    if renderer == "kitty" and not placeholders_work(DETECTED.probe):
+        from app.ui.render.kitty import KittyClassicImage, KittyClassicRenderable
+
+        return KittyClassicImage, KittyClassicRenderable
     from textual_image import renderable as tir
     from textual_image import widget as tiw
-    from textual_image.widget._base import Image as BaseImage
 
-    from app.ui.render.cells import QuadrantImage, SextantImage
-    from app.ui.render.kitty import KittyClassicImage, KittyClassicRenderable
-    from app.ui.render.sixel import SixelImage, SixelRenderable
+    if renderer == "kitty":
+        return tiw.TGPImage, tir.TGPImage
+    return tiw.UnicodeImage, tir.UnicodeImage
 
-    classic = not placeholders_work(found)
 
-    class SextantWidget(BaseImage, Renderable=SextantImage):
-        pass
-
-    class QuadrantWidget(BaseImage, Renderable=QuadrantImage):
-        pass
-
-    widgets: dict[str, type[Widget]] = {
-        "kitty": KittyClassicImage if classic else tiw.TGPImage,
-        "sixel": SixelImage,
-        "sextant": SextantWidget,
-        "quadrant": QuadrantWidget,
-        "halfcell": tiw.HalfcellImage,
-        "unicode": tiw.UnicodeImage,
-    }
-    renderables = {
-        "kitty": KittyClassicRenderable if classic else tir.TGPImage,
-        "sixel": SixelRenderable,
-        "sextant": SextantImage,
-        "quadrant": QuadrantImage,
-        "halfcell": tir.HalfcellImage,
-        "unicode": tir.UnicodeImage,
-    }
-    return widgets, renderables
+def _loaded(renderer: str) -> tuple[type[Widget], Any] | None:
+    """:func:`_load`, once per renderer; None if textual-image turns out unusable."""
+    global _USABLE
+    if renderer not in _LOADED and _USABLE:
+        try:
+            _LOADED[renderer] = _load(renderer)
+        except Exception as exc:
+            DETECTED.notes.append(f"textual-image is unusable ({_why(exc)}); images are not drawn")
+            log.warning("textual-image is unusable; images are not drawn", exc_info=True)
+            _USABLE = False
+    return _LOADED.get(renderer)
 
 
 def _probe() -> None:
-    global _WIDGETS, _RENDERABLES
+    global _USABLE
     out = sys.__stdout__
     DETECTED.tty = out is not None and out.isatty()
     DETECTED.terminal = _terminal_description()
@@ -196,18 +207,20 @@ def _probe() -> None:
     try:
         DETECTED.cell_size, DETECTED.cell_source = _cell_size(DETECTED.probe)
         _quiet_textual_image(DETECTED.cell_size)
-        _WIDGETS, _RENDERABLES = _classes(DETECTED.probe)
+        _USABLE = True
         DETECTED.renderer, DETECTED.why = choose(DETECTED.probe, DETECTED.tty)
     except Exception as exc:
         DETECTED.notes.append(f"textual-image is unusable ({_why(exc)}); images are not drawn")
         log.warning("textual-image is unusable; images are not drawn", exc_info=True)
-        _WIDGETS, _RENDERABLES = {}, {}
+        _USABLE = False
         DETECTED.renderer, DETECTED.why = "none", "textual-image is unusable"
 
 
 def image_widget_class(graphics: str) -> type[Widget] | None:
-    """The widget class for ``graphics`` ("auto", "kitty", ...), or None if none works."""
-    return _WIDGETS.get(renderer_for(graphics))
+    """The widget class for ``graphics`` ("auto", "kitty", ...), or None if none works.
+    Imports it (and for some, textual-image and numpy): call it for the first image."""
+    loaded = _loaded(renderer_for(graphics))
+    return loaded[0] if loaded is not None else None
 
 
 def make_image(graphics: str, **kwargs: Any) -> Widget | None:
@@ -217,9 +230,9 @@ def make_image(graphics: str, **kwargs: Any) -> Widget | None:
 
 def renderer_for(graphics: str) -> str:
     """What ``graphics`` ("auto", "kitty", ...) actually draws with here."""
-    if not _WIDGETS:
+    if not _USABLE:
         return "none"
-    if graphics == "auto" or graphics not in _WIDGETS:
+    if graphics == "auto" or graphics not in RENDERERS:
         return DETECTED.renderer
     return graphics
 
@@ -318,7 +331,8 @@ def show_test_image(console: Any = None, graphics: str = "auto", width: int = 40
     from rich.console import Console
 
     console = console if console is not None else Console()
-    renderable = _RENDERABLES.get(renderer_for(graphics))
+    loaded = _loaded(renderer_for(graphics))
+    renderable = loaded[1] if loaded is not None else None
     if renderable is None:
         console.print("This terminal cannot draw images.", markup=False, highlight=False)
         return False

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from PIL import Image as PILImage
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
@@ -14,6 +14,9 @@ from textual.widget import Widget
 from textual.widgets import Label, Static
 
 from app.ui.graphics import make_image
+
+if TYPE_CHECKING:
+    from PIL import Image as PILImage
 
 TILE_THUMB = (384, 384)  # ~1/4 of a large terminal in kitty pixels; halfcell needs far less
 LARGE_THUMB = (768, 768)
@@ -49,9 +52,6 @@ class Tile(Container):
     def compose(self) -> ComposeResult:
         yield Label(str(self.index), classes="tile-label")
         with Container(classes="tile-frame"):
-            image = make_image(self._graphics, classes="tile-image")
-            if image is not None:
-                yield image
             yield Static("", classes="tile-note")
 
     @property
@@ -64,9 +64,14 @@ class Tile(Container):
         old, self.view = self.view, view
         self.set_caption(caption if caption is not None else str(self.index))
         image = self._image
+        if image is None and view.image is not None:
+            # Made with the first image, not composed: the renderer's classes load then.
+            image = make_image(self._graphics, image=view.image, classes="tile-image")
+            if image is not None:
+                self.query_one(".tile-frame", Container).mount(image, before=0)
+        elif image is not None and (view.image is not old.image or not self._shown):
+            image.image = view.image  # type: ignore[attr-defined]
         if image is not None:
-            if view.image is not old.image or not self._shown:
-                image.image = view.image  # type: ignore[attr-defined]
             image.display = view.image is not None
         if view.note != old.note or not self._shown:
             self.query_one(".tile-note", Static).update(Text(view.note))  # never markup

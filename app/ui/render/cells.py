@@ -1,6 +1,12 @@
 """Images drawn with character cells: each cell shows 2x2 (quadrant) or 2x3 (sextant) pixels
 in two colours, picked per cell (the approach of chafa and timg). Twice or three times the
-detail of half-blocks, in any terminal whose font has the glyphs.
+detail of half-blocks, in any terminal whose font has the glyphs. Half-blocks (1x2 pixels,
+upper one the foreground) are drawn here too, as textual-image draws them.
+
+:class:`CellImageWidget` shows any of them in Textual without textual-image's widget,
+whose import loads its sixel encoder and with it numpy (~65 ms of start-up), and which
+renders the image again, pixel by pixel, on every repaint. Here an image is rendered once
+per size and kept.
 
 On a 256-colour terminal each colour is mapped to the nearest of the palette's 6x6x6 cube
 and grey ramp by distance; Rich's own downgrade favours the grey ramp for muted colours,
@@ -10,7 +16,7 @@ which turns a dusk sky grey.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from PIL import Image as PILImage
 from rich.color import Color
@@ -19,6 +25,9 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.segment import Segment
 from rich.style import Style
+from textual.app import RenderResult as WidgetRender
+from textual.geometry import Size
+from textual.widget import Widget
 
 RGB = tuple[int, int, int]
 
@@ -152,23 +161,23 @@ class CellImage:
 
         return self._size.get_cell_size(max_width, max_height, get_cell_size())
 
+    def _render(self, cols: int, rows: int, eight_bit: bool) -> list[list[Segment]]:
+        return [
+            [
+                Segment(glyph, Style(color=_colour(fg, eight_bit), bgcolor=_colour(bg, eight_bit)))
+                for glyph, fg, bg in line
+            ]
+            for line in cell_lines(self._image, cols, rows, self.layout)
+        ]
+
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         cols, rows = self._cells(options.max_width, options.max_height or console.height)
+        if cols <= 0 or rows <= 0:
+            return
         eight_bit = console.color_system in ("256", "standard", "windows")
         key = (cols, rows, eight_bit)
         if self._cache is None or self._cache[0] != key:
-            rendered = []
-            for line in cell_lines(self._image, cols, rows, self.layout):
-                rendered.append(
-                    [
-                        Segment(
-                            glyph,
-                            Style(color=_colour(fg, eight_bit), bgcolor=_colour(bg, eight_bit)),
-                        )
-                        for glyph, fg, bg in line
-                    ]
-                )
-            self._cache = (key, rendered)
+            self._cache = (key, self._render(cols, rows, eight_bit))
         for line in self._cache[1]:
             yield from line
             yield Segment.line()
@@ -184,3 +193,107 @@ class QuadrantImage(CellImage):
 
 class SextantImage(CellImage):
     layout = SEXTANT
+
+
+class HalfcellImage(CellImage):
+    """Half-blocks: the upper pixel as foreground, the lower as background, in 24-bit
+    colour (Rich maps it down where it must): textual-image's output, cell for cell."""
+
+    def _render(self, cols: int, rows: int, eight_bit: bool) -> list[list[Segment]]:
+        # resize()'s default filter on an RGB image, as textual-image scales it
+        raw = self._image.convert("RGB").resize((cols, rows * 2)).tobytes()
+        colours = [
+            Color.from_triplet(ColorTriplet(raw[i], raw[i + 1], raw[i + 2]))
+            for i in range(0, len(raw), 3)
+        ]
+        return [
+            [
+                Segment("▀", Style(color=colours[top], bgcolor=colours[top + cols]))
+                for top in range(row * 2 * cols, row * 2 * cols + cols)
+            ]
+            for row in range(rows)
+        ]
+
+
+Spec = Literal["auto"] | int | None
+
+
+class CellImageWidget(Widget):
+    """A Textual widget showing one image with a :class:`CellImage` renderable.
+
+    Sized like textual-image's widget (``width``/``height`` auto keep the aspect ratio in
+    the terminal's cells); ``image`` may be set again, or to None.
+    """
+
+    Renderable: type[CellImage] = HalfcellImage
+
+    def __init__(
+        self,
+        image: PILImage.Image | None = None,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._image: PILImage.Image | None = None
+        self._renderable: tuple[tuple[Spec, Spec], CellImage] | None = None
+        self.image = image
+
+    @property
+    def image(self) -> PILImage.Image | None:
+        return self._image
+
+    @image.setter
+    def image(self, value: PILImage.Image | None) -> None:
+        self._image = value
+        self._renderable = None
+        self.refresh(layout=True)
+
+    def render(self) -> WidgetRender:
+        if self._image is None:
+            return ""
+        spec = self._styled_size()
+        if self._renderable is None or self._renderable[0] != spec:
+            self._renderable = (spec, self.Renderable(self._image, *spec))
+        return self._renderable[1]
+
+    def _fit(self, width: int, height: int) -> tuple[int, int]:
+        from textual_image._geometry import ImageSize
+        from textual_image._terminal import get_cell_size
+
+        if self._image is None:
+            return 0, 0
+        w, h = self._styled_size()
+        size = ImageSize(self._image.width, self._image.height, width=w, height=h)
+        return size.get_cell_size(width, height, get_cell_size())
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        # Textual reports an unknown container height as 0: fit the width alone then.
+        return self._fit(container.width, container.height or 2**32)[0]
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return self._fit(width, container.height or 2**32)[1]
+
+    def _styled_size(self) -> tuple[Spec, Spec]:
+        return self._dimension("width"), self._dimension("height")
+
+    def _dimension(self, which: Literal["width", "height"]) -> Spec:
+        style = getattr(self.styles, which)
+        if style is None:
+            return None
+        if style.is_auto:
+            return "auto"
+        return int(getattr(self.content_size, which))
+
+
+class HalfcellWidget(CellImageWidget):
+    Renderable = HalfcellImage
+
+
+class QuadrantWidget(CellImageWidget):
+    Renderable = QuadrantImage
+
+
+class SextantWidget(CellImageWidget):
+    Renderable = SextantImage
