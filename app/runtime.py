@@ -2,6 +2,10 @@
 
 The TUI and the CLI both start here, so "no account configured -> built-in simulator"
 behaves the same everywhere.
+
+The parts are imported where they are opened, not with this module: the TUI imports it to
+draw its first screen and opens the backend afterwards in a worker, so httpx, Pillow and
+the simulator (demo mode only) load while the first screen is already up.
 """
 
 from __future__ import annotations
@@ -10,18 +14,20 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from app.backends import BackendApi, make_api
-from app.images import ImagePipeline
-from app.images.evict import GB, Pruned, prune
-from app.jobs.budget import Priority, RequestBudget, shared_budget
-from app.jobs.manager import JobManager, Listener, ManagerSettings
-from app.jobs.store import JobStore, StoreError
-from app.jobs.webhook import WebhookReceiver
 from app.settings import API_NAMES, ConfigError, Settings
-from app.simulator import Simulator, SimulatorConfig
-from app.simulator.demo import DemoSimulator
-from app.simulator.server import dialect_for
+
+if TYPE_CHECKING:
+    from app.backends import BackendApi
+    from app.images import ImagePipeline
+    from app.images.evict import Pruned
+    from app.jobs.budget import RequestBudget
+    from app.jobs.manager import JobManager, Listener
+    from app.jobs.store import JobStore
+    from app.jobs.webhook import WebhookReceiver
+    from app.simulator import Simulator
+    from app.simulator.demo import DemoSimulator
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +50,9 @@ class Backend:
 
 def start_simulator(settings: Settings) -> DemoSimulator:
     """The data dir's demo service: started here, or the one another process serves."""
+    from app.simulator import SimulatorConfig
+    from app.simulator.demo import DemoSimulator
+
     where = _demo_dir(settings)
     simulator = DemoSimulator(
         SimulatorConfig(
@@ -74,6 +83,9 @@ def _demo_dir(settings: Settings) -> Path:
 
 def open_api(settings: Settings) -> tuple[BackendApi, DemoSimulator | None]:
     """The chosen backend's adapter, on the built-in simulator in demo mode."""
+    from app.backends import make_api
+    from app.simulator.server import dialect_for
+
     simulator = start_simulator(settings) if settings.demo else None
     # The dialect's documented base (the proxy's ends in /mj) on the demo service's host.
     base_url = simulator.base_url + dialect_for(settings.api).base_path if simulator else None
@@ -99,6 +111,12 @@ async def open_backend(
     rules, but the history's unfinished jobs are left to the app, and no webhook is set up
     (its receiver belongs to the app; a script polls).
     """
+    from app.images import ImagePipeline
+    from app.images.evict import GB
+    from app.jobs.budget import Priority, RequestBudget, shared_budget
+    from app.jobs.manager import JobManager, ManagerSettings
+    from app.jobs.store import JobStore
+
     settings.check()
     # In a thread: opening may wait for another program's write lock (up to 5 s).
     store = await asyncio.to_thread(JobStore, settings.db_path)
@@ -169,6 +187,8 @@ KEEP_NEWEST = 200  # the newest jobs' images are never evicted: they are what is
 
 def kept_images(settings: Settings) -> set[str]:
     """Image URLs the cache never evicts: favourite jobs' and the newest jobs'. Blocking."""
+    from app.jobs.store import JobStore
+
     if not settings.db_path.is_file():
         return set()
     with JobStore(settings.db_path, read_only=True) as store:
@@ -178,10 +198,14 @@ def kept_images(settings: Settings) -> set[str]:
 def prune_images(settings: Settings) -> Pruned:
     """Bring the image cache down to ``cache_max``, least recently used first, never the
     images of favourite jobs or of the newest ones. Blocking: run it in a thread."""
+    from app.images.evict import GB, prune
+
     return prune(settings.image_dir, int(settings.cache_max * GB), kept_images(settings))
 
 
 async def _prune_quietly(settings: Settings) -> None:
+    from app.jobs.store import StoreError
+
     try:
         pruned = await asyncio.to_thread(prune_images, settings)
     except (OSError, StoreError) as exc:  # a full cache is no reason not to start
@@ -193,6 +217,8 @@ async def _prune_quietly(settings: Settings) -> None:
 
 async def _start_webhook(settings: Settings) -> tuple[WebhookReceiver | None, str | None]:
     """The local receiver, and the URL the service is told to call."""
+    from app.jobs.webhook import WebhookReceiver
+
     if not settings.webhook_listen:
         return None, settings.webhook_public_url
     host, _, port = settings.webhook_listen.rpartition(":")

@@ -7,7 +7,6 @@ TUI see only :class:`Update`, :class:`Button` and :class:`Submission`. No textua
 
 from __future__ import annotations
 
-from app.api.client import ImagineClient
 from app.backends.base import (
     BackendApi,
     BadInput,
@@ -37,6 +36,8 @@ def make_api(
 ) -> BackendApi:
     """The adapter for ``name``; ``ValueError`` for an unknown name or unusable URL.
     ``use_env_proxy``: honour HTTP(S)_PROXY (off for the built-in simulator)."""
+    from app.api.client import ImagineClient  # httpx: only once an API is opened
+
     if name not in API_NAMES:
         raise ValueError(f"Unknown API {name!r}: choose one of {', '.join(API_NAMES)}.")
     client = ImagineClient(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PIL import Image
+if TYPE_CHECKING:  # the UI imports these values before it draws an image
+    from PIL import Image
 
 
 class ImageFetchError(Exception):
