@@ -506,9 +506,11 @@ async def test_moving_shows_text_at_once_and_images_where_the_cursor_stops(
 
         monkeypatch.setattr(app.main.panel, "_load_tiles", record)
 
-        # The grid waits for the cursor to rest; wide, so a slow machine cannot catch up
-        # between the presses (Enter below loads at once, so nothing waits this long).
+        # Keys repeating: the grid waits for the cursor to rest; wide, so a slow machine
+        # cannot catch up between the presses (Enter below loads at once, so nothing waits
+        # this long). The cursor moved just now, so the first press is a repeat too.
         monkeypatch.setattr(job_panel, "GRID_DELAY", 5.0)
+        app.main.panel._moved_at = time.monotonic()
         await pilot.press("j", "j")
         # the row's text and buttons follow at once; the grid still shows the first job
         assert app.main.selected_job is not None and app.main.selected_job.id == done[2].id
@@ -534,6 +536,36 @@ async def test_moving_shows_text_at_once_and_images_where_the_cursor_stops(
             lambda: find(app, parent_id=done[2].id, label="V1") is not None,
             what="V1 of the row the cursor is on",
         )
+
+
+async def test_a_move_after_a_rest_loads_the_images_at_once_then_repeats_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = ImagineApp(ui_settings(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        done = [await _submit(pilot, app, f"a still pond {i}") for i in range(3)]
+        app.main.table.focus()
+        app.main.table.select(done[0].id)
+        await wait_grid(pilot, app, done[0].id)
+        loaded: list[str] = []
+        original = app.main.panel._load_tiles
+
+        def record(job_id: str, *args: Any) -> Any:
+            loaded.append(job_id)
+            return original(job_id, *args)
+
+        monkeypatch.setattr(app.main.panel, "_load_tiles", record)
+        monkeypatch.setattr(job_panel, "GRID_DELAY", 5.0)
+        app.main.panel._moved_at = time.monotonic() - 10  # the cursor has rested
+        await pilot.press("j")
+        assert loaded == [done[1].id]  # no wait for the first move
+        await wait_grid(pilot, app, done[1].id)
+        await pilot.press("j")  # within GRID_DELAY of the last move: a repeat, it waits
+        assert loaded == [done[1].id] and app.main.grid_job == done[1].id
+        app.main.panel.flush()
+        assert loaded == [done[1].id, done[2].id]
+        await wait_grid(pilot, app, done[2].id)
 
 
 async def test_palette_presses_any_button_of_the_selected_job(tmp_path: Path) -> None:

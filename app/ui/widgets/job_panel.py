@@ -1,17 +1,18 @@
 """The right-hand pane: the selected job's detail lines, its image grid and its buttons.
 
-Moving through the list shows the row's text at once; its images only once the cursor
-has rested for GRID_DELAY, so holding j scrolls smoothly and only the last row loads
-images. Images are fetched and thumbnailed in workers; the grid draws what comes back
-only if the job is still the one shown.
+Moving through the list shows the row's text at once. Its images load at once too when
+the cursor had rested (the previous move was GRID_DELAY ago or longer); while moves come
+faster than that (j held down), only once the cursor rests for GRID_DELAY, so holding j
+scrolls smoothly and only the last row loads images. Images are fetched and thumbnailed
+in workers; the grid draws what comes back only if the job is still the one shown.
 """
 
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
 
-from PIL import Image as PILImage
 from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
@@ -21,8 +22,7 @@ from textual.css.query import NoMatches
 from textual.timer import Timer
 from textual.widgets import Static
 
-from app.images import ImageFailure
-from app.images.pipeline import ImagePipeline
+from app.images.model import ImageFailure
 from app.jobs.model import Job, JobState
 from app.text import clean_text
 from app.ui.format import BLOCKED_CODES, STATE_STYLE, shown_title, state_text
@@ -30,7 +30,12 @@ from app.ui.grid import FULL_THUMB, LARGE_THUMB, TILE_THUMB, ImageGrid, Tile, Ti
 from app.ui.screens.image import ImageScreen
 from app.ui.widgets.button_bar import ButtonBar
 
-GRID_DELAY = 0.07  # seconds the cursor rests on a row before its images load
+if TYPE_CHECKING:
+    from PIL import Image as PILImage
+
+    from app.images.pipeline import ImagePipeline
+
+GRID_DELAY = 0.07  # seconds between moves that count as keys repeating (j held down)
 DETAIL_LINES = 4  # the detail's max-height below
 
 
@@ -136,6 +141,7 @@ class JobPanel(Vertical):
         self._grid_key: tuple[Any, ...] | None = None  # what the grid was last asked to draw
         self._grid_job: str | None = None  # the job whose images the grid shows
         self._timer: Timer | None = None
+        self._moved_at = -GRID_DELAY  # time.monotonic() of the last cursor move
 
     def compose(self) -> ComposeResult:
         yield Static("", id="detail")
@@ -164,8 +170,9 @@ class JobPanel(Vertical):
     # -- what is shown ------------------------------------------------------------------
 
     def show(self, job: Job | None, parent: Job | None = None, *, later: bool = False) -> None:
-        """Detail and buttons of ``job`` now; its images now, or after GRID_DELAY if
-        ``later`` (a cursor move). None: nothing selected."""
+        """Detail and buttons of ``job`` now; its images now, or if ``later`` (a cursor
+        move) right after a quick previous move, once the cursor rests for GRID_DELAY.
+        None: nothing selected."""
         self._job = job
         buttons = self.query_one("#buttons", ButtonBar)
         if job is None:
@@ -179,9 +186,13 @@ class JobPanel(Vertical):
         hint = "Buttons appear when the job is done." if job.state.active else ""
         buttons.show(job.id, job.buttons if job.state is JobState.DONE else (), hint)
         if later:
-            self.stop()
-            self._timer = self.set_timer(GRID_DELAY, self._timer_fired)
-        elif self._timer is None:  # else the pending timer draws the latest state
+            now, moved = time.monotonic(), self._moved_at
+            self._moved_at = now
+            if self._timer is not None or now - moved < GRID_DELAY:  # keys repeating
+                self.stop()
+                self._timer = self.set_timer(GRID_DELAY, self._timer_fired)
+                return
+        if self._timer is None:  # else the pending timer draws the latest state
             self._show_images(job)
 
     def show_message(self, text: str) -> None:
