@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 from rich.text import Text
+from textual import events
 from textual.app import App, ComposeResult
-from textual.command import CommandPalette
+from textual.command import CommandInput, CommandPalette
 from textual.widgets import Input, Static
 from ui_helpers import (
     SIZE,
@@ -152,6 +153,33 @@ async def test_unknown_keymap_id_is_reported(
     async with app.run_test(size=SIZE) as pilot:
         await wait_ready(pilot)
         assert any("upscal" in t for t in texts)
+
+
+def _burst(app: ImagineApp, *keys: str) -> None:
+    """Keys as a terminal hands over a fast burst: queued all at once, none waited for."""
+    for key in keys:
+        app.post_message(events.Key(key, key if len(key) == 1 else None))
+
+
+async def test_a_fast_burst_of_keys_is_typed_in_order(tmp_path: Path) -> None:
+    """ctrl+p, 'button', 6 x Backspace, 'pan' in one burst read "but" (issue 15): the
+    input's Backspace ran after the letters typed behind it."""
+    app = ImagineApp(ui_settings(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        await pilot.press("ctrl+p")
+        box = await until(
+            lambda: isinstance(app.screen, CommandPalette) and app.screen.query(CommandInput),
+            what="the palette's input",
+        )
+        _burst(app, *"button", *["backspace"] * 6, *"pan", "left", "left", "x")
+        await until(lambda: box.first().value == "pxan", what="'pxan' in the palette")
+        await pilot.press("escape")
+        await until(lambda: app.screen is app.main, what="the palette closed")
+        await pilot.press("slash")
+        await until(lambda: app.focused is app.main.prompt_input, what="the prompt focused")
+        _burst(app, *"abc", "backspace", "backspace", *"de", "home", "x")
+        await until(lambda: app.main.prompt_input.value == "xade", what="'xade' in the prompt")
 
 
 async def test_palette_finds_past_prompts_and_selects_the_job(tmp_path: Path) -> None:

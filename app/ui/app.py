@@ -28,7 +28,7 @@ from app.runtime import Backend, close_backend, open_backend
 from app.settings import Settings
 from app.text import clean_text
 from app.ui.actions import ACTIONS, bindings, current_keys, help_rows, unknown_ids
-from app.ui.commands import ButtonProvider, HistoryProvider
+from app.ui.commands import ButtonProvider, HistoryProvider, Palette
 from app.ui.messages import message_for
 from app.ui.screens.help import HelpScreen
 from app.ui.screens.main import MainScreen
@@ -139,6 +139,11 @@ class ImagineApp(App[None]):
                 backend.store.set_meta("theme", self.theme)
         except Exception:  # a read-only or locked store must not break theme switching
             pass
+
+    def action_command_palette(self) -> None:
+        # App.action_command_palette, with the palette whose input keeps fast keys in order
+        if self.use_command_palette and not isinstance(self.screen, Palette):
+            self.push_screen(Palette(id="--command-palette"))
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

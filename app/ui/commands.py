@@ -12,12 +12,24 @@ from functools import partial
 from typing import Any
 
 from rich.text import Text
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.app import ComposeResult
+from textual.command import (
+    CommandList,
+    CommandPalette,
+    DiscoveryHit,
+    Hit,
+    Hits,
+    Provider,
+    SearchIcon,
+)
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, LoadingIndicator
 
 from app.jobs.model import Job
 from app.text import button_text, clean_text
 from app.ui.format import describe_button, shown_title
 from app.ui.screens.main import MainScreen
+from app.ui.widgets.in_order import PaletteInput
 
 MAX_HITS = 40
 DISCOVER = 8
@@ -137,3 +149,19 @@ class ButtonProvider(Provider):
             score = matcher.match(shown)
             if score > 0:
                 yield Hit(score * BUTTON_RANK, Text(shown), press, text=shown, help=what)
+
+
+class Palette(CommandPalette):
+    """Textual's command palette, its input keeping fast keys in order (widgets/in_order)."""
+
+    def compose(self) -> ComposeResult:
+        # CommandPalette.compose of Textual 8.2.8, the input swapped
+        with Vertical(id="--container"):
+            with Horizontal(id="--input"):
+                yield SearchIcon()
+                yield PaletteInput(placeholder=self._placeholder, select_on_focus=False)
+                if not self.run_on_select:
+                    yield Button("\u25b6")
+            with Vertical(id="--results"):
+                yield CommandList()
+                yield LoadingIndicator()

@@ -15,9 +15,9 @@ from rich.highlighter import Highlighter
 from rich.style import Style
 from rich.text import Text
 from textual.suggester import Suggester
-from textual.widgets import Input
 
 from app import params
+from app.ui.widgets.in_order import InOrderInput
 
 Enabled = Callable[[], bool]
 
@@ -78,7 +78,7 @@ def problem_line(message: str) -> Text:
     return line
 
 
-class ParamInput(Input):
+class ParamInput(InOrderInput):
     """An Input that highlights parameters and offers completions.
 
     Bind a key (Tab in the app) to ``complete``: it takes the suggestion shown after the

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import Input, Label
+from textual.widgets import Label
 
 from app.text import clean_text
 from app.ui.screens.form import FormScreen
+from app.ui.widgets.in_order import InOrderInput
 
 
 class RemixScreen(FormScreen[str]):
@@ -24,7 +25,7 @@ class RemixScreen(FormScreen[str]):
 
     def fields(self) -> ComposeResult:
         yield Label("Prompt:")
-        yield Input(value=self._prompt, id="remix-prompt")
+        yield InOrderInput(value=self._prompt, id="remix-prompt")
 
     def answer(self) -> str:
         prompt = clean_text(self.value_of("remix-prompt"), single_line=True).strip()
@@ -46,7 +47,7 @@ class PickPromptScreen(FormScreen[str]):
         for n, prompt in enumerate(self._prompts, start=1):
             yield Label(Text(f"{n}. {prompt}"))  # server text: never markup
         yield Label("Which one (1–4)?")
-        yield Input(value="1", id="pick-number")
+        yield InOrderInput(value="1", id="pick-number")
 
     def answer(self) -> str:
         raw = self.value_of("pick-number").strip()

@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.widgets import Input, Label
 
 from app.ui.screens.form import FormScreen
+from app.ui.widgets.in_order import InOrderInput
 
 
 class SaveScreen(FormScreen[Path]):
@@ -22,7 +23,7 @@ class SaveScreen(FormScreen[Path]):
 
     def fields(self) -> ComposeResult:
         yield Label("Folder (created if missing):")
-        yield Input(value=str(self._folder), id="save-folder")
+        yield InOrderInput(value=str(self._folder), id="save-folder")
 
     def on_mount(self) -> None:
         folder = self.query_one("#save-folder", Input)

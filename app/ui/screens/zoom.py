@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.widgets import Input, Label
+from textual.widgets import Label
 
 from app.ui.screens.form import FormScreen
+from app.ui.widgets.in_order import InOrderInput
 
 ZoomAnswer = tuple[float, str | None]
 
@@ -37,9 +38,9 @@ class CustomZoomScreen(FormScreen[ZoomAnswer]):
 
     def fields(self) -> ComposeResult:
         yield Label("Zoom out by (1–2):")
-        yield Input(value="2", id="zoom-value")
+        yield InOrderInput(value="2", id="zoom-value")
         yield Label("Aspect ratio (e.g. 16:9, empty keeps it):")
-        yield Input(value="", id="zoom-ar")
+        yield InOrderInput(value="", id="zoom-ar")
 
     def answer(self) -> ZoomAnswer:
         return parse_zoom(self.value_of("zoom-value"), self.value_of("zoom-ar"))

@@ -18,6 +18,7 @@ from textual.widgets import Input
 from app.jobs.model import Job, JobState
 from app.text import shorten
 from app.ui.actions import bindings
+from app.ui.widgets.in_order import InOrderInput
 
 FILTERS = ("all", "running", "done", "failed", "favourites")
 SEARCH_PAUSE = 0.15  # seconds of no typing before the list is filtered again
@@ -77,7 +78,7 @@ class View:
         return " · ".join(parts)
 
 
-class HistoryBar(Input):
+class HistoryBar(InOrderInput):
     """The search box above the job list (hidden until ctrl+f), and the current View.
 
     It posts :class:`HistoryBar.ViewChanged` whenever the View changes: typing is debounced,
