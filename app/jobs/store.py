@@ -70,6 +70,7 @@ _SHARING_COLUMNS = {
     "owner": "TEXT",  # the process that sends and polls this job
     "lease_until": "REAL",  # wall-clock seconds; after this anyone may take the job over
     "rev": "INTEGER NOT NULL DEFAULT 0",  # revision of the last change of a job field
+    "tree_key": "TEXT",  # the job's place in the list's tree order (see _TREE)
 }
 _SHARING = """
 CREATE INDEX IF NOT EXISTS jobs_rev ON jobs(rev);
@@ -82,6 +83,30 @@ CREATE TRIGGER IF NOT EXISTS jobs_rev_update AFTER UPDATE OF {fields} ON jobs BE
     UPDATE jobs SET rev = (SELECT n FROM revision) WHERE rowid = NEW.rowid;
 END;
 """
+
+# The job list shows the history as a tree: roots in creation order, each job's children
+# under it. A job's tree_key is its parent's key, '/', then its own creation time and id
+# (fixed width), so ORDER BY tree_key is that order and a page of it is an index range.
+# A job whose parent is not in the history (yet) is a root, as on the list. Kept by a
+# trigger; keys missing from older files are filled in on open.
+_OWN_KEY = "printf('%017.6f:', {t}.created_at) || {t}.id"
+_TREE = f"""
+CREATE INDEX IF NOT EXISTS jobs_tree ON jobs(tree_key);
+CREATE TRIGGER IF NOT EXISTS jobs_tree_insert AFTER INSERT ON jobs BEGIN
+    UPDATE jobs SET tree_key = COALESCE(
+        (SELECT p.tree_key || '/' FROM jobs p
+         WHERE p.id = NEW.parent_id AND p.rowid != NEW.rowid AND p.tree_key IS NOT NULL),
+        '') || {_OWN_KEY.format(t="NEW")}
+    WHERE rowid = NEW.rowid;
+END;
+"""
+_SIBLING_AFTER = "SELECT 1 FROM jobs WHERE tree_key > ? AND tree_key < ? LIMIT 1"
+
+
+def own_key(created_at: float, job_id: str) -> str:
+    """A job's own part of its tree key (as the trigger writes it)."""
+    return f"{created_at:017.6f}:{job_id}"
+
 
 # Column names are the Job's field names, in the same order (rows map onto fields).
 _FIELDS = tuple(f.name for f in dataclasses.fields(Job))
@@ -219,6 +244,25 @@ class JobStore:
             if name not in have:
                 self._db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {decl}")
         self._db.executescript(_SHARING.format(fields=_COLUMNS))
+        self._db.executescript(_TREE)
+        self._fill_tree_keys()
+
+    def _fill_tree_keys(self) -> None:
+        """Tree keys for jobs written before there were any (once per older file)."""
+        if self._db.execute("SELECT 1 FROM jobs WHERE tree_key IS NULL LIMIT 1").fetchone():
+            keys: dict[str, str] = {}
+            rows = self._db.execute(
+                "SELECT rowid, id, parent_id, created_at FROM jobs ORDER BY created_at, rowid"
+            ).fetchall()
+            updates = []
+            for rowid, job_id, parent_id, created_at in rows:
+                parent = keys.get(parent_id) if parent_id is not None else None
+                key = (parent + "/" if parent else "") + own_key(created_at, job_id)
+                keys[job_id] = key
+                updates.append((key, rowid))
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany("UPDATE jobs SET tree_key = ? WHERE rowid = ?", updates)
 
     def save(self, job: Job) -> None:
         """Write every field of ``job`` (a new job, or a whole imported one); its owner and
@@ -332,6 +376,53 @@ class JobStore:
         """Every job, oldest first."""
         with gc_paused():  # a 10k-job history loads at start-up
             return list(self._iter("SELECT {cols} FROM jobs ORDER BY created_at, rowid"))
+
+    # -- the list's tree order, a page at a time -----------------------------------------
+
+    def tree_count(self, where: str = "", params: tuple[Any, ...] = ()) -> int:
+        """Jobs on the list (those matching ``where``, an SQL condition on jobs' columns)."""
+        sql = "SELECT count(*) FROM jobs" + (f" WHERE {where}" if where else "")
+        return int(self._db.execute(sql, params).fetchone()[0])
+
+    def tree_page(
+        self, offset: int, limit: int, where: str = "", params: tuple[Any, ...] = ()
+    ) -> list[tuple[Job, list[bool]]]:
+        """Rows ``offset`` to ``offset + limit`` of the list in tree order: each job, and
+        from its top-level ancestor's child down to itself whether each is the last child
+        of its parent (the tree lines; empty for a root). Under a filter the lines are
+        still those of the whole tree, as the list draws them."""
+        sql = (
+            f"SELECT {_COLUMNS}, tree_key FROM jobs"
+            + (f" WHERE {where}" if where else "")
+            + " ORDER BY tree_key LIMIT ? OFFSET ?"
+        )
+        rows = self._db.execute(sql, (*params, limit, offset)).fetchall()
+        return [(_row_to_job(row[:-1]), self._last_flags(row[-1])) for row in rows]
+
+    def tree_row(self, job_id: str, where: str = "", params: tuple[Any, ...] = ()) -> int | None:
+        """The row of ``job_id`` on the list; None when it is not listed."""
+        row = self._db.execute("SELECT tree_key FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            return None
+        if where:
+            listed = self._db.execute(
+                f"SELECT 1 FROM jobs WHERE id = ? AND ({where})", (job_id, *params)
+            ).fetchone()
+            if listed is None:
+                return None
+        sql = "SELECT count(*) FROM jobs WHERE tree_key < ?" + (f" AND ({where})" if where else "")
+        return int(self._db.execute(sql, (row[0], *params)).fetchone()[0])
+
+    def _last_flags(self, key: str) -> list[bool]:
+        # Keys after a node's own subtree and before its parent's end are its later
+        # siblings' ('/' sorts before '0', so node + '0' is past every key under node).
+        parts = key.split("/")
+        flags = []
+        for depth in range(1, len(parts)):
+            node, parent = "/".join(parts[: depth + 1]), "/".join(parts[:depth])
+            later = self._db.execute(_SIBLING_AFTER, (node + "0", parent + "0")).fetchone()
+            flags.append(later is None)
+        return flags
 
     def lineage(self) -> list[tuple[str, str | None]]:
         """(id, parent id) of every job, oldest first: the shape of the history, cheaply."""

@@ -1,0 +1,113 @@
+"""The job list's tree order, a page at a time from SQLite: the same rows and tree lines
+as the list builds from every job in memory, under a filter too, and for older files."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from app.jobs.model import Job, JobState
+from app.jobs.store import JobStore
+
+
+def history(n: int, seed: int = 3) -> list[Job]:
+    """Imagines with children, grandchildren (deep chains too), favourites, orphans."""
+    rng = random.Random(seed)
+    jobs: list[Job] = []
+    for i in range(n):
+        parent = rng.choice(jobs[-40:]) if jobs and rng.random() < 0.6 else None
+        orphan = parent is None and rng.random() < 0.03  # its parent is not in the history
+        jobs.append(
+            Job(
+                id=f"{rng.getrandbits(48):012x}",
+                kind="button" if parent or orphan else "imagine",
+                prompt=f"prompt {i}",
+                label="V1" if parent or orphan else None,
+                parent_id=parent.id if parent else ("gone" if orphan else None),
+                state=JobState.DONE,
+                favourite=rng.random() < 0.2,
+                created_at=1_700_000_000 + i * 7.25 + rng.random(),
+            )
+        )
+    return jobs
+
+
+def as_the_list_draws(jobs: list[Job]) -> list[tuple[str, list[bool]]]:
+    """The order and tree lines the job list computes from all jobs in memory."""
+    parent_of: dict[str, str | None] = {}
+    kids: dict[str | None, list[str]] = {}
+    for job in sorted(jobs, key=lambda j: j.created_at):
+        parent = job.parent_id if job.parent_id in parent_of else None
+        parent_of[job.id] = parent
+        kids.setdefault(parent, []).append(job.id)
+    order: list[str] = []
+    stack = list(reversed(kids.get(None, [])))
+    for _ in range(len(jobs)):  # each job once
+        job_id = stack.pop()
+        order.append(job_id)
+        stack.extend(reversed(kids.get(job_id, [])))
+    assert not stack
+
+    def flags(job_id: str) -> list[bool]:
+        last: list[bool] = []
+        node: str | None = job_id
+        while node is not None and (parent := parent_of[node]) is not None:
+            last.append(kids[parent][-1] == node)
+            node = parent
+        return last[::-1]
+
+    return [(job_id, flags(job_id)) for job_id in order]
+
+
+def paged(store: JobStore, size: int, where: str = "") -> list[tuple[str, list[bool]]]:
+    rows: list[tuple[str, list[bool]]] = []
+    for offset in range(0, store.tree_count(where) + size, size):  # bounded by the count
+        rows += [(job.id, last) for job, last in store.tree_page(offset, size, where)]
+    return rows
+
+
+def test_pages_follow_the_lists_tree_order_and_lines(tmp_path: Path) -> None:
+    jobs = history(3000)
+    expected = as_the_list_draws(jobs)
+    with JobStore(tmp_path / "h.sqlite3") as store:
+        store.save_many(jobs[:2000])  # an import...
+        for job in jobs[2000:]:  # ...and jobs made one by one, as the app does
+            store.insert(job, owner="me", lease_until=0.0)
+        assert store.tree_count() == 3000
+        assert paged(store, 50) == expected
+        by_id = {job.id: job for job in jobs}
+        assert all(job == by_id[job.id] for job, _ in store.tree_page(0, 3000))  # as saved
+        for row in (0, 1, 777, 2999):
+            assert store.tree_row(expected[row][0]) == row
+        assert store.tree_row("no such job") is None
+    assert any(len(last) >= 3 for _, last in expected)  # deep enough to mean something
+
+
+def test_a_filter_lists_matching_jobs_in_tree_order_with_the_whole_trees_lines(
+    tmp_path: Path,
+) -> None:
+    jobs = history(1500, seed=5)
+    favourites = {j.id for j in jobs if j.favourite}
+    expected = [row for row in as_the_list_draws(jobs) if row[0] in favourites]
+    with JobStore(tmp_path / "h.sqlite3") as store:
+        store.save_many(jobs)
+        assert store.tree_count("favourite = 1") == len(favourites)
+        assert paged(store, 40, "favourite = 1") == expected
+        assert store.tree_row(expected[10][0], "favourite = 1") == 10
+        hidden = next(j.id for j in jobs if not j.favourite)
+        assert store.tree_row(hidden, "favourite = 1") is None
+        found = store.tree_page(0, 10, "prompt LIKE ?", ("prompt 14%",))
+        assert {job.prompt for job, _ in found} <= {f"prompt {n}" for n in range(1400)}
+
+
+def test_an_older_history_gets_its_tree_keys_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    jobs = history(800, seed=9)
+    with JobStore(path) as store:
+        store.save_many(jobs)
+    import sqlite3
+
+    with sqlite3.connect(path) as db:  # as a file from before the tree keys
+        db.execute("UPDATE jobs SET tree_key = NULL")
+    with JobStore(path) as store:
+        assert paged(store, 100) == as_the_list_draws(jobs)
