@@ -65,3 +65,18 @@ def test_sixel_palette_defined_before_the_first_pixel_from_register_one() -> Non
     body = fixed.split("#2;2;0;0;100", 1)[1]
     assert ";2;" not in body  # no definition after pixels
     assert not re.search(r"#0(?!\d)", fixed)
+
+
+def test_half_blocks_are_textual_images_cell_for_cell() -> None:
+    # The app draws half-blocks itself (no numpy at start-up); what a user sees must not
+    # change: the same glyphs in the same colours as textual-image's renderer.
+    from textual_image.renderable.halfcell import Image as Upstream
+
+    from app.ui.render.cells import HalfcellImage
+
+    img = Image.radial_gradient("L").convert("RGB").resize((96, 64))
+    img.paste((200, 40, 90), (10, 10, 40, 30))
+    for width in (7, 24):
+        ours = _render(HalfcellImage(img, width=width))
+        theirs = _render(Upstream(img, width=width))
+        assert ours == theirs and ours.count("▀") > width

@@ -15,18 +15,20 @@ which turns a dusk sky grey.
 
 from __future__ import annotations
 
+import weakref
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Any, Literal
 
 from PIL import Image as PILImage
-from rich.color import Color
+from rich.color import Color, ColorType
 from rich.color_triplet import ColorTriplet
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.segment import Segment
 from rich.style import Style
-from textual.app import RenderResult as WidgetRender
 from textual.geometry import Size
+from textual.strip import Strip
 from textual.widget import Widget
 
 RGB = tuple[int, int, int]
@@ -133,7 +135,26 @@ def cell_lines(image: PILImage.Image, cols: int, rows: int, layout: Layout) -> l
 
 
 def _colour(rgb: RGB, eight_bit: bool) -> Color:
-    return Color.from_ansi(to_256(rgb)) if eight_bit else Color.from_triplet(ColorTriplet(*rgb))
+    return Color.from_ansi(to_256(rgb)) if eight_bit else _truecolour(*rgb)
+
+
+_TRUECOLOR = ColorType.TRUECOLOR
+_new = tuple.__new__  # NamedTuple's own __new__ costs twice as much: a pixel each
+
+
+def _truecolour(r: int, g: int, b: int) -> Color:
+    """``Color.from_triplet(ColorTriplet(r, g, b))``, built directly."""
+    triplet = _new(ColorTriplet, (r, g, b))
+    return _new(Color, (f"#{r:02x}{g:02x}{b:02x}", _TRUECOLOR, None, triplet))
+
+
+Lines = list[list[Segment]]
+RENDERED_MAX = 64  # images' cells kept: the tiles of the last 16 jobs shown
+# (id(image), renderer, cols, rows, 8-bit) -> (the image, its cells). Moving back to a job
+# shows the same thumbnail objects (the pipeline keeps them in memory): drawn at once.
+_RENDERED: OrderedDict[tuple[int, str, int, int, bool], tuple[weakref.ref[Any], Lines]] = (
+    OrderedDict()
+)
 
 
 class CellImage:
@@ -151,34 +172,44 @@ class CellImage:
 
         self._image = image if isinstance(image, PILImage.Image) else PILImage.open(image)
         self._size = ImageSize(self._image.width, self._image.height, width, height)
-        self._cache: tuple[tuple[int, int, bool], list[list[Segment]]] | None = None
 
     def cleanup(self) -> None:
-        self._cache = None
+        pass  # nothing held outside Python
 
     def _cells(self, max_width: int, max_height: int) -> tuple[int, int]:
         from textual_image._terminal import get_cell_size
 
         return self._size.get_cell_size(max_width, max_height, get_cell_size())
 
-    def _render(self, cols: int, rows: int, eight_bit: bool) -> list[list[Segment]]:
+    def _render(self, cols: int, rows: int, eight_bit: bool) -> Lines:
         return [
             [
-                Segment(glyph, Style(color=_colour(fg, eight_bit), bgcolor=_colour(bg, eight_bit)))
+                Segment(glyph, Style.from_color(_colour(fg, eight_bit), _colour(bg, eight_bit)))
                 for glyph, fg, bg in line
             ]
             for line in cell_lines(self._image, cols, rows, self.layout)
         ]
 
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        cols, rows = self._cells(options.max_width, options.max_height or console.height)
+    def lines(self, max_width: int, max_height: int, eight_bit: bool) -> Lines:
+        """The image's cells, line by line, fitted to the space given; kept per image and
+        size (the newest RENDERED_MAX)."""
+        cols, rows = self._cells(max_width, max_height)
         if cols <= 0 or rows <= 0:
-            return
+            return []
+        key = (id(self._image), type(self).__name__, cols, rows, eight_bit)
+        kept = _RENDERED.get(key)
+        if kept is not None and kept[0]() is self._image:
+            _RENDERED.move_to_end(key)
+            return kept[1]
+        lines = self._render(cols, rows, eight_bit)
+        _RENDERED[key] = (weakref.ref(self._image), lines)
+        while len(_RENDERED) > RENDERED_MAX:
+            _RENDERED.popitem(last=False)
+        return lines
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         eight_bit = console.color_system in ("256", "standard", "windows")
-        key = (cols, rows, eight_bit)
-        if self._cache is None or self._cache[0] != key:
-            self._cache = (key, self._render(cols, rows, eight_bit))
-        for line in self._cache[1]:
+        for line in self.lines(options.max_width, options.max_height or console.height, eight_bit):
             yield from line
             yield Segment.line()
 
@@ -199,16 +230,13 @@ class HalfcellImage(CellImage):
     """Half-blocks: the upper pixel as foreground, the lower as background, in 24-bit
     colour (Rich maps it down where it must): textual-image's output, cell for cell."""
 
-    def _render(self, cols: int, rows: int, eight_bit: bool) -> list[list[Segment]]:
+    def _render(self, cols: int, rows: int, eight_bit: bool) -> Lines:
         # resize()'s default filter on an RGB image, as textual-image scales it
         raw = self._image.convert("RGB").resize((cols, rows * 2)).tobytes()
-        colours = [
-            Color.from_triplet(ColorTriplet(raw[i], raw[i + 1], raw[i + 2]))
-            for i in range(0, len(raw), 3)
-        ]
+        colours = [_truecolour(raw[i], raw[i + 1], raw[i + 2]) for i in range(0, len(raw), 3)]
         return [
             [
-                Segment("▀", Style(color=colours[top], bgcolor=colours[top + cols]))
+                Segment("▀", Style.from_color(colours[top], colours[top + cols]))
                 for top in range(row * 2 * cols, row * 2 * cols + cols)
             ]
             for row in range(rows)
@@ -238,6 +266,7 @@ class CellImageWidget(Widget):
         super().__init__(name=name, id=id, classes=classes)
         self._image: PILImage.Image | None = None
         self._renderable: tuple[tuple[Spec, Spec], CellImage] | None = None
+        self._strips: tuple[tuple[int, int], Lines, list[Strip]] | None = None
         self.image = image
 
     @property
@@ -246,17 +275,36 @@ class CellImageWidget(Widget):
 
     @image.setter
     def image(self, value: PILImage.Image | None) -> None:
-        self._image = value
+        old, self._image = self._image, value
         self._renderable = None
-        self.refresh(layout=True)
+        # A new layout re-renders the whole screen: only when the cell size may change.
+        same = old is not None and value is not None and old.size == value.size
+        self.refresh(layout=not same)
 
-    def render(self) -> WidgetRender:
+    def render_line(self, y: int) -> Strip:
+        """Line ``y`` of the image, from the cells rendered once per image and size."""
+        width, height = self.content_size
+        lines = self._lines(width, height)
+        if (
+            self._strips is None
+            or self._strips[0] != (width, height)
+            or self._strips[1] is not lines
+        ):
+            style = self.rich_style
+            # one cell per segment: every glyph here is one cell wide
+            strips = [Strip(line, len(line)).adjust_cell_length(width, style) for line in lines]
+            self._strips = ((width, height), lines, strips)
+        strips = self._strips[2]
+        return strips[y] if y < len(strips) else Strip.blank(width, self.rich_style)
+
+    def _lines(self, width: int, height: int) -> Lines:
         if self._image is None:
-            return ""
+            return []
         spec = self._styled_size()
         if self._renderable is None or self._renderable[0] != spec:
             self._renderable = (spec, self.Renderable(self._image, *spec))
-        return self._renderable[1]
+        eight_bit = self.app.console.color_system in ("256", "standard", "windows")
+        return self._renderable[1].lines(width, height, eight_bit)
 
     def _fit(self, width: int, height: int) -> tuple[int, int]:
         from textual_image._geometry import ImageSize
