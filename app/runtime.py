@@ -102,6 +102,13 @@ def open_api(settings: Settings) -> tuple[BackendApi, DemoSimulator | None]:
     return api, simulator
 
 
+def _import_parts() -> None:
+    import app.backends
+    import app.images.pipeline
+    import app.jobs.manager
+    import app.jobs.webhook  # noqa: F401
+
+
 async def open_backend(
     settings: Settings, listener: Listener | None = None, *, script: bool = False
 ) -> Backend:
@@ -111,6 +118,9 @@ async def open_backend(
     rules, but the history's unfinished jobs are left to the app, and no webhook is set up
     (its receiver belongs to the app; a script polls).
     """
+    # In a thread: the first import of httpx, Pillow and the job manager takes ~60 ms,
+    # which on the event loop would hold up the TUI's first frame.
+    await asyncio.to_thread(_import_parts)
     from app.images import ImagePipeline
     from app.images.evict import GB
     from app.jobs.budget import Priority, RequestBudget, shared_budget
