@@ -14,11 +14,15 @@ import hashlib
 import re
 import shutil
 from pathlib import Path
-
-from PIL import Image
+from typing import TYPE_CHECKING
 
 from app.files import write_atomic
-from app.images.decode import EXTENSIONS
+
+if TYPE_CHECKING:  # file names are made before any image is opened (the TUI's first screen)
+    from PIL import Image
+
+# The formats an image service sends (decode.py opens only these), by file extension.
+EXTENSIONS = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp", "GIF": ".gif", "AVIF": ".avif"}
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 

@@ -11,11 +11,11 @@ from typing import IO
 
 from PIL import Image, UnidentifiedImageError
 
+from app.images.cache import EXTENSIONS
 from app.images.model import ImageFetchError
 
 # Only the formats an image service sends: fewer parsers, less attack surface.
-FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "AVIF")
-EXTENSIONS = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp", "GIF": ".gif", "AVIF": ".avif"}
+FORMATS = tuple(EXTENSIONS)
 
 # Pillow only *warns* between MAX_IMAGE_PIXELS and twice that; make it refuse instead.
 # Set once at import (a per-call catch_warnings is not thread-safe). Our own check in

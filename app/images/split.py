@@ -11,12 +11,13 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
-from typing import IO
-
-from PIL import Image
+from typing import IO, TYPE_CHECKING
 
 from app.files import write_atomic
-from app.images import cache, decode
+from app.images import cache
+
+if TYPE_CHECKING:  # the job manager reads tile names here; Pillow loads when one is cut
+    from PIL import Image
 
 _TILE = re.compile(r"^(.*)#tile=([1-4])$", re.DOTALL)
 
@@ -47,6 +48,8 @@ def quarters(grid: Image.Image) -> list[Image.Image]:
 def cut_and_cache(cache_dir: Path, grid_url: str, grid_path: Path, max_pixels: int) -> int:
     """Blocking: write the four tiles of the cached grid at ``grid_path`` to the cache;
     the bytes written."""
+    from app.images import decode
+
     with grid_path.open("rb") as fp, decode.open_checked(fp, max_pixels) as im:
         grid = decode.to_display_mode(im)
     written = 0

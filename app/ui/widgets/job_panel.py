@@ -27,7 +27,6 @@ from app.jobs.model import Job, JobState
 from app.text import clean_text
 from app.ui.format import BLOCKED_CODES, STATE_STYLE, shown_title, state_text
 from app.ui.grid import FULL_THUMB, LARGE_THUMB, TILE_THUMB, ImageGrid, Tile, TileView
-from app.ui.screens.image import ImageScreen
 from app.ui.widgets.button_bar import ButtonBar
 
 if TYPE_CHECKING:
@@ -313,6 +312,8 @@ class JobPanel(Vertical):
 
     def open_tile(self) -> None:
         """The selected tile full screen, as large as the terminal allows."""
+        from app.ui.screens.image import ImageScreen  # with Pillow: not on the first screen
+
         self.flush()
         tile = self.grid.tile(self.grid.selected)
         job = self._job
