@@ -143,8 +143,13 @@ async def settle(pilot: Pilot[Any], *, keep_toasts: bool = False) -> None:
 
 
 async def on_screen(pilot: Pilot[Any], kind: type[Any]) -> None:
+    """Until a ``kind`` screen is shown and composed (pushed first, its widgets a moment
+    later: a dialog's fields were once not there yet)."""
     app = the_app(pilot)
-    await until(lambda: isinstance(app.screen, kind), what=f"the {kind.__name__}")
+    await until(
+        lambda: isinstance(app.screen, kind) and app.screen.is_mounted,
+        what=f"the {kind.__name__}",
+    )
 
 
 async def back_to_main(pilot: Pilot[Any]) -> None:
@@ -379,7 +384,7 @@ async def narrow(pilot: Pilot[Any], shot: Shot, arranged: Any) -> None:
     await quiet(pilot)
     await shot("filter_done")
     await pilot.press("enter")  # below 100 columns: first the job, full width
-    await pilot.pause(0.2)
+    await until(lambda: the_app(pilot).main.has_class("-job"), what="the job view")
     await quiet(pilot)
     await shot("job")
     await pilot.press("enter")

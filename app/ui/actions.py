@@ -55,6 +55,9 @@ ACTIONS: tuple[Action, ...] = (
            "jobs", palette="Open tile full screen"),
     # narrow terminals: the job shown instead of the list, nothing focused
     Action("open_job_tile", "enter", "open_tile", "open the selected tile full screen", _LIST),
+    Action("back_to_list", "escape", "back_to_list",
+           "back to the job list (narrow terminals)",
+           _LIST, label="List", footer=1),
     # -- images and buttons
     Action("tile_1", "1", "tile(1)", "select a tile", _IMAGES),
     Action("tile_2", "2", "tile(2)", "select a tile", _IMAGES),
@@ -162,6 +165,12 @@ def current_keys(app: App[Any], action: Action) -> list[str]:
         if key and display not in shown:
             shown.append(display)
     return shown
+
+
+def tiles_key_display(app: App[Any]) -> str:
+    """The keys of tiles 1-4 as one footer entry: "1–4", or the user's, e.g. "a/s/d/f"."""
+    keys = [(current_keys(app, BY_ID[f"tile_{n}"]) or ["?"])[0] for n in range(1, 5)]
+    return "1–4" if keys == ["1", "2", "3", "4"] else "/".join(keys)
 
 
 def help_rows(app: App[Any], actions: Iterable[Action] = ACTIONS) -> list[HelpRow]:

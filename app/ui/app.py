@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from textual import work
 from textual.app import App, SystemCommand
-from textual.binding import BindingType
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from app.jobs.manager import JobEvent
@@ -27,7 +27,14 @@ from app.jobs.store import read_history_shape
 from app.runtime import Backend, close_backend, open_backend
 from app.settings import Settings
 from app.text import clean_text
-from app.ui.actions import ACTIONS, bindings, current_keys, help_rows, unknown_ids
+from app.ui.actions import (
+    ACTIONS,
+    bindings,
+    current_keys,
+    help_rows,
+    tiles_key_display,
+    unknown_ids,
+)
 from app.ui.commands import ButtonProvider, HistoryProvider, Palette
 from app.ui.messages import message_for
 from app.ui.screens.help import HelpScreen
@@ -139,6 +146,11 @@ class ImagineApp(App[None]):
                 backend.store.set_meta("theme", self.theme)
         except Exception:  # a read-only or locked store must not break theme switching
             pass
+
+    def get_key_display(self, binding: Binding) -> str:
+        if binding.id == "tile_1" and binding.show:  # full screen: one entry for tiles 1-4
+            return tiles_key_display(self)
+        return super().get_key_display(binding)
 
     def action_command_palette(self) -> None:
         # App.action_command_palette, with the palette whose input keeps fast keys in order

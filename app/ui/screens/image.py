@@ -20,10 +20,10 @@ from app.ui.graphics import make_image
 Loader = Callable[[str, PILImage.Image], Awaitable[PILImage.Image]]
 
 
-def _same(action_id: str, label: str, show: bool = True, display: str | None = None) -> Binding:
+def _same(action_id: str, label: str, show: bool = True) -> Binding:
     """The main screen's key (and the user's remapping of it, by id) for this screen."""
     action = BY_ID[action_id]
-    return Binding(action.keys, action.action, label, show=show, id=action_id, key_display=display)
+    return Binding(action.keys, action.action, label, show=show, id=action_id)
 
 
 class ImageScreen(Screen[None]):
@@ -44,7 +44,8 @@ class ImageScreen(Screen[None]):
         Binding("enter", "dismiss", "Close", show=False),
         _same("upscale", "Upscale"),
         _same("vary", "Vary"),
-        *(_same(f"tile_{n}", "Tile", n == 1, "1–4" if n == 1 else None) for n in range(1, 5)),
+        # one footer entry for the four: the app shows their keys (tiles_key_display)
+        *(_same(f"tile_{n}", "Tile", n == 1) for n in range(1, 5)),
     ]
 
     def __init__(

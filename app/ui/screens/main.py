@@ -472,6 +472,7 @@ class MainScreen(Screen[None]):
         if self.has_class("-narrow") and not self.has_class("-job"):
             self.add_class("-job")  # first the job, full width; Enter again: the tile
             self.set_focus(None)  # the screen's keys: u v 1–4, Enter, Esc
+            self.refresh_bindings()  # Esc (back to the list) joins the footer
             return
         self.panel.open_tile()
 
@@ -485,10 +486,22 @@ class MainScreen(Screen[None]):
     def action_search(self) -> None:
         self.search_input.open()
 
+    def on_resize(self) -> None:
+        self.refresh_bindings()  # Esc back to the list: in the footer only when narrow
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back_to_list":  # in the footer only where it applies
+            return self.has_class("-narrow") and self.has_class("-job")
+        return True
+
+    def action_back_to_list(self) -> None:
+        self.remove_class("-job")
+        self.table.focus()
+        self.refresh_bindings()
+
     def action_clear_view(self) -> None:
-        if self.has_class("-job"):  # narrow: back from the job to the list
-            self.remove_class("-job")
-            self.table.focus()
+        if self.has_class("-job"):  # the job was shown in a narrow terminal, since widened
+            self.action_back_to_list()
             return
         if self._view.active or self.search_input.display:
             self.action_clear_search()
