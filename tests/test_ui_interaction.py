@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scenarios import snapshot_app, tour_done
+from scenarios import quiet, snapshot_app, tour_done
 from textual.widgets import Static
-from ui_helpers import SIZE, find, jobs, ui_settings, wait_done, wait_ready, wait_tiles
+from ui_helpers import SIZE, find, jobs, the_app, ui_settings, wait_done, wait_ready, wait_tiles
 from waiting import until
 
 from app.jobs.model import JobState
@@ -195,7 +195,8 @@ async def _narrow_list(pilot: Any) -> None:
 async def _narrow_job(pilot: Any) -> None:
     await _narrow_list(pilot)
     await pilot.press("enter")
-    await pilot.pause(0.2)
+    await until(lambda: the_app(pilot).main.has_class("-job"), what="the job view")
+    await quiet(pilot)
 
 
 @pytest.mark.parametrize("tour", [_narrow_list, _narrow_job], ids=["list", "job"])
