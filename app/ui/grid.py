@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import events
+from textual import events, work
 from textual.app import ComposeResult
 from textual.containers import Container, Grid
 from textual.message import Message
-from textual.widget import Widget
+from textual.widget import AwaitMount, Widget
 from textual.widgets import Label, Static
 
 from app.ui.graphics import make_image
@@ -86,6 +86,9 @@ class Tile(Container):
             self.query_one(".tile-label", Label).update(Text(caption), layout=False)
 
     def clear(self) -> None:
+        if not self.is_mounted:  # not composed yet (see ImageGrid): nothing drawn
+            self.view = TileView()
+            return
         self.show(TileView())
 
     def on_click(self, event: events.Click) -> None:
@@ -94,19 +97,32 @@ class Tile(Container):
 
 
 class ImageGrid(Grid):
-    """Four tiles; with ``single`` set, tile 1 fills the grid (upscale, live preview)."""
+    """Four tiles; with ``single`` set, tile 1 fills the grid (upscale, live preview).
+
+    Only tile 1 is composed: the first screen shows a line of text in it, and composing
+    and styling the three hidden tiles took a third of that frame. They are mounted when
+    a job's four images are to be shown (:meth:`four`).
+    """
 
     def __init__(self, graphics: str, id: str | None = None) -> None:
         super().__init__(id=id)
         self._graphics = graphics
         self.selected = 1
+        self._tiles = [Tile(index, graphics) for index in range(1, 5)]
+        self._shows = 0  # show_views calls: a deferred one draws only if still the last
+        self._mounting: AwaitMount | None = None
 
     def compose(self) -> ComposeResult:
-        for index in range(1, 5):
-            yield Tile(index, self._graphics)
+        yield self._tiles[0]
 
     def tile(self, index: int) -> Tile:
-        return self.query_one(f"#tile-{index}", Tile)
+        return self._tiles[index - 1]
+
+    async def four(self) -> None:
+        """Tiles 2-4 mounted (and composed), ready to show images."""
+        if self._mounting is None:
+            self._mounting = self.mount_all(self._tiles[1:])
+        await self._mounting  # again: done at once, or done when the first call's is
 
     def set_single(self, single: bool) -> None:
         self.set_class(single, "-single")
@@ -121,6 +137,10 @@ class ImageGrid(Grid):
             self.tile(i).set_class(i == index, "-selected")
 
     def show_views(self, views: list[TileView], captions: list[str] | None = None) -> None:
+        self._shows += 1
+        if any(not tile.is_mounted for tile in self._tiles[1 : len(views)]):
+            self._show_later(self._shows, views, captions)
+            return
         self.set_single(len(views) == 1)
         for i in range(1, 5):
             tile = self.tile(i)
@@ -129,6 +149,14 @@ class ImageGrid(Grid):
             else:
                 tile.clear()
         self.select(self.selected if len(views) != 1 else 1)
+
+    @work(group="tiles")
+    async def _show_later(
+        self, shows: int, views: list[TileView], captions: list[str] | None
+    ) -> None:
+        await self.four()
+        if shows == self._shows:  # nothing newer was shown meanwhile
+            self.show_views(views, captions)
 
     def show_message(self, text: str) -> None:
         """No images: one tile with a line of text (nothing selected, waiting, ...)."""

@@ -293,6 +293,10 @@ class JobPanel(Vertical):
             else TileView(image=r.thumbnail, url=r.url)
             for r in results
         ]
+        if len(views) > 1:
+            await self.grid.four()
+            if self._job is None or job_id != self._job.id:
+                return
         self._grid_job = job_id
         self.grid.show_views(views, captions)
 
