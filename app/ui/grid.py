@@ -120,9 +120,11 @@ class ImageGrid(Grid):
 
     async def four(self) -> None:
         """Tiles 2-4 mounted (and composed), ready to show images."""
+        if all(tile.is_mounted for tile in self._tiles):
+            return  # (awaiting a finished mount again would lay out the screen again)
         if self._mounting is None:
             self._mounting = self.mount_all(self._tiles[1:])
-        await self._mounting  # again: done at once, or done when the first call's is
+        await self._mounting  # a second caller waits for the first one's mount
 
     def set_single(self, single: bool) -> None:
         self.set_class(single, "-single")
