@@ -153,8 +153,6 @@ async def open_backend(
         keep=lambda: kept_images(settings),
     )
     receiver, webhook_url = (None, None) if script else await _start_webhook(settings)
-    # A long history takes a while to read: off the event loop, so the UI keeps drawing.
-    history = await asyncio.to_thread(store.all)
     manager = JobManager(
         api,
         store,
@@ -169,7 +167,6 @@ async def open_backend(
             adopt=not script,
         ),
         listener=listener,
-        history=history,
     )
     if receiver is not None:
         receiver.on_body = manager.webhook_body

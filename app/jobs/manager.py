@@ -34,6 +34,7 @@ import socket
 import time
 import unicodedata
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +73,7 @@ LEASE_SECONDS = 30.0  # an owner that stops renewing loses its jobs this long af
 WATCH_SECONDS = 0.5  # how often the store is checked for other processes' changes
 ADOPT_SECONDS = 2.0  # how often an adopting manager looks for jobs nobody holds
 CLOSE_WRITE_SECONDS = 6.0  # at close, how long writes the history refuses are tried again
+HELD = 500  # settled jobs kept in memory (most recently touched); the rest are read on demand
 
 Severity = Literal["information", "warning", "error"]
 T = TypeVar("T")
@@ -143,9 +145,7 @@ class JobManager:
         images: ImageFetcher | None = None,
         settings: ManagerSettings | None = None,
         listener: Listener | None = None,
-        history: Iterable[Job] | None = None,
     ) -> None:
-        """``history``: the store's jobs, when the caller has read them already."""
         self.api = api
         self.store = store
         self.budget = budget
@@ -157,11 +157,12 @@ class JobManager:
         self.planner = PollPlanner(
             min_gap=min_gap, max_gap=max_gap, expected_seconds=self.settings.expected_seconds
         )
-        self._jobs: dict[str, Job] = {
-            job.id: job for job in (store.all() if history is None else history)
-        }
-        # Kept as jobs change: the status line asks for the count twice a second.
-        self._active = {job.id for job in self._jobs.values() if job.state.active}
+        # Live jobs and the HELD most recently touched others, least recent first: the
+        # history itself stays in the store (100,000 jobs held were ~200 MB and 1.5 s).
+        self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self._active: set[str] = set()
+        # Kept as jobs come: the status line asks for the count twice a second.
+        self._count = store.count()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._waiters: dict[str, list[tuple[Callable[[Job], bool], asyncio.Future[Job]]]] = {}
         self._downloads: dict[str, asyncio.Task[tuple[str, ...]]] = {}
@@ -223,21 +224,61 @@ class JobManager:
     # -- queries -----------------------------------------------------------------------
 
     def jobs(self) -> list[Job]:
-        return list(self._jobs.values())
+        """Every job, oldest first: reads the whole history (exports, lineage walks)."""
+        return self._latest(self.store.all(), lambda _: True)
 
     def get(self, job_id: str) -> Job | None:
-        return self._jobs.get(job_id)
+        """The job as this manager knows it: held, else read from the store."""
+        job = self._jobs.get(job_id)
+        if job is None:
+            stored = self.store.get(job_id)
+            if stored is None:
+                return None
+            job = self._pending_over(stored)
+            self._put(job)
+        return job
+
+    def peek_many(self, job_ids: list[str]) -> dict[str, Job]:
+        """The jobs of these ids as :meth:`get` has them, without holding the ones read
+        (the job list's rows coming on screen)."""
+        found = {i: job for i in job_ids if (job := self._jobs.get(i)) is not None}
+        missing = [i for i in job_ids if i not in found]
+        for job in self.store.get_many(missing) if missing else ():
+            found[job.id] = self._pending_over(job)
+        return found
+
+    def _need(self, job_id: str) -> Job:
+        job = self.get(job_id)
+        if job is None:
+            raise KeyError(job_id)
+        return job
 
     def children(self, job_id: str) -> list[Job]:
-        return lineage.children(self._jobs.values(), job_id)
+        return lineage.children(
+            self._latest(self.store.children(job_id), lambda j: j.parent_id == job_id), job_id
+        )
 
     def find_message(self, message_id: str) -> Job | None:
         """The job the service knows by ``message_id`` or ``button_message_id``, newest first."""
+
+        def known(job: Job) -> bool:
+            return message_id in (job.message_id, job.button_message_id)
+
         return max(
-            (j for j in self._jobs.values() if message_id in (j.message_id, j.button_message_id)),
+            filter(known, self._latest(self.store.by_message(message_id), known)),
             key=lambda j: j.created_at,
             default=None,
         )
+
+    def _latest(self, stored: Iterable[Job], also: Callable[[Job], bool]) -> list[Job]:
+        """Jobs read from the store as this manager knows them (held ones are newer), with
+        the held jobs ``also`` accepts that the store lacks (not written yet, or never can
+        be); oldest first."""
+        by_id = {job.id: self._jobs.get(job.id) or self._pending_over(job) for job in stored}
+        for job in self._jobs.values():
+            if job.id not in by_id and also(job):
+                by_id[job.id] = job
+        return sorted(by_id.values(), key=lambda j: j.created_at)
 
     @property
     def in_flight(self) -> int:
@@ -246,13 +287,13 @@ class JobManager:
     @property
     def count(self) -> int:
         """Jobs in the history (the status line asks twice a second: no copy of them)."""
-        return len(self._jobs)
+        return self._count
 
     # -- waiting (scripts and tests) -----------------------------------------------------
 
     async def wait_for(self, job_id: str, test: Callable[[Job], bool]) -> Job:
         """The job once ``test`` holds for it: now, or at one of its next changes."""
-        job = self._jobs[job_id]
+        job = self._need(job_id)
         if test(job):
             return job
         future: asyncio.Future[Job] = asyncio.get_running_loop().create_future()
@@ -277,7 +318,7 @@ class JobManager:
         task = self._downloads.get(job_id)
         if task is not None:
             return await asyncio.shield(task)
-        job, images = self._jobs[job_id], self.images
+        job, images = self._need(job_id), self.images
         if images is None:
             return ()
         missing = [u for u in job.display_urls if images.cached_path(u) is None]
@@ -321,7 +362,7 @@ class JobManager:
     async def fetch_seed(self, job_id: str) -> str:
         """The seed of a finished job, asked of the service where it has a call for it (the
         proxy's image-seed; TheNextLeg's is the ✉️ button's job), remembered on the job."""
-        job = self._jobs[job_id]
+        job = self._need(job_id)
         if job.options.get("seed"):
             return str(job.options["seed"])
         if "seed" not in self.api.features:
@@ -337,7 +378,7 @@ class JobManager:
         return seed
 
     def press(self, job_id: str, label: str, **options: Any) -> Job:
-        parent = self._jobs.get(job_id)
+        parent = self.get(job_id)
         if parent is None:
             raise KeyError(job_id)
         if parent.state is not JobState.DONE or not parent.button_message_id:
@@ -357,7 +398,7 @@ class JobManager:
 
     def retry(self, job_id: str) -> Job:
         """A fresh copy of a failed, stalled or uncertain job (the old one stays in history)."""
-        old = self._jobs[job_id]
+        old = self._need(job_id)
         if not old.state.retryable:
             raise ValueError(
                 f"Only a failed, stalled or uncertain job can be retried ({old.state})."
@@ -375,7 +416,7 @@ class JobManager:
         opts = {k: v for k, v in old.options.items() if k in ("zoom", "ar", "prompt", "remix")}
         if parent_id is None and old.options.get(PARENT_MESSAGE):
             return self.press_message(old.options[PARENT_MESSAGE], old.label or "", **opts)
-        if parent_id is None or parent_id not in self._jobs:
+        if parent_id is None or self.get(parent_id) is None:
             raise ValueError("The job this button belonged to is not in the history.")
         return self.press(parent_id, old.label or "", **opts)
 
@@ -395,18 +436,19 @@ class JobManager:
     def cancel(self, job_id: str) -> bool:
         """Drop a job that has not been sent yet (a script interrupted while it waited for
         the request budget). False when its request may already be out."""
-        job = self._jobs.get(job_id)
+        job = self.get(job_id)
         if job is None or job.state is not JobState.QUEUED or job.options.get("sending"):
             return False
         self._fail(job, "Cancelled before it was sent.", code="cancelled")
         return True
 
     def set_favourite(self, job_id: str, favourite: bool) -> Job:
-        return self._update(self._jobs[job_id], favourite=favourite)
+        return self._update(self._need(job_id), favourite=favourite)
 
     # -- submission --------------------------------------------------------------------
 
     def _enqueue(self, job: Job) -> Job:
+        self._count += 1
         self._put(job)
         saved = self._write(
             lambda store: store.insert(
@@ -426,7 +468,7 @@ class JobManager:
                 await saved
         except StoreError as exc:  # it never can: kept on screen, failed, ready for R
             self._changed(
-                self._jobs[job.id].evolve(
+                self._need(job.id).evolve(
                     state=JobState.FAILED,
                     error=f"Not sent: {exc.human}",
                     finished_at=time.time(),
@@ -436,7 +478,7 @@ class JobManager:
         delay, last_kind = self.settings.submit_backoff, "error"
         for attempt in range(1, self.settings.submit_attempts + 1):
             await self.budget.acquire(Priority.ACTION)
-            if self._jobs[job.id].state is not JobState.QUEUED:  # cancelled while it waited
+            if self._need(job.id).state is not JobState.QUEUED:  # cancelled while it waited
                 self.budget.give_back()
                 return
             # Marked only while this manager still holds the job: if another process took
@@ -509,7 +551,7 @@ class JobManager:
             if job.kind == "describe":
                 return await self.api.describe(images[0], job.id)
             return await self.api.blend(images, job.id)
-        parent = self._jobs.get(job.parent_id or "")
+        parent = self.get(job.parent_id) if job.parent_id else None
         target = parent.button_message_id if parent else job.options.get(PARENT_MESSAGE)
         if not target:
             raise BadRequest(0, "the parent job is missing from the history")
@@ -617,7 +659,7 @@ class JobManager:
         try:
             jobs = []
             for job_id in job_ids:
-                job = self._jobs.get(job_id)
+                job = self.get(job_id)
                 if job is None or job.message_id is None:
                     self.planner.remove(job_id)
                 else:
@@ -680,7 +722,7 @@ class JobManager:
 
     def apply_update(self, job_id: str, update: Update) -> None:
         """Fold one poll answer (or webhook body) into the job."""
-        job = self._jobs.get(job_id)
+        job = self.get(job_id)
         if job is None or job.state.finished:
             return
         options = _without(job.options, "poll_errors")
@@ -755,16 +797,21 @@ class JobManager:
         return True
 
     def _match_webhook(self, update: Update) -> Job | None:
-        if update.ref and update.ref in self._jobs:
-            return self._jobs[update.ref]
+        if update.ref and (job := self.get(update.ref)) is not None:
+            return job
         if update.job_id is None:
             return None
-        return next((j for j in self._jobs.values() if j.message_id == update.job_id), None)
+        mid = update.job_id
+
+        def known(job: Job) -> bool:
+            return job.message_id == mid
+
+        return next(filter(known, self._latest(self.store.by_message(mid), known)), None)
 
     def _check_stalls(self) -> None:
         # Runs on every poll-loop turn: walk the polled jobs, not the whole history.
         for job_id in self.planner.job_ids():
-            job = self._jobs.get(job_id)
+            job = self.get(job_id)
             if job is None or job.state is not JobState.RUNNING:
                 continue
             idle = self.planner.seconds_since_change(job_id)
@@ -807,12 +854,13 @@ class JobManager:
         if images is None:
             return
         since = time.time() - RESUME_DOWNLOADS_WITHIN
+
+        def done_since(j: Job) -> bool:
+            return j.state is JobState.DONE and (j.finished_at or 0) > since
+
+        stored = self.store.finished_since(since, RESUME_DOWNLOADS_MAX)
         recent = sorted(
-            (
-                j
-                for j in self._jobs.values()
-                if j.state is JobState.DONE and (j.finished_at or 0) > since
-            ),
+            filter(done_since, self._latest(stored, done_since)),
             key=lambda j: j.finished_at or 0,
             reverse=True,
         )[:RESUME_DOWNLOADS_MAX]
@@ -910,6 +958,8 @@ class JobManager:
             return
         self._seen_version = version
         jobs, self._rev = self.store.changed_since(self._rev)
+        if any(job.id not in self._jobs for job in jobs):  # perhaps new: count again
+            self._count = max(self._count, self.store.count())
         for job in map(self._pending_over, jobs):
             if self._jobs.get(job.id) != job:  # this manager's own writes match already
                 self._changed(job)
@@ -1023,13 +1073,31 @@ class JobManager:
 
     def _put(self, job: Job) -> None:
         self._jobs[job.id] = job
+        self._jobs.move_to_end(job.id)
         if job.state.active:
             self._active.add(job.id)
         else:
             self._active.discard(job.id)
+        self._let_go()
         for test, future in self._waiters.get(job.id, ()):
             if not future.done() and test(job):
                 future.set_result(job)
+
+    def _let_go(self) -> None:
+        """Forget the least recently touched settled jobs past HELD: the store has them.
+        Live jobs, jobs with changes on their way or someone waiting stay."""
+        excess = len(self._jobs) - len(self._active) - HELD
+        if excess <= 0:
+            return
+        gone = []
+        for job_id in self._jobs:  # oldest first; stops after ``excess`` jobs
+            busy = (self._active, self._pending, self._waiters, self._downloads)
+            if not any(job_id in held for held in busy):
+                gone.append(job_id)
+                if len(gone) == excess:
+                    break
+        for job_id in gone:
+            del self._jobs[job_id]
 
     def _fail(self, job: Job, reason: str, code: str | None = None) -> None:
         self.planner.remove(job.id)

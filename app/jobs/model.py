@@ -92,10 +92,7 @@ class Job:
     @property
     def title(self) -> str:
         """What the job is, as a person would say it: imagine, U2, V3, 🔄, Zoom Out 2x."""
-        # Labels come from the server: shown cleaned, sent back exactly as received.
-        if self.kind != "button":  # imagine, describe, blend
-            return self.kind
-        return clean_text(self.label or "") or "button"
+        return title_of(self.kind, self.label)
 
     @property
     def is_upscale(self) -> bool:
@@ -124,3 +121,11 @@ class Job:
 
     def evolve(self, **changes: Any) -> Job:
         return replace(self, updated_at=time.time(), **changes)
+
+
+def title_of(kind: str, label: str | None) -> str:
+    """A job's title from its kind and button label (see ``Job.title``)."""
+    # Labels come from the server: shown cleaned, sent back exactly as received.
+    if kind != "button":  # imagine, describe, blend
+        return kind
+    return clean_text(label or "") or "button"

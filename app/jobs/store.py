@@ -26,7 +26,7 @@ from typing import Any
 
 from app.files import private_dir, private_file
 from app.gcpause import gc_paused
-from app.jobs.model import Job, JobState
+from app.jobs.model import Job, JobState, title_of
 
 SCHEMA_VERSION = 1
 
@@ -74,6 +74,8 @@ _SHARING_COLUMNS = {
 }
 _SHARING = """
 CREATE INDEX IF NOT EXISTS jobs_rev ON jobs(rev);
+CREATE INDEX IF NOT EXISTS jobs_message ON jobs(message_id);
+CREATE INDEX IF NOT EXISTS jobs_button_message ON jobs(button_message_id);
 CREATE TRIGGER IF NOT EXISTS jobs_rev_insert AFTER INSERT ON jobs BEGIN
     UPDATE revision SET n = n + 1;
     UPDATE jobs SET rev = (SELECT n FROM revision) WHERE rowid = NEW.rowid;
@@ -191,6 +193,30 @@ def _column_value(name: str, value: Any) -> Any:
     return value
 
 
+def _job_text(kind: str, label: str | None, prompt: str) -> str:
+    """What the list's search looks in: the prompt and the title, casefolded."""
+    return f"{prompt}\n{title_of(kind, label)}".casefold()
+
+
+def view_condition(
+    states: Iterable[JobState] | None, favourites: bool, words: Iterable[str]
+) -> tuple[str, tuple[Any, ...]]:
+    """An SQL condition on jobs for the list's view: one of ``states`` (None: any), a
+    favourite if ``favourites``, and every (casefolded) word in the prompt or title."""
+    parts: list[str] = []
+    params: list[Any] = []
+    if states is not None:
+        values = [state.value for state in states]
+        parts.append(f"state IN ({', '.join('?' * len(values))})")
+        params += values
+    if favourites:
+        parts.append("favourite = 1")
+    for word in words:
+        parts.append("instr(job_text(kind, label, prompt), ?) > 0")
+        params.append(word)
+    return " AND ".join(parts) or "1", tuple(params)
+
+
 def _job_to_row(job: Job) -> tuple[Any, ...]:
     return tuple(_column_value(name, getattr(job, name)) for name in _FIELDS)
 
@@ -209,11 +235,13 @@ class JobStore:
                     uri, uri=True, isolation_level=None, check_same_thread=False
                 )
                 self._db.execute("PRAGMA busy_timeout=5000")
+                self._db.create_function("job_text", 3, _job_text, deterministic=True)
                 return
             if str(path) != ":memory:":
                 # SQLite gives the -wal and -shm files the database file's mode.
                 private_file(private_dir(self.path.parent) / self.path.name)
             self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            self._db.create_function("job_text", 3, _job_text, deterministic=True)
             self._db.execute("PRAGMA busy_timeout=5000")  # first: switching to WAL waits too
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
@@ -456,6 +484,50 @@ class JobStore:
             self._iter(
                 "SELECT {cols} FROM jobs WHERE state NOT IN (?, ?) ORDER BY created_at",
                 finished,
+            )
+        )
+
+    def get_many(self, job_ids: list[str]) -> list[Job]:
+        """The jobs of these ids that exist (the list's rows coming on screen)."""
+        found: list[Job] = []
+        for start in range(0, len(job_ids), 500):  # SQLite's limit on parameters
+            chunk = job_ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            found += self._iter(f"SELECT {{cols}} FROM jobs WHERE id IN ({marks})", tuple(chunk))
+        return found
+
+    def ids_where(self, where: str, params: tuple[Any, ...] = ()) -> list[str]:
+        """Ids of the jobs matching an SQL condition (see ``view_condition``)."""
+        return [r[0] for r in self._db.execute(f"SELECT id FROM jobs WHERE {where}", params)]
+
+    def seeded_ids(self) -> set[str]:
+        """Jobs whose seed is known."""
+        rows = self._db.execute(
+            "SELECT id, options FROM jobs WHERE options LIKE '%\"seed\"%'"
+        ).fetchall()
+        return {i for i, raw in rows if json.loads(raw).get("seed") is not None}
+
+    def count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM jobs").fetchone()[0])
+
+    def by_message(self, message_id: str) -> list[Job]:
+        """Jobs the service knows by ``message_id`` (their own or their buttons'), oldest
+        first (webhooks, pressing a button by message id)."""
+        return list(
+            self._iter(
+                "SELECT {cols} FROM jobs WHERE message_id = ? UNION "
+                "SELECT {cols} FROM jobs WHERE button_message_id = ? ORDER BY created_at",
+                (message_id, message_id),
+            )
+        )
+
+    def finished_since(self, since: float, limit: int) -> list[Job]:
+        """The ``limit`` most recently finished done jobs finished after ``since``."""
+        return list(
+            self._iter(
+                "SELECT {cols} FROM jobs WHERE state = ? AND finished_at > ? "
+                "ORDER BY finished_at DESC LIMIT ?",
+                (JobState.DONE.value, since, limit),
             )
         )
 
