@@ -158,15 +158,20 @@ class MainScreen(Screen[None]):
             if self.table.row_count:
                 self.table.move_cursor(self.table.row_count - 1)
 
-    def attach(self, backend: Backend) -> None:
-        """The backend is open: list every job and send a prompt typed while starting."""
+    def attach(self, backend: Backend, lineage: list[tuple[str, str | None]]) -> None:
+        """The backend is open: list every job of ``lineage`` ((id, parent id) of every
+        job, oldest first) and send a prompt typed while starting."""
         self.backend = backend
         self.panel.images = backend.images
-        self._seeds = {j.id for j in backend.manager.jobs() if j.options.get("seed") is not None}
+        self._seeds = backend.store.seeded_ids()
         self.prompt_input.set_history(list(reversed(backend.store.prompts())))
         self.prompt_input.check_params = lambda: backend.manager.settings.prompt_parameters
         shown_early = self.table.row_count > 0  # from the history's shape
-        self.table.load(backend.manager.jobs())
+        # Rows are read as they come on screen: the history is never held whole.
+        self.table.add_links(lineage)
+        self.table.use_source(backend.manager.peek_many)
+        if self._view.active:
+            self._filter()
         if self.table.row_count and not shown_early:
             self.table.move_cursor(self.table.row_count - 1)
         self._selected = None  # selected before the jobs were there: show it now
@@ -524,7 +529,7 @@ class MainScreen(Screen[None]):
         if view == self._view:
             return
         self._view = view
-        self.table.set_filter(view.predicate())
+        self._filter()
         self._update_list_title()
         if self.table.row_count:
             self._select(self.table.selected_id)
@@ -533,6 +538,13 @@ class MainScreen(Screen[None]):
             if self.backend is not None and self.table.total:
                 self.panel.show_message("No job matches. Esc shows every job.")
         self.refresh_status()
+
+    def _filter(self) -> None:
+        """List the jobs the view accepts: the store finds them (one query)."""
+        matching = None
+        if self.backend is not None and self._view.active:
+            matching = self.backend.store.ids_where(*self._view.condition())
+        self.table.set_filter(self._view.predicate(), matching)
 
     def _update_list_title(self) -> None:
         words = self._view.describe()

@@ -1,13 +1,14 @@
 """Browsing the history: the state filter, the prompt search box, and what they show.
 
-All of it works on the in-memory job list: no database query per keystroke.
+A view is a test of one job (changes as they come) and the same test as an SQL
+condition (the store answers it for the whole history: issue 13).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import on
 from textual.binding import BindingType
@@ -16,6 +17,7 @@ from textual.timer import Timer
 from textual.widgets import Input
 
 from app.jobs.model import Job, JobState
+from app.jobs.store import view_condition
 from app.text import shorten
 from app.ui.actions import bindings
 from app.ui.widgets.in_order import InOrderInput
@@ -67,6 +69,15 @@ class View:
             return all(word in haystack for word in words)
 
         return matches
+
+    def condition(self) -> tuple[str, tuple[Any, ...]]:
+        """:meth:`predicate` as an SQL condition on the store's jobs."""
+        states = {
+            "running": [s for s in JobState if s.active],
+            "done": [JobState.DONE],
+            "failed": [JobState.FAILED, JobState.UNCERTAIN],
+        }.get(self.state)
+        return view_condition(states, self.state == "favourites", search_words(self.query))
 
     def describe(self) -> str:
         """Plain words for the list title and the status line ('' when nothing is hidden)."""

@@ -6,9 +6,11 @@ new child cost list work over ids, never a widget, a Text or a table row per job
 JobChanged redraws that one line; a new child rebuilds the order, keeping the cursor on
 the same job.
 
-At start-up the list can be drawn from the history's shape (every id and parent) and the
-newest jobs alone (:meth:`JobList.load_shape`), before the whole history is read; a row
-whose job is not read yet shows "…" until :meth:`JobList.load` brings it.
+The list can be drawn from the history's shape (every id and parent) and the newest jobs
+alone (:meth:`JobList.load_shape`); a row whose job is not read yet shows "…" until a
+source (:meth:`JobList.use_source`) reads the rows on screen, a few screens at a time: a
+history of 100,000 jobs is never held whole (issue 13). Filters then take the ids the
+store found (:meth:`JobList.set_filter`).
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ MIN_PROMPT = 10
 HEADER = 1  # lines above the first row
 
 Clock = Callable[[Job], float | None]
+Source = Callable[[list[str]], dict[str, Job]]  # the jobs of these ids (those that exist)
+HELD = 2000  # jobs kept for drawing: a few screens around the cursor
 
 
 def default_elapsed(job: Job) -> float | None:
@@ -118,6 +122,8 @@ class JobList(ScrollView, can_focus=True):
         self._parent_of: dict[str, str | None] = {}  # each id's parent on the list (None: root)
         self._kids: dict[str | None, list[str]] = {}
         self._show: Callable[[Job], bool] | None = None  # None: every job is listed
+        self._shown: set[str] | None = None  # ids the filter accepted, as the store said
+        self._source: Source | None = None
         self._rows: list[str] = []  # job ids on the list, top to bottom
         self._index: dict[str, int] | None = None  # row of each id, built when asked
         self.cursor_row = 0
@@ -143,8 +149,8 @@ class JobList(ScrollView, can_focus=True):
 
     @property
     def complete(self) -> bool:
-        """Every job is loaded (not just the history's shape)."""
-        return len(self._jobs) == len(self._parent_of)
+        """Every job can be drawn: loaded, or read when it comes on screen."""
+        return self._source is not None or len(self._jobs) == len(self._parent_of)
 
     def unloaded_on_screen(self) -> int:
         """Rows in view still waiting for their job (drawn as "…")."""
@@ -162,7 +168,7 @@ class JobList(ScrollView, can_focus=True):
 
     def cells(self, job_id: str) -> dict[str, Text]:
         """The row's cells as drawn, by column key (for tests and screen readers)."""
-        job = self._jobs[job_id]
+        job = self._jobs.get(job_id) or self._read_around(self.row_index(job_id) or 0)[job_id]
         widths = column_widths(self.scrollable_content_region.width)
         return dict(zip((key for key, _, _ in COLUMNS), self._cells(job, widths), strict=True))
 
@@ -197,26 +203,50 @@ class JobList(ScrollView, can_focus=True):
             self._jobs = {job.id: job for job in jobs if job.id in self._parent_of}
             self._rebuild()
 
-    def set_filter(self, show: Callable[[Job], bool] | None) -> None:
-        """List only the jobs ``show`` accepts (None: all); one pass over the ids."""
+    def use_source(self, source: Source) -> None:
+        """Read the jobs of rows coming on screen from ``source``, not from :meth:`load`."""
+        self._source = source
+        self.refresh()
+
+    def set_filter(
+        self, show: Callable[[Job], bool] | None, matching: Iterable[str] | None = None
+    ) -> None:
+        """List only the jobs ``show`` accepts (None: all); one pass over the ids.
+        ``matching``: the ids ``show`` accepts, when the jobs are not all loaded (the
+        store's answer to the same question); later changes are tested with ``show``."""
         self._show = show
+        self._shown = None if show is None or matching is None else set(matching)
         with gc_paused():
+            self._rebuild()
+
+    def add_links(self, lineage: Iterable[tuple[str, str | None]]) -> None:
+        """List the ids of ``lineage`` ((id, parent id), oldest first) not listed yet."""
+        new = [(i, p) for i, p in lineage if i not in self._parent_of]
+        if new:
+            for job_id, parent_id in new:
+                self._link(job_id, parent_id)
             self._rebuild()
 
     def upsert(self, job: Job) -> None:
         """Redraw a changed row, append a new root, or rebuild for a new child."""
         if job.id in self._parent_of:
             old = self._jobs.get(job.id)
-            self._jobs[job.id] = job
-            if self._show is not None and (old is None or self._show(old) != self._show(job)):
+            self._hold(job)
+            listed = self.shows(job)
+            was = self._listed(job.id, old)
+            if self._shown is not None:
+                (self._shown.add if listed else self._shown.discard)(job.id)
+            if self._show is not None and was != listed:
                 self._rebuild()  # it enters or leaves the filtered view
             else:
                 self._refresh_job(job.id)
             return
         self._link(job.id, job.parent_id)
-        self._jobs[job.id] = job
+        self._hold(job)
         if not self.shows(job):
             return
+        if self._shown is not None:
+            self._shown.add(job.id)
         if self._parent_of[job.id] is None:
             self._rows.append(job.id)
             if self._index is not None:
@@ -296,6 +326,8 @@ class JobList(ScrollView, can_focus=True):
             return Strip.blank(width, self.rich_style)
         job_id = self._rows[row]
         job = self._jobs.get(job_id)
+        if job is None and self._source is not None:
+            job = self._read_around(row).get(job_id)
         cursor = row == self.cursor_row
         if job is None:
             return self._line(self._waiting(job_id), width, row, cursor).apply_offsets(0, row)
@@ -368,6 +400,35 @@ class JobList(ScrollView, can_focus=True):
 
     # -- internals ------------------------------------------------------------------------
 
+    def _listed(self, job_id: str, job: Job | None) -> bool:
+        """Whether the list showed ``job_id`` (``job``: its version before a change)."""
+        if self._show is None:
+            return True
+        if self._shown is not None:
+            return job_id in self._shown
+        return job is not None and self._show(job)
+
+    def _hold(self, job: Job) -> None:
+        self._jobs.pop(job.id, None)
+        self._jobs[job.id] = job  # the most recently touched last
+        if self._source is not None:
+            for _ in range(len(self._jobs) - HELD):  # the least recent go
+                del self._jobs[next(iter(self._jobs))]
+
+    def _read_around(self, row: int) -> dict[str, Job]:
+        """Read the jobs of the screens around ``row`` that are not held (one query of
+        ~150 ids by key: about a millisecond)."""
+        assert self._source is not None
+        screen = max(1, self.size.height)
+        start = max(0, row - screen)
+        wanted = [i for i in self._rows[start : row + 2 * screen] if i not in self._jobs]
+        found = self._source(wanted)
+        for job_id in wanted:
+            job = found.get(job_id)
+            if job is not None:
+                self._hold(job)
+        return found
+
     def _page(self) -> int:
         return max(1, self.scrollable_content_region.height - HEADER - 1)
 
@@ -399,8 +460,13 @@ class JobList(ScrollView, can_focus=True):
         keep = self.selected_id
         show, jobs = self._show, self._jobs
         order = self.tree_order()
-        # Under a filter, a job not loaded yet waits for load() to be listed.
-        self._rows = order if show is None else [i for i in order if i in jobs and show(jobs[i])]
+        if show is None:
+            self._rows = order
+        elif self._shown is not None:
+            shown = self._shown
+            self._rows = [i for i in order if i in shown]
+        else:  # a job not loaded yet waits for load() to be listed
+            self._rows = [i for i in order if i in jobs and show(jobs[i])]
         self._index = None
         self._strips.clear()  # a new child turns its elder sibling's └ into ├
         row = self.row_index(keep) if keep is not None else None
