@@ -111,3 +111,16 @@ def test_an_older_history_gets_its_tree_keys_on_open(tmp_path: Path) -> None:
         db.execute("UPDATE jobs SET tree_key = NULL")
     with JobStore(path) as store:
         assert paged(store, 100) == as_the_list_draws(jobs)
+
+
+def test_a_jobs_family_is_its_whole_tree_as_lineage_finds_it(tmp_path: Path) -> None:
+    from app.jobs.lineage import descendants, tree_root
+
+    jobs = history(1500)
+    with JobStore(tmp_path / "h.sqlite3") as store:
+        store.save_many(jobs)
+        for job in jobs[::97]:
+            root = tree_root(jobs, job.id)
+            want = sorted(j.id for j, _ in descendants(jobs, root))
+            assert sorted(j.id for j in store.family(job.id)) == want
+        assert store.family("nobody") == []

@@ -258,6 +258,12 @@ class JobManager:
             self._latest(self.store.children(job_id), lambda j: j.parent_id == job_id), job_id
         )
 
+    def family(self, job_id: str) -> list[Job]:
+        """The jobs of the tree ``job_id`` is in, oldest first (exports, sidecars)."""
+        stored = self.store.family(job_id)
+        ids = {job.id for job in stored} | {job_id}
+        return self._latest(stored, lambda j: j.id in ids or j.parent_id in ids)
+
     def find_message(self, message_id: str) -> Job | None:
         """The job the service knows by ``message_id`` or ``button_message_id``, newest first."""
 

@@ -507,6 +507,20 @@ class JobStore:
         ).fetchall()
         return {i for i, raw in rows if json.loads(raw).get("seed") is not None}
 
+    def family(self, job_id: str) -> list[Job]:
+        """Every job of the tree ``job_id`` is in (its top-level ancestor's), oldest first."""
+        row = self._db.execute("SELECT tree_key FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None or row[0] is None:
+            return []
+        top = str(row[0]).split("/", 1)[0]
+        return list(
+            self._iter(
+                "SELECT {cols} FROM jobs WHERE tree_key = ? OR (tree_key > ? AND tree_key < ?) "
+                "ORDER BY created_at, rowid",
+                (top, top + "/", top + "0"),
+            )
+        )
+
     def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM jobs").fetchone()[0])
 

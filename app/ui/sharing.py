@@ -44,7 +44,7 @@ async def save_images(backend: Backend, job: Job, tiles: list[int] | None, dest:
     urls = job.display_urls
     wanted = [urls[i - 1] for i in tiles] if tiles else list(urls)
     await asyncio.gather(*(_fetch_quietly(backend, u) for u in wanted))
-    lineage = ancestors({j.id: j for j in backend.manager.jobs()}, job)
+    lineage = ancestors({j.id: j for j in backend.manager.family(job.id)}, job)
     try:
         files = await asyncio.to_thread(
             save_job_images, job, backend.images.cached_path, dest, tiles, lineage=lineage
@@ -64,7 +64,7 @@ async def save_images(backend: Backend, job: Job, tiles: list[int] | None, dest:
 
 async def export(backend: Backend, root: str, dest: Path) -> Note:
     """The tree under ``root``: images, sidecars and an index.html in ``dest``."""
-    jobs = backend.manager.jobs()
+    jobs = backend.manager.family(root)
     cached = backend.images.cached_path
 
     def run() -> tuple[Path, int]:

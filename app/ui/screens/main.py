@@ -613,7 +613,7 @@ class MainScreen(Screen[None]):
         if job is None or self.backend is None:
             self.notify("Select a job first.", severity="warning")
             return
-        jobs = self.backend.manager.jobs()
+        jobs = self.backend.manager.family(job.id)
         root = tree_root(jobs, job.id)
         count = len(descendants(jobs, root))
         self._ask_folder(
