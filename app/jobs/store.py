@@ -22,7 +22,7 @@ import urllib.parse
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from app.files import private_dir, private_file
 from app.gcpause import gc_paused
@@ -147,6 +147,13 @@ def read_history_shape(path: Path, newest: int = NEWEST) -> HistoryShape | None:
             return HistoryShape(store.lineage(), store.newest(newest), store.get_meta("theme"))
     except (StoreError, sqlite3.DatabaseError):
         return None
+
+
+class PromptRow(NamedTuple):
+    id: str
+    kind: str
+    prompt: str
+    created_at: float
 
 
 class StoreError(Exception):
@@ -520,6 +527,14 @@ class JobStore:
                 (top, top + "/", top + "0"),
             )
         )
+
+    def prompt_rows(self) -> list[PromptRow]:
+        """(id, kind, prompt, created_at) of every job, oldest first: what the palette's
+        prompt search needs, at a fraction of reading whole jobs."""
+        rows = self._db.execute(
+            "SELECT id, kind, prompt, created_at FROM jobs ORDER BY created_at, rowid"
+        )
+        return [PromptRow(*row) for row in rows]
 
     def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM jobs").fetchone()[0])

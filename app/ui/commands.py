@@ -1,15 +1,15 @@
 """The command palette's own providers: past prompts, and the selected job's buttons.
 
 The palette's other commands (every action with a ``palette`` title) come from the action
-registry, through ``ImagineApp.get_system_commands``. Both work on the in-memory job
-list: no database query per keystroke.
+registry, through ``ImagineApp.get_system_commands``. Past prompts come from one light
+query of the history (id, kind, prompt, time); whole jobs are read for the hits shown.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -26,6 +26,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, LoadingIndicator
 
 from app.jobs.model import Job
+from app.jobs.store import PromptRow
 from app.text import button_text, clean_text
 from app.ui.format import describe_button, shown_title
 from app.ui.screens.main import MainScreen
@@ -39,11 +40,12 @@ DISCOVER = 8
 # U1-U4), past prompts after both, the same way every time.
 BUTTON_RANK = 0.99
 PROMPT_RANK = 0.98
+J = TypeVar("J", Job, PromptRow)  # whole jobs, or just what the prompt search needs
 
 
-def unique_prompts(jobs: Iterable[Job]) -> list[tuple[str, Job]]:
+def unique_prompts(jobs: Iterable[J]) -> list[tuple[str, J]]:
     """(prompt, newest job with it), newest first; originals preferred over button jobs."""
-    best: dict[str, Job] = {}
+    best: dict[str, J] = {}
     for job in jobs:
         key = " ".join(job.prompt.split())
         have = best.get(key)
@@ -81,11 +83,11 @@ class HistoryProvider(Provider):
     def _main(self) -> MainScreen | None:
         return self.screen if isinstance(self.screen, MainScreen) else None
 
-    def _candidates(self) -> list[tuple[str, Job]]:
+    def _candidates(self) -> list[tuple[str, PromptRow]]:
         backend = self._main.backend if self._main is not None else None
-        return unique_prompts(backend.manager.jobs()) if backend is not None else []
+        return unique_prompts(backend.manager.prompt_rows()) if backend is not None else []
 
-    def _show(self, job: Job) -> Callable[[], None]:
+    def _show(self, job: Job | PromptRow) -> Callable[[], None]:
         assert self._main is not None  # there are candidates
         return partial(self._main.show_job, job.id)
 
@@ -103,16 +105,20 @@ class HistoryProvider(Provider):
         folded = "".join(query.casefold().split())
         if not folded:
             return
-        scored: list[tuple[float, str, Job, Any]] = []
-        for prompt, job in self._candidates():
+        scored: list[tuple[float, str, PromptRow, Any]] = []
+        for prompt, row in self._candidates():
             shown = clean_text(prompt, single_line=True)
             if not _subsequence(folded, shown.casefold()):
                 continue
             score, offsets = matcher.fuzzy_search.match(query, shown)
             if score > 0:
-                scored.append((score, shown, job, offsets))
+                scored.append((score, shown, row, offsets))
         scored.sort(key=lambda item: item[0], reverse=True)
-        for score, shown, job, offsets in scored[:MAX_HITS]:
+        backend = self._main.backend if self._main is not None else None
+        for score, shown, hit, offsets in scored[:MAX_HITS]:
+            job = backend.manager.get(hit.id) if backend is not None else None
+            if job is None:  # the history holds only what the hits name: read those
+                continue
             yield Hit(
                 score * PROMPT_RANK,
                 hit_text(shown, offsets),
