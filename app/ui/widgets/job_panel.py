@@ -22,7 +22,6 @@ from textual.css.query import NoMatches
 from textual.timer import Timer
 from textual.widgets import Static
 
-from app.images.model import ImageFailure
 from app.jobs.model import Job, JobState
 from app.text import clean_text
 from app.ui.format import BLOCKED_CODES, STATE_STYLE, shown_title, state_text
@@ -282,6 +281,8 @@ class JobPanel(Vertical):
         size: tuple[int, int],
         captions: list[str] | None,
     ) -> None:
+        from app.images.model import ImageFailure  # not needed for the first screen
+
         if self.images is None:
             return
         results = await self.images.thumbnails(list(urls), size)
