@@ -84,15 +84,17 @@ ACTIONS: tuple[Action, ...] = (
            palette="Blend marked tiles"),
     Action("seed", "E", "seed", "show the job's seed", _IMAGES, palette="Show seed"),
     # -- the prompt (PromptInput)
+    # priority (run as the key arrives, before the keys behind it are handed on): keys
+    # typed right after / or Esc go where the focus has moved, not where it was
     Action("focus_prompt", "slash", "focus_prompt", "focus the prompt", _PROMPT,
-           label="Prompt", footer=1, palette="Focus the prompt"),
+           label="Prompt", footer=1, palette="Focus the prompt", priority=True),
     Action("submit", "enter", "submit", "submit the prompt", _PROMPT, "prompt"),
     Action("prompt_complete", "tab", "complete", "complete a parameter: --sty → --stylize",
            _PROMPT, "prompt"),
     Action("prompt_older", "up", "history(-1)", "earlier / later prompts", _PROMPT, "prompt"),
     Action("prompt_newer", "down", "history(1)", "earlier / later prompts", _PROMPT, "prompt"),
     Action("leave_prompt", "escape", "screen.leave_prompt", "back to the job list", _PROMPT,
-           "prompt", label="Job list", footer=1),
+           "prompt", label="Job list", footer=1, priority=True),
     Action("edit_prompt", "e", "edit_prompt", "edit the selected job's prompt (Enter re-runs it)",
            _PROMPT, palette="Edit and re-run prompt"),
     # -- history: filter, search (HistoryBar), favourites

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
@@ -296,11 +297,15 @@ class MainScreen(Screen[None]):
         problem = self.prompt_input.problem() if pane.error_shown else None
         pane.show_error(problem_line(problem) if problem else "")
 
+    # Both keys are priority bindings (see actions.py): the focus is set at once, not
+    # later as Widget.focus() does, so that the keys behind them follow it.
     def action_focus_prompt(self) -> None:
-        self.prompt_input.focus()
+        if isinstance(self.focused, Input):
+            raise SkipAction()  # "/" typed in a text box is a slash
+        self.set_focus(self.prompt_input)
 
     def action_leave_prompt(self) -> None:
-        self.table.focus()
+        self.set_focus(self.table)
 
     def action_edit_prompt(self) -> None:
         """The selected job's prompt in the prompt pane, focused: Enter runs it again."""

@@ -26,11 +26,13 @@ class InOrderInput(Input):
         await super()._on_key(event)
 
     async def _run_own_binding(self, key: str) -> bool:
-        # The screen's chain starts with the focused widget's bindings, keymap applied.
-        chain = self.screen._binding_chain
-        if not chain or chain[0][0] is not self:
-            return False
-        for binding in chain[0][1].key_to_bindings.get(key, ()):
+        # This input's bindings with the keymap applied, as Textual's binding chain has
+        # them; not read from that chain, which follows the focus: a priority key (Esc)
+        # may have moved it on while keys typed before it still wait here.
+        bindings = self._bindings.copy()
+        if self.app._keymap:
+            bindings.apply_keymap(self.app._keymap)
+        for binding in bindings.key_to_bindings.get(key, ()):
             if not binding.priority and await self.app.run_action(binding.action, self):
                 return True
         return False
