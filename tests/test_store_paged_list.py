@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from test_store_tree import as_the_list_draws, history
-from ui_helpers import SIZE, ui_settings, wait_ready
+from ui_helpers import SIZE, hold_backend, ui_settings, wait_ready
 from waiting import until
 
 from app.jobs.model import Job
@@ -100,19 +100,31 @@ async def test_filters_and_search_are_answered_by_the_store(tmp_path: Path) -> N
         assert job_objects() < JOBS // 2
 
 
-async def test_a_job_another_process_writes_appears_in_the_paged_list(tmp_path: Path) -> None:
+def write_elsewhere(db: Path, job_id: str, prompt: str) -> None:
+    """Another process adds a job to the history."""
+    script = (
+        "import sys; from app.jobs.store import JobStore; from app.jobs.model import Job\n"
+        "with JobStore(sys.argv[1]) as s:\n"
+        "    s.save(Job(id=sys.argv[2], kind='imagine', prompt=sys.argv[3]))\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(db), job_id, prompt], check=True)
+
+
+async def test_jobs_another_process_writes_appear_in_the_paged_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     seeded(tmp_path)
     settings = ui_settings(tmp_path)
-    app = ImagineApp(settings)
+    gate = hold_backend(monkeypatch)
+    app = ImagineApp(settings)  # the first frame's rows are read here
     async with app.run_test(size=SIZE) as pilot:
+        write_elsewhere(settings.db_path, "while-starting", "a blue heron")
+        gate.set()
         await wait_ready(pilot)
         table = app.main.table
-        script = (
-            "import sys; from app.jobs.store import JobStore; from app.jobs.model import Job\n"
-            "with JobStore(sys.argv[1]) as s:\n"
-            "    s.save(Job(id='from-elsewhere', kind='imagine', prompt='a red kite'))\n"
-        )
-        subprocess.run([sys.executable, "-c", script, str(settings.db_path)], check=True)
+        await until(lambda: table.row_index("while-starting") is not None, what="its row")
+        write_elsewhere(settings.db_path, "from-elsewhere", "a red kite")
         await until(lambda: table.row_index("from-elsewhere") is not None, what="the new row")
-        assert table.row_count == JOBS + 1
+        assert table.row_count == JOBS + 2
+        assert "a blue heron" in table.cells("while-starting")["prompt"].plain
         assert "a red kite" in table.cells("from-elsewhere")["prompt"].plain

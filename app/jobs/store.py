@@ -75,6 +75,7 @@ _SHARING_COLUMNS = {
 _SHARING = """
 CREATE INDEX IF NOT EXISTS jobs_rev ON jobs(rev);
 CREATE INDEX IF NOT EXISTS jobs_message ON jobs(message_id);
+CREATE INDEX IF NOT EXISTS jobs_finished ON jobs(finished_at);
 CREATE INDEX IF NOT EXISTS jobs_button_message ON jobs(button_message_id);
 CREATE TRIGGER IF NOT EXISTS jobs_rev_insert AFTER INSERT ON jobs BEGIN
     UPDATE revision SET n = n + 1;
@@ -135,6 +136,7 @@ class HistoryShape:
     lineage: list[tuple[str, str | None]]  # (id, parent id) of every job, oldest first
     newest: list[Job]  # the most recently created jobs, newest first
     theme: str | None = None  # the theme the UI last used, kept with the history
+    revision: int = 0  # the store's revision before it was read: later jobs come after
 
 
 def read_history_shape(path: Path, newest: int = NEWEST) -> HistoryShape | None:
@@ -144,7 +146,10 @@ def read_history_shape(path: Path, newest: int = NEWEST) -> HistoryShape | None:
         return None
     try:
         with JobStore(path, read_only=True) as store:
-            return HistoryShape(store.lineage(), store.newest(newest), store.get_meta("theme"))
+            revision = store.revision()  # first: whatever comes after is read later
+            return HistoryShape(
+                store.lineage(), store.newest(newest), store.get_meta("theme"), revision
+            )
     except (StoreError, sqlite3.DatabaseError):
         return None
 
@@ -459,6 +464,15 @@ class JobStore:
             flags.append(later is None)
         return flags
 
+    def links_since(self, revision: int) -> list[tuple[str, str | None]]:
+        """(id, parent id) of the jobs changed after ``revision``, oldest first: the jobs
+        that may have come since a shape was read (the rev index, not a scan)."""
+        rows = self._db.execute(
+            "SELECT id, parent_id, created_at FROM jobs WHERE rev > ?", (revision,)
+        ).fetchall()
+        rows.sort(key=lambda row: row[2])
+        return [(job_id, parent_id) for job_id, parent_id, _ in rows]
+
     def lineage(self) -> list[tuple[str, str | None]]:
         """(id, parent id) of every job, oldest first: the shape of the history, cheaply."""
         return self._db.execute(
@@ -554,7 +568,8 @@ class JobStore:
         """The ``limit`` most recently finished done jobs finished after ``since``."""
         return list(
             self._iter(
-                "SELECT {cols} FROM jobs WHERE state = ? AND finished_at > ? "
+                # +state: the finished_at index, not the state one (most jobs are done)
+                "SELECT {cols} FROM jobs WHERE +state = ? AND finished_at > ? "
                 "ORDER BY finished_at DESC LIMIT ?",
                 (JobState.DONE.value, since, limit),
             )

@@ -103,9 +103,7 @@ class ImagineApp(App[None]):
             return
         self.backend = backend
         self._save_theme(backend)  # one picked before the backend was open
-        # Every id and parent, read again: jobs may have come since the first frame's.
-        shape = await asyncio.to_thread(read_history_shape, self.settings.db_path, 0)
-        self.main.attach(backend, shape.lineage if shape is not None else [])
+        self.main.attach(backend)
         if backend.manager.count >= FREEZE_HISTORY and not self._frozen:
             # The history now in memory lives as long as the app. Freezing it keeps the
             # cyclic GC from walking it again and again: with 10,000 jobs the first

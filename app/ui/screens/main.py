@@ -79,6 +79,7 @@ class MainScreen(Screen[None]):
         self.settings = settings
         self.backend: Backend | None = None
         self._shape = shape  # the history's shape, drawn before the backend is open
+        self._since = shape.revision if shape is not None else 0  # what it holds
         self._elapsed = elapsed
         self._selected: str | None = None
         self._view = View()  # the view the list shows (the history bar's, once applied)
@@ -159,9 +160,9 @@ class MainScreen(Screen[None]):
             if self.table.row_count:
                 self.table.move_cursor(self.table.row_count - 1)
 
-    def attach(self, backend: Backend, lineage: list[tuple[str, str | None]]) -> None:
-        """The backend is open: list every job of ``lineage`` ((id, parent id) of every
-        job, oldest first) and send a prompt typed while starting."""
+    def attach(self, backend: Backend) -> None:
+        """The backend is open: list the jobs that came since the history's shape was
+        read, and send a prompt typed while starting."""
         self.backend = backend
         self.panel.images = backend.images
         self._seeds = backend.store.seeded_ids()
@@ -169,7 +170,7 @@ class MainScreen(Screen[None]):
         self.prompt_input.check_params = lambda: backend.manager.settings.prompt_parameters
         shown_early = self.table.row_count > 0  # from the history's shape
         # Rows are read as they come on screen: the history is never held whole.
-        self.table.add_links(lineage)
+        self.table.add_links(backend.store.links_since(self._since))
         self.table.use_source(backend.manager.peek_many)
         if self._view.active:
             self._filter()
