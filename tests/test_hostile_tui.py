@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from textual import events
+from textual.widgets import Input
 from ui_helpers import SIZE, ui_settings, wait_ready
 from waiting import until
 
@@ -251,6 +252,75 @@ async def test_a_locked_history_never_freezes_the_app_nor_loses_a_write(tmp_path
         assert _on_disk(db, first.id) == ("done", True)
         await until(lambda: any("written again" in n.message for n in app._notifications))
         assert find(app, prompt="while locked").state is JobState.DONE  # type: ignore[union-attr]
+    assert app.return_code in (None, 0)
+
+
+def _meta_on_disk(db: Path, key: str) -> str | None:
+    """A kept setting (theme, save folder) as the file holds it (read-only)."""
+    import contextlib
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as ro:
+        row = ro.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return str(row[0]) if row else None
+
+
+async def test_a_locked_history_never_freezes_a_theme_change_nor_a_save(tmp_path: Path) -> None:
+    """The theme and the save folder are kept in the history too: with its write lock held
+    by another program, picking a theme and saving an image leave the keys answering, and
+    both values are on disk once the lock is let go."""
+    import subprocess
+
+    from ui_helpers import wait_done, wait_tiles
+
+    from app.ui.screens.save import SaveScreen
+
+    app = ImagineApp(ui_settings(tmp_path / "data"))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        db = app.settings.db_path
+        await _submit(pilot, app, "a harbour at dawn")
+        job = await wait_done(pilot, app, prompt="a harbour at dawn")
+        await wait_tiles(pilot, app, 4)
+        _job_list_focus(app)
+        out = tmp_path / "saved"
+        locker = subprocess.Popen(
+            [sys.executable, "-c", LOCKER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        try:
+            assert locker.stdout is not None and locker.stdout.readline() == b"locked\n"
+            app.theme = "nord"  # as the palette's theme picker sets it
+            await pilot.press("2", "s")
+
+            def asked() -> Input | None:  # the dialog is composed a moment after it is pushed
+                fields = app.screen.query("#save-folder")
+                return (
+                    fields.first(Input) if isinstance(app.screen, SaveScreen) and fields else None
+                )
+
+            field: Input = await until(asked, what="the folder question")
+            field.value = str(out)
+            await pilot.press("enter")
+            await until(lambda: (out / f"{job.id}_2.png").exists(), what="the saved image")
+            await until(
+                lambda: any("Saved 1 image" in n.message for n in app._notifications),
+                what="the saved note",
+            )
+            for tile in (3, 1, 4):  # still answering keys while the writes wait
+                await pilot.press(str(tile))
+                assert app.main.grid.selected == tile
+            assert locker.poll() is None  # all of this while the lock was held
+            assert _meta_on_disk(db, "theme") != "nord"
+            assert _meta_on_disk(db, "save_dir") is None
+        finally:
+            assert locker.stdin is not None
+            locker.stdin.write(b"go\n")
+            locker.stdin.close()
+            locker.wait(30)
+        await until(lambda: _meta_on_disk(db, "theme") == "nord", 30, what="the theme on disk")
+        await until(
+            lambda: _meta_on_disk(db, "save_dir") == str(out), 30, what="the folder on disk"
+        )
     assert app.return_code in (None, 0)
 
 

@@ -483,9 +483,9 @@ async def test_theme_is_remembered_and_config_wins(
     async with app.run_test(size=SIZE) as pilot:
         await wait_ready(pilot)
         app.theme = "nord"
-        await pilot.pause()
         assert app.backend is not None
-        assert app.backend.store.get_meta("theme") == "nord"
+        store = app.backend.store  # written by the history's writer thread: wait for it
+        await until(lambda: store.get_meta("theme") == "nord", what="the theme on disk")
 
     gate = hold_backend(monkeypatch)
     again = ImagineApp(ui_settings(tmp_path))

@@ -179,6 +179,7 @@ class JobManager:
         self._pending: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         self._seq = itertools.count()
         self._store_error: str | None = None  # the last write failure, while they last
+        self._meta: dict[str, str] = {}  # settings asked to be kept, maybe not on disk yet
         self._loop: asyncio.AbstractEventLoop | None = None
         shared = str(store.path) == ":memory:"  # a second connection would be another db
         self._writer = StoreWriter(
@@ -457,6 +458,21 @@ class JobManager:
 
     def set_favourite(self, job_id: str, favourite: bool) -> Job:
         return self._update(self._need(job_id), favourite=favourite)
+
+    def remember(self, key: str, value: str) -> None:
+        """Keep a setting the UI picked (the theme, the save folder) in the history, through
+        the writer like a job's change: never waits for the disk; a failure is told alike."""
+
+        def write(store: JobStore) -> None:
+            if store.get_meta(key) != value:  # an unchanged value costs no write
+                store.set_meta(key, value)
+
+        self._meta[key] = value
+        self._write(write)
+
+    def recalled(self, key: str) -> str | None:
+        """A setting kept with :meth:`remember`: the last one asked for, written or not."""
+        return self._meta.get(key) or self.store.get_meta(key)
 
     # -- submission --------------------------------------------------------------------
 

@@ -141,11 +141,7 @@ class ImagineApp(App[None]):
             self._save_theme(self.backend)
 
     def _save_theme(self, backend: Backend) -> None:
-        try:
-            if backend.store.get_meta("theme") != self.theme:
-                backend.store.set_meta("theme", self.theme)
-        except Exception:  # a read-only or locked store must not break theme switching
-            pass
+        backend.manager.remember("theme", self.theme)  # by the writer: a lock never freezes
 
     def get_key_display(self, binding: Binding) -> str:
         if binding.id == "tile_1" and binding.show:  # full screen: one entry for tiles 1-4

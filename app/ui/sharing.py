@@ -51,7 +51,7 @@ async def save_images(backend: Backend, job: Job, tiles: list[int] | None, dest:
         )
     except (OSError, ValueError) as exc:
         return Note(f"Could not save: {reason(exc)}", "error")
-    backend.store.set_meta("save_dir", str(dest))
+    backend.manager.remember("save_dir", str(dest))
     missing = len(wanted) - len(files)
     what = f"{len(files)} image" + ("s" if len(files) != 1 else "")
     note = f" ({missing} could not be downloaded)" if missing else ""
@@ -76,7 +76,7 @@ async def export(backend: Backend, root: str, dest: Path) -> Note:
         index, missing = await asyncio.to_thread(run)
     except (OSError, ValueError, KeyError) as exc:
         return Note(f"Could not export: {reason(exc)}", "error")
-    backend.store.set_meta("save_dir", str(dest.parent))
+    backend.manager.remember("save_dir", str(dest.parent))
     note = f" ({missing} images not downloaded yet are listed as missing)" if missing else ""
     return Note(f"Exported to {index}{note}", timeout=8)
 

@@ -577,7 +577,7 @@ class MainScreen(Screen[None]):
 
     def save_folder(self) -> Path:
         """Where saves go: the last folder used, else ~/Pictures/imagine-tui or exports/."""
-        last = self.backend.store.get_meta("save_dir") if self.backend is not None else None
+        last = self.backend.manager.recalled("save_dir") if self.backend is not None else None
         return Path(last) if last else default_export_dir(self.settings.data_dir)
 
     @work(group="share", exit_on_error=False)
