@@ -503,7 +503,8 @@ def _report(
     saved: SavedJob | None = None
     saved_files: list[Path] = []
     if code == EXIT_OK and args.out and job.state is JobState.DONE:
-        lineage = ancestors({j.id: j for j in backend.manager.jobs()}, job)
+        # its own tree only: the whole history is 100k jobs in a long-used one
+        lineage = ancestors({j.id: j for j in backend.manager.family(job.id)}, job)
         try:
             saved = save_job(job, backend.images, args.out, lineage=lineage)
         except OSError as exc:

@@ -91,9 +91,13 @@ def test_button_on_a_real_job_and_exit_codes(tmp_path: Path) -> None:
         assert first.returncode == 0, first.stderr
         made = json.loads(first.stdout)
         bmid = made["response"]["buttonMessageId"]
-        child = cli("button", "V2", "--message", bmid, "--wait", env=env)
+        out = tmp_path / "out"
+        child = cli("button", "V2", "--message", bmid, "--wait", "--out", str(out), env=env)
         assert child.returncode == 0, child.stderr
         assert "buttons: U1 U2 U3 U4" in child.stdout
+        # the saved sidecar names the job it came from
+        [sidecar] = [json.loads(p.read_text()) for p in out.glob("*.json")]
+        assert [a["jobId"] for a in sidecar["lineage"]] == [made["jobId"]]
         # the message id `imagine` printed works too (the job is looked up), and so does
         # the label in lower case
         upscale = cli("button", "u1", "--message", made["messageId"], "--wait", env=env)
