@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ui_helpers import SIZE, find, ui_settings, wait_ready
+from textual.geometry import Region
+from textual.widgets import Footer, Static
+from textual.widgets._footer import FooterKey
+from ui_helpers import NARROW, SIZE, find, ui_settings, wait_ready
 from waiting import until
 
 from app.jobs.model import JobState
@@ -50,3 +53,47 @@ async def test_unknown_button_is_a_notification_not_a_crash(tmp_path: Path) -> N
         assert app.main.press("no-such-job", "U1") is None
         await pilot.pause()
         assert any("no longer in the history" in n.message for n in app._notifications)
+
+
+def _shown(app: ImagineApp, widget: Static) -> str:
+    """The text a widget shows on screen now (cut where its height ends)."""
+    strips = widget.render_lines(Region(0, 0, *widget.size))
+    return "\n".join(strip.text.strip() for strip in strips)
+
+
+def _footer_keys(app: ImagineApp) -> list[str]:
+    """The footer's entries that fit on the screen, left of the palette's (docked on
+    the right, over what does not fit), as "key Description"."""
+    footer = app.screen.query_one(Footer)
+    palette = footer.query_one(".-command-palette", FooterKey)
+    return [
+        f"{key.key_display} {key.description}"
+        for key in footer.query(FooterKey)
+        if key is not palette and key.region.width > 0 and key.region.right <= palette.region.x
+    ]
+
+
+@pytest.mark.parametrize("size", [NARROW, (120, 40)])
+async def test_a_blocked_prompt_shows_what_to_do(tmp_path: Path, size: tuple[int, int]) -> None:
+    # The refusal sentence is long; the way on ("Press e…") must not be cut off, and
+    # at 80 columns the job view's footer still offers R (not dropped for lack of room).
+    app = ImagineApp(ui_settings(tmp_path, sim_banned=("grass",)))
+    async with app.run_test(size=size) as pilot:
+        await wait_ready(pilot)
+        app.main.prompt_input.value = "a field of grass at noon"
+        await pilot.press("enter")
+        await until(
+            lambda: (j := find(app, kind="imagine")) is not None and j.state is JobState.FAILED,
+            what="the job to fail",
+        )
+        if size == NARROW:
+            await pilot.press("enter")  # the list, then the job, take turns
+            await until(lambda: app.main.has_class("-job"), what="the job view")
+        detail = app.query_one("#detail", Static)
+
+        def seen() -> str:
+            return " ".join(_shown(app, detail).split())
+
+        await until(lambda: "Press e to edit the prompt." in seen(), what="the hint shown")
+        assert "is banned" in seen()  # the reason too
+        await until(lambda: "R Retry" in _footer_keys(app), what="R in the footer")

@@ -47,10 +47,10 @@ ACTIONS: tuple[Action, ...] = (
     Action("page_up", "pageup", "page_up", "a page up", _LIST, "jobs"),
     Action("first", "home", "first", "first job", _LIST, "jobs"),
     Action("last", "end", "last", "last job", _LIST, "jobs"),
-    Action("parent", "p", "parent", "go to the parent job", _LIST, label="Parent", footer=5,
+    Action("parent", "p", "parent", "go to the parent job", _LIST, label="Parent", footer=6,
            palette="Parent job"),
     Action("child", "c,right_square_bracket", "child", "go to the first child job", _LIST,
-           label="Child", footer=6, palette="First child job"),
+           label="Child", footer=7, palette="First child job"),
     Action("open_tile", "enter", "select_cursor", "open the selected tile full screen", _LIST,
            "jobs", palette="Open tile full screen"),
     # narrow terminals: the job shown instead of the list, nothing focused
@@ -69,8 +69,9 @@ ACTIONS: tuple[Action, ...] = (
            label="Vary", footer=3, palette="Variations of selected tile"),
     Action("reroll", "r", "reroll", "reroll the grid (🔄)", _IMAGES, label="Reroll", footer=4,
            palette="Reroll"),
+    # before p/c: in the narrow job view (80 columns) the footer drops what comes last
     Action("retry", "R", "retry", "retry a failed, stalled or uncertain job", _IMAGES,
-           label="Retry", footer=7, palette="Retry job"),
+           label="Retry", footer=5, palette="Retry job"),
     Action("reload_images", "i", "reload_images", "reload images that failed to download",
            _IMAGES, palette="Reload images"),
     Action("remix", "m", "remix", "variations of the selected tile with a new prompt (remix)",

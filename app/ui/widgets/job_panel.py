@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 GRID_DELAY = 0.07  # seconds between moves that count as keys repeating (j held down)
 DETAIL_LINES = 4  # the detail's max-height below
+FAILED_LINES = 8  # a failure's: its reason and what to do next must fit
 
 
 def waiting_hint(job: Job) -> str:
@@ -79,9 +80,11 @@ def detail_text(job: Job, parent: Job | None) -> Text:
         text.append("seed ", style="dim")
         text.append(clean_text(str(seed), single_line=True), style="bold green")
     if job.error and job.state.retryable:
+        # what to do first, on its own line: a long reason cannot push it out of sight
+        text.append("\n")
+        text.append(f"{_next_step(job)}.", style="bold")
         text.append("\n")
         text.append(clean_text(job.error), style=STATE_STYLE[job.state])
-        text.append(f" · {_next_step(job)}", style="dim")
     return text
 
 
@@ -94,6 +97,7 @@ class JobPanel(Vertical):
         height: 1fr;
         padding: 0 1;
         & > #detail {{ height: auto; max-height: {DETAIL_LINES}; padding: 0 1; }}
+        & > #detail.-failed {{ max-height: {FAILED_LINES}; }}
     }}
     ImageGrid {{
         grid-size: 2 2;
@@ -175,12 +179,13 @@ class JobPanel(Vertical):
         buttons = self.query_one("#buttons", ButtonBar)
         if job is None:
             self.stop()
-            self._set_detail(Text(""))
+            self._set_detail(Text(""), DETAIL_LINES)
             buttons.show(None, ())
             self._grid_key = None
             self._grid_job = None
             return
-        self._set_detail(detail_text(job, parent))
+        failed = bool(job.error and job.state.retryable)
+        self._set_detail(detail_text(job, parent), FAILED_LINES if failed else DETAIL_LINES)
         hint = "Buttons appear when the job is done." if job.state.active else ""
         buttons.show(job.id, job.buttons if job.state is JobState.DONE else (), hint)
         if later:
@@ -233,18 +238,20 @@ class JobPanel(Vertical):
             with contextlib.suppress(NoMatches):  # the timer fired during shut-down
                 self._show_images(self._job)
 
-    def _set_detail(self, text: Text) -> None:
+    def _set_detail(self, text: Text, most: int) -> None:
         """Update the detail; re-lay out the screen only if its height may change.
 
         A layout pass re-renders every widget, the job list included: done on each cursor
         move it was the largest part of the key-to-screen time. When no line needs
         wrapping, the height is the line count, so an equal count needs no layout.
+        ``most``: the lines it may take (more for a failure).
         """
         detail = self.query_one("#detail", Static)
         width, height = detail.content_size
         lines = text.plain.split("\n")
         fits = width > 0 and all(0 < cell_len(line) <= width for line in lines)
-        detail.update(text, layout=not (fits and min(len(lines), DETAIL_LINES) == height))
+        detail.set_class(most == FAILED_LINES, "-failed")
+        detail.update(text, layout=not (fits and min(len(lines), most) == height))
 
     def _show_images(self, job: Job, *, force: bool = False) -> None:
         grid = self.grid
