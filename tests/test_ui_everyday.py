@@ -11,7 +11,7 @@ import pytest
 from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
-from textual.command import CommandInput, CommandPalette
+from textual.command import CommandInput, CommandList, CommandPalette
 from textual.widgets import Input, Static
 from ui_helpers import (
     SIZE,
@@ -186,6 +186,51 @@ async def test_a_fast_burst_of_keys_is_typed_in_order(tmp_path: Path) -> None:
         _burst(app, "slash", "end", "y", "escape", "slash", "z")
         await until(lambda: app.main.prompt_input.value == "xadeyz", what="'xadeyz'")
         assert len(jobs(app)) == 0  # nothing was sent
+
+
+async def test_keys_typed_right_after_e_or_ctrl_f_follow_the_focus(tmp_path: Path) -> None:
+    """e then ', 35mm' typed fast from the list edit the prompt, none reach the list (there
+    3 and m would pick tile 3 and open a remix); ctrl+f then 'harb' is the query. The
+    palette's "Edit and re-run prompt" still works with the prompt focused."""
+    app = ImagineApp(ui_settings(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_ready(pilot)
+        job = await _submit(pilot, app, "a quiet harbour")
+        app.main.table.focus()
+        await until(lambda: app.focused is app.main.table, what="the list focused")
+        prompt = app.main.prompt_input
+        _burst(app, "e", ",")
+        app.post_message(events.Key("space", " "))
+        _burst(app, *"35mm")
+        await until(lambda: prompt.value == "a quiet harbour, 35mm", what="the edited prompt")
+        assert prompt.cursor_position == len(prompt.value)
+        assert app.focused is prompt and app.screen is app.main  # no remix dialog
+        assert app.main.grid.selected == 1 and len(jobs(app)) == 1
+        _burst(app, *"e!")  # in the prompt, e is a letter
+        await until(lambda: prompt.value.endswith("35mme!"), what="e typed")
+
+        app.main.table.focus()
+        await until(lambda: app.focused is app.main.table, what="the list again")
+        _burst(app, "ctrl+f", *"harb")
+        search = app.main.search_input
+        await until(lambda: search.value == "harb", what="'harb' in the search box")
+        assert app.focused is search and app.main.table.selected_id == job.id
+
+        prompt.value = ""
+        app.main.set_focus(prompt)
+        await pilot.press("ctrl+p")
+        await until(lambda: isinstance(app.screen, CommandPalette), what="the palette")
+        await pilot.press(*"edit and re-run")
+
+        def first_hit() -> str:
+            hits = app.screen.query(CommandList)
+            found = hits.first() if hits else None
+            return str(found.get_option_at_index(0).prompt) if found and found.option_count else ""
+
+        await until(lambda: "Edit and re-run prompt" in first_hit(), what="the palette's hit")
+        await pilot.press("enter")
+        await until(lambda: prompt.value == job.prompt, what="the palette's edit")
+        assert len(jobs(app)) == 1
 
 
 async def test_palette_finds_past_prompts_and_selects_the_job(tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ class Action:
     footer: int = 0  # its place in the footer, among its target's keys (0 = not shown)
     palette: str = ""  # a command palette entry with this title ('' = none)
     priority: bool = False
+    key_action: str = ""  # what the key runs, where not ``action`` (the palette's)
 
 
 _LIST, _IMAGES, _PROMPT, _HISTORY, _SHARE, _APP = GROUPS
@@ -96,12 +97,16 @@ ACTIONS: tuple[Action, ...] = (
     Action("prompt_newer", "down", "history(1)", "earlier / later prompts", _PROMPT, "prompt"),
     Action("leave_prompt", "escape", "screen.leave_prompt", "back to the job list", _PROMPT,
            "prompt", label="Job list", footer=1, priority=True),
+    # e and ctrl+f: priority too, as keys only (typed in a text box they are its own);
+    # the palette runs the action whatever has the focus
     Action("edit_prompt", "e", "edit_prompt", "edit the selected job's prompt (Enter re-runs it)",
-           _PROMPT, palette="Edit and re-run prompt"),
+           _PROMPT, palette="Edit and re-run prompt", priority=True,
+           key_action="key('edit_prompt')"),
     # -- history: filter, search (HistoryBar), favourites
     Action("filter", "F", "cycle_filter", "filter: all → running → done → failed → ★", _HISTORY,
            palette="Filter jobs by state"),
-    Action("search", "ctrl+f", "search", "search prompts", _HISTORY, palette="Search prompts"),
+    Action("search", "ctrl+f", "search", "search prompts", _HISTORY, palette="Search prompts",
+           priority=True, key_action="key('search')"),
     Action("show_all", "escape", "clear_view", "clear filter and search (list or search box)",
            _HISTORY, palette="Show all jobs"),
     Action("search_clear", "escape", "screen.clear_search",
@@ -141,7 +146,7 @@ def bindings(target: Target) -> list[BindingType]:
     return [
         Binding(
             a.keys,
-            a.action,
+            a.key_action or a.action,
             a.label or a.description,
             show=bool(a.footer),
             priority=a.priority,

@@ -298,8 +298,8 @@ class MainScreen(Screen[None]):
         problem = self.prompt_input.problem() if pane.error_shown else None
         pane.show_error(problem_line(problem) if problem else "")
 
-    # Both keys are priority bindings (see actions.py): the focus is set at once, not
-    # later as Widget.focus() does, so that the keys behind them follow it.
+    # /, Esc, e and ctrl+f are priority bindings (see actions.py): the focus is set at
+    # once, not later as Widget.focus() does, so that the keys behind them follow it.
     def action_focus_prompt(self) -> None:
         if isinstance(self.focused, Input):
             raise SkipAction()  # "/" typed in a text box is a slash
@@ -308,13 +308,20 @@ class MainScreen(Screen[None]):
     def action_leave_prompt(self) -> None:
         self.set_focus(self.table)
 
+    async def action_key(self, action: str) -> None:
+        """``action`` as its key runs it: in a text box the key is the box's own (e is
+        typed, ctrl+f deletes a word); the palette runs ``action`` itself."""
+        if isinstance(self.focused, Input):
+            raise SkipAction()
+        await self.run_action(action)
+
     def action_edit_prompt(self) -> None:
         """The selected job's prompt in the prompt pane, focused: Enter runs it again."""
         job = self._need_job()
         if job is not None:
             self.prompt_input.value = job.prompt
             self.prompt_input.cursor_position = len(job.prompt)
-            self.prompt_input.focus()
+            self.set_focus(self.prompt_input)
             self.notify("Edit the prompt, then Enter runs it again.", timeout=2)
 
     # -- buttons -------------------------------------------------------------------------------
@@ -496,6 +503,7 @@ class MainScreen(Screen[None]):
 
     def action_search(self) -> None:
         self.search_input.open()
+        self.set_focus(self.search_input)  # at once: the keys typed next are the query
 
     def on_resize(self) -> None:
         self.refresh_bindings()  # Esc back to the list: in the footer only when narrow
