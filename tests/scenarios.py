@@ -83,8 +83,9 @@ async def quiet(pilot: Pilot[Any], *, toasts: bool = False) -> None:
     toasts dropped unless asked."""
     app = the_app(pilot)
     main = app.main
-    # the palette's search: until it ends, the list may hold an earlier query's results
-    busy = {"grid", "full", "share", CommandPalette._GATHER_COMMANDS_GROUP}
+    # the palette's search and the list's filter: until they end, the list may hold an
+    # earlier query's results
+    busy = {"grid", "full", "share", "filter", CommandPalette._GATHER_COMMANDS_GROUP}
 
     def still() -> bool:
         selected = main.selected_job

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from test_store_tree import as_the_list_draws, history
-from ui_helpers import SIZE, hold_backend, ui_settings, wait_ready
+from ui_helpers import SIZE, hold_backend, ui_settings, view_shown, wait_ready
 from waiting import until
 
 from app.jobs.model import Job
@@ -85,7 +85,7 @@ async def test_filters_and_search_are_answered_by_the_store(tmp_path: Path) -> N
             View(state="favourites", query="prompt 3 v1"),  # words in the prompt or title
         ):
             app.main._apply_view(view)
-            await pilot.pause()
+            await view_shown(pilot)
             show = view.predicate()
             assert show is not None
             passed = {j.id for j in jobs if show(j)}

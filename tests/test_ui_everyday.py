@@ -19,6 +19,7 @@ from ui_helpers import (
     hold_backend,
     jobs,
     ui_settings,
+    view_shown,
     wait_done,
     wait_grid,
     wait_ready,
@@ -301,9 +302,11 @@ async def test_filter_search_favourite_and_rerun(tmp_path: Path) -> None:
         seen = []
         for _ in range(5):
             await pilot.press("F")
+            await view_shown(pilot)
             seen.append((app.main.view.state, app.main.table.row_count))
         assert seen == [("running", 0), ("done", 2), ("failed", 1), ("favourites", 1), ("all", 3)]
         await pilot.press("F", "F")  # done
+        await view_shown(pilot)
         assert "done" in str(app.main.table.border_title)
         assert "2 of 3" in str(app.main.table.border_title)
 
@@ -318,6 +321,7 @@ async def test_filter_search_favourite_and_rerun(tmp_path: Path) -> None:
         assert _focus(app) is app.main.table
         assert app.main.table.row_count == 1
         await pilot.press("escape")
+        await view_shown(pilot)
         assert app.main.table.row_count == 3
         assert not app.main.view.active
         assert not app.main.search_input.display

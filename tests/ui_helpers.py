@@ -55,6 +55,15 @@ async def wait_ready(pilot: Pilot[Any]) -> ImagineApp:
     return app
 
 
+async def view_shown(pilot: Pilot[Any]) -> None:
+    """Until the list shows the view last asked for (the store answers it in a thread)."""
+    app = the_app(pilot)
+    await until(
+        lambda: not any(w.group == "filter" and not w.is_finished for w in app.workers),
+        what="the list's filter",
+    )
+
+
 def jobs(app: ImagineApp) -> list[Job]:
     """Every job, oldest first (none while the backend is not open yet)."""
     if app.backend is None:

@@ -248,6 +248,11 @@ class JobManager:
             found[job.id] = self._pending_over(job)
         return found
 
+    def held(self) -> list[Job]:
+        """The jobs this manager holds: live, recently touched or not written yet (newer
+        than the store's versions)."""
+        return list(self._jobs.values())
+
     def _need(self, job_id: str) -> Job:
         job = self.get(job_id)
         if job is None:
