@@ -38,6 +38,12 @@ TARGETS = {  # figure: (target, "max" or "ratio")
     "first_paint_ratio": 1.2,
 }
 IDLE_SECONDS = 5.0
+FILTERS = (  # history bar views, as F and a search make them
+    {"state": "failed"},
+    {"state": "favourites"},
+    {"query": "misty"},
+    {"state": "done", "query": "lake valley"},
+)
 PRESSES = 100
 
 
@@ -107,6 +113,35 @@ async def measure(data_dir: Path, n: int) -> dict[str, Any]:
             await asyncio.sleep(0.03)
         result["jk_p50_ms"] = 1000 * statistics.median(lat)
         result["jk_p95_ms"] = 1000 * statistics.quantiles(lat, n=20)[18]
+        # A filter or search: how long the key's handler holds the UI, and until it is shown.
+        from app.ui.widgets.history_bar import View
+
+        blocked: list[float] = []
+        shown: list[float] = []
+        stalls = [0.0]  # the longest the event loop went without a turn
+
+        async def watch() -> None:
+            while True:
+                t = time.perf_counter()
+                await asyncio.sleep(0.002)
+                stalls[0] = max(stalls[0], time.perf_counter() - t)
+
+        watcher = asyncio.create_task(watch())
+        for fields in FILTERS:
+            view = View(**fields)
+            t1 = time.perf_counter()
+            app.main._apply_view(view)
+            blocked.append(time.perf_counter() - t1)
+            hit = await frames.until(
+                lambda: not any(w.group == "filter" and not w.is_finished for w in app.workers),
+                10.0,
+            )
+            shown.append((hit or time.perf_counter()) - t1)
+        watcher.cancel()
+        app.main._apply_view(View())
+        result["filter_stall_max_ms"] = 1000 * stalls[0]
+        result["filter_block_max_ms"] = 1000 * max(blocked)
+        result["filter_shown_max_ms"] = 1000 * max(shown)
         result["rss_mb"], result["peak_rss_mb"] = rss_mb()
     return result
 

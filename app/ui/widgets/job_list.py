@@ -125,6 +125,7 @@ class JobList(ScrollView, can_focus=True):
         self._shown: set[str] | None = None  # ids the filter accepted, as the store said
         self._source: Source | None = None
         self._rows: list[str] = []  # job ids on the list, top to bottom
+        self._order: list[str] | None = None  # every job's id in tree order, until a link
         self._index: dict[str, int] | None = None  # row of each id, built when asked
         self.cursor_row = 0
         self._strips: LRUCache[tuple[object, ...], tuple[Job, Strip]] = LRUCache(512)
@@ -173,13 +174,20 @@ class JobList(ScrollView, can_focus=True):
         return dict(zip((key for key, _, _ in COLUMNS), self._cells(job, widths), strict=True))
 
     def tree_order(self) -> list[str]:
-        order: list[str] = []
-        stack = list(reversed(self._kids.get(None, [])))
-        while stack:  # iterative: a deep chain of variations must not hit the recursion limit
-            job_id = stack.pop()
-            order.append(job_id)
-            stack.extend(reversed(self._kids.get(job_id, [])))
-        return order
+        return list(self._tree_order())
+
+    def _tree_order(self) -> list[str]:
+        """Kept until the tree changes: a filter then orders its rows without walking the
+        tree (50 ms for 100,000 jobs)."""
+        if self._order is None:
+            order: list[str] = []
+            stack = list(reversed(self._kids.get(None, [])))
+            while stack:  # iterative: a deep chain of variations must not hit the recursion limit
+                job_id = stack.pop()
+                order.append(job_id)
+                stack.extend(reversed(self._kids.get(job_id, [])))
+            self._order = order
+        return self._order
 
     # -- changes ------------------------------------------------------------------------
 
@@ -449,19 +457,21 @@ class JobList(ScrollView, can_focus=True):
 
     def _reset(self) -> None:
         self._jobs, self._parent_of, self._kids = {}, {}, {}
+        self._order = None
 
     def _link(self, job_id: str, parent_id: str | None) -> None:
         # A child whose parent is missing from the history is shown as a root.
         parent = parent_id if parent_id in self._parent_of else None
         self._parent_of[job_id] = parent
         self._kids.setdefault(parent, []).append(job_id)
+        self._order = None
 
     def _rebuild(self) -> None:
         keep = self.selected_id
         show, jobs = self._show, self._jobs
-        order = self.tree_order()
+        order = self._tree_order()
         if show is None:
-            self._rows = order
+            self._rows = list(order)  # roots are appended to the rows, not to the order
         elif self._shown is not None:
             shown = self._shown
             self._rows = [i for i in order if i in shown]
