@@ -104,6 +104,7 @@ class JobStore:
         self._by_button_id: dict[str, SimJob] = {}
         self._on_change = on_change
         self._save_lock = threading.Lock()
+        self.arrived = threading.Event()  # set when a job is added: the clock has work again
         for job in saved:
             self._add(job)
 
@@ -114,6 +115,11 @@ class JobStore:
     def snapshot(self) -> dict[str, SimJob]:
         with self.lock:
             return dict(self._jobs)
+
+    def running(self) -> bool:
+        """Whether any job is still to settle (the clock sleeps while none is)."""
+        with self.lock:
+            return any(job.status == "running" for job in self._jobs.values())
 
     def get(self, message_id: str) -> SimJob | None:
         with self.lock:
@@ -132,6 +138,7 @@ class JobStore:
         self._reserved.discard(job.message_id)
         self._jobs[job.message_id] = job
         self._by_button_id[job.button_message_id] = job
+        self.arrived.set()
         return job
 
     def _changed(self) -> None:

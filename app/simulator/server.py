@@ -76,6 +76,20 @@ class _Server(ThreadingHTTPServer):
             return
         super().handle_error(request, client_address)
 
+    def serve(self) -> None:
+        """serve_forever without its polling wake-ups (20 a second while idle): the loop
+        sleeps until a connection comes, and :meth:`shutdown` makes one to end it."""
+        self.serve_forever(poll_interval=3600.0)
+
+    def shutdown(self) -> None:
+        ending = threading.Thread(target=super().shutdown, name="sim-shutdown", daemon=True)
+        ending.start()  # asks the loop to end, then waits until it has
+        host, port = self.server_address[:2]
+        while ending.is_alive():  # a connection wakes the loop to see the request
+            with contextlib.suppress(OSError):
+                socket.create_connection((str(host), int(port)), timeout=1.0).close()
+            ending.join(0.05)
+
     def process_request(self, request: Any, client_address: Any) -> None:
         # Tracked from the accept, not from when its thread starts: a handover waits for it.
         self.sim._track(request, add=True)
@@ -314,9 +328,7 @@ class Simulator:
         self.base_url = f"http://{shown}:{self.port}"
         self.store.base_url = self.base_url
         self._threads = [
-            threading.Thread(
-                target=server.serve_forever, args=(0.05,), name="sim-http", daemon=True
-            ),
+            threading.Thread(target=server.serve, name="sim-http", daemon=True),
             threading.Thread(target=self._clock, name="sim-clock"),
         ]
         for thread in self._threads:
@@ -332,6 +344,7 @@ class Simulator:
         if server is None:
             return
         self._stopping.set()  # releases "hang" faults at once
+        self.store.arrived.set()  # and the clock's sleep
         server.shutdown()
         if drain:
             self._drain(server, drain)
@@ -371,7 +384,13 @@ class Simulator:
         self.stop()
 
     def _clock(self) -> None:
-        while not self._stopping.wait(CLOCK_INTERVAL):  # ends with stop()
+        arrived = self.store.arrived
+        while True:  # ends with stop()
+            arrived.clear()  # before looking: a job added from here on sets it again
+            if not self.store.running():
+                arrived.wait()  # nothing to settle: no wake-ups while idle
+            if self._stopping.wait(CLOCK_INTERVAL):
+                return
             for delivery in self.store.tick():
                 self.webhooks.send(self.dialect.delivery(self, delivery, self.base_url))
 
