@@ -67,7 +67,9 @@ def history(n: int, seed: int = 7) -> list[Job]:
     """N finished jobs: imagines with V/U/reroll children (and grandchildren), some failed."""
     rng = random.Random(seed)
     jobs: list[Job] = []
-    now = time.time() - 90 * 86400
+    # Steps average 302.5 s: start far enough back that the newest job is ~90 days old
+    # (a long history must not run into the future, where it would count as recent).
+    now = time.time() - 90 * 86400 - n * 302.5
     done_parents: list[Job] = []
     while len(jobs) < n:
         now += rng.uniform(5, 600)
