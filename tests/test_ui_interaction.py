@@ -211,8 +211,9 @@ async def test_narrow_terminals_show_the_list_or_the_job(tmp_path: Path) -> None
         await wait_ready(pilot)
         await _submit(pilot, app, "a small boat")
         job = await wait_done(pilot, app, prompt="a small boat")
-        cells = app.main.table.cells(job.id)
-        assert "done" in cells["state"].plain and app.main.table.region.width == 60
+        # The row follows the job's event a frame later.
+        await until(lambda: "done" in app.main.table.cells(job.id)["state"].plain, what="row done")
+        assert app.main.table.region.width == 60
         assert not app.main.panel.display or app.main.panel.region.width == 0
         await pilot.press("enter")  # the job, full width
         await until(lambda: app.main.panel.region.width == 60, what="the job shown")
