@@ -6,33 +6,22 @@ the tile names) does not load the pipeline with httpx and Pillow.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from app.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from app.images.cache import save_copy
-    from app.images.model import ImageFailure, ImageFetchError, TileResult
-    from app.images.pipeline import ImagePipeline
+    from app.images.cache import save_copy as save_copy
+    from app.images.model import ImageFailure as ImageFailure
+    from app.images.model import ImageFetchError as ImageFetchError
+    from app.images.model import TileResult as TileResult
+    from app.images.pipeline import ImagePipeline as ImagePipeline
 
-_WHERE = {
-    "save_copy": "app.images.cache",
-    "ImageFailure": "app.images.model",
-    "ImageFetchError": "app.images.model",
-    "TileResult": "app.images.model",
-    "ImagePipeline": "app.images.pipeline",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_WHERE[name]), name)
-
-
-__all__ = [
-    "ImageFailure",
-    "ImageFetchError",
-    "ImagePipeline",
-    "TileResult",
-    "save_copy",
-]
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "app.images.cache": ("save_copy",),
+        "app.images.model": ("ImageFailure", "ImageFetchError", "TileResult"),
+        "app.images.pipeline": ("ImagePipeline",),
+    },
+)
