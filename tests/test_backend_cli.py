@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_process import cli
 from PIL import Image
 
 from app.api.errors import FAILURE_CODES, AuthError
@@ -22,17 +22,6 @@ from app.backends import API_NAMES
 from app.simulator import Simulator, SimulatorConfig
 
 FAST = ("--speed", "150")
-
-
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=90,
-        check=False,
-    )
 
 
 @pytest.fixture(params=API_NAMES)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cli_process import cli, interrupt_imagine_wait
 from demo_settings import demo_settings
 from PIL import Image
 
@@ -20,20 +21,6 @@ from app.settings import Settings
 from app.simulator import Simulator, SimulatorConfig
 
 TOKEN = "tok-SECRET-99"
-
-
-def cli(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def _store_jobs(data_dir: Path) -> list[Job]:
@@ -153,30 +140,11 @@ def test_ctrl_c_while_waiting_says_where_the_job_is_and_the_app_finishes_it(
 ) -> None:
     data = tmp_path / "d"
     with Simulator(SimulatorConfig(speed=5)) as sim:  # a 7 s job: time to interrupt it
-        env = {
-            **os.environ,
-            "IMAGINE_BASE_URL": sim.base_url,
-            "IMAGINE_RATE_INTERVAL": "0",
-            "IMAGINE_DATA_DIR": str(data),
-        }
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "app", "imagine", "a slow harbour", "--wait"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        try:
-            assert proc.stdout is not None
-            message_id = proc.stdout.readline().strip()  # printed once the service took it
-            proc.send_signal(signal.SIGINT)
-            _, stderr = proc.communicate(timeout=30)
-        finally:
-            proc.kill()
-        assert proc.returncode == 130 and "Traceback" not in stderr
-        assert f"(messageId {message_id}) was sent and keeps running" in stderr
+        stopped = interrupt_imagine_wait(sim, data)
+        assert stopped.returncode == 130 and "Traceback" not in stopped.stderr
+        assert f"(messageId {stopped.message_id}) was sent and keeps running" in stopped.stderr
         [job] = _store_jobs(data)
-        assert job.message_id == message_id and job.state.active
+        assert job.message_id == stopped.message_id and job.state.active
         assert len(sim.jobs) == 1
 
         # The app resumes it like any of its own jobs: polled to done, never sent again.

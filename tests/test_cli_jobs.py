@@ -5,37 +5,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from cli_process import cli, interrupt_imagine_wait, service_env
 from demo_settings import demo_settings
 
 from app.jobs.model import Job, JobState
 from app.jobs.store import JobStore
 from app.simulator import Simulator, SimulatorConfig
-
-
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=90,
-        check=False,
-    )
-
-
-def _service_env(sim: Simulator, data: Path) -> dict[str, str]:
-    return {
-        "IMAGINE_BASE_URL": sim.base_url,
-        "IMAGINE_RATE_INTERVAL": "0",
-        "IMAGINE_DATA_DIR": str(data),
-    }
 
 
 def test_jobs_lists_the_history_and_wait_finishes_a_job_left_running(tmp_path: Path) -> None:
@@ -78,28 +59,14 @@ def test_jobs_lists_the_history_and_wait_finishes_a_job_left_running(tmp_path: P
 def test_wait_after_ctrl_c_finishes_the_job_without_sending_it_again(tmp_path: Path) -> None:
     data = tmp_path / "d"
     with Simulator(SimulatorConfig(speed=5)) as sim:  # a 7 s job: time to interrupt it
-        env = {**os.environ, **_service_env(sim, data)}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "app", "imagine", "a slow harbour", "--wait"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        try:
-            assert proc.stdout is not None
-            message_id = proc.stdout.readline().strip()
-            proc.send_signal(signal.SIGINT)
-            _, stderr = proc.communicate(timeout=30)
-        finally:
-            proc.kill()
-        assert proc.returncode == 130, stderr
-        job_id = stderr.split("job ", 1)[1].split()[0]  # the id the interruption printed
+        stopped = interrupt_imagine_wait(sim, data)
+        assert stopped.returncode == 130, stopped.stderr
+        job_id = stopped.stderr.split("job ", 1)[1].split()[0]  # the id the interruption printed
 
-        waited = cli("wait", job_id, "--json", env=_service_env(sim, data))
+        waited = cli("wait", job_id, "--json", env=service_env(sim, data))
         assert waited.returncode == 0, waited.stderr
         result = json.loads(waited.stdout)
-        assert result["messageId"] == message_id and result["progress"] == 100
+        assert result["messageId"] == stopped.message_id and result["progress"] == 100
         assert "progress: 100%" in waited.stderr
         assert len(sim.jobs) == 1  # never sent twice
 
@@ -122,7 +89,7 @@ def test_wait_follows_a_job_another_live_process_holds_instead_of_polling(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**os.environ, **_service_env(sim, data)},
+            env={**os.environ, **service_env(sim, data)},
         )
         try:
             time.sleep(1.5)  # the waiter is up and following (a poll would 404 this job)

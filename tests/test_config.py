@@ -4,7 +4,6 @@ configuration, as one would write it in the file."""
 
 from __future__ import annotations
 
-import os
 import socket
 import stat
 import subprocess
@@ -13,6 +12,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from cli_process import cli
 from ui_helpers import SIZE, ui_settings, wait_ready
 from waiting import until
 
@@ -28,20 +28,6 @@ from app.urls import redact_url
 def write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def cli(
-    *args: str, env: dict[str, str] | None = None, stdin: str = ""
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=60,
-        check=False,
-    )
 
 
 def refused(run: subprocess.CompletedProcess[str]) -> str:
