@@ -40,6 +40,8 @@ SAVE_FOLDER = "~/Pictures/imagine-tui"  # the real default depends on the machin
 
 
 class Shot(Protocol):
+    """Takes the screen once :func:`quiet`: a journey need not wait before a shot."""
+
     async def __call__(self, name: str, *, toasts: bool = False) -> None: ...
 
 
@@ -158,6 +160,19 @@ async def back_to_main(pilot: Pilot[Any]) -> None:
     await until(lambda: app.screen is app.main, what="the main screen again")
 
 
+async def visit(pilot: Pilot[Any], shot: Shot, key: str, kind: type[Any], name: str) -> None:
+    """Open the ``kind`` screen with ``key``; shoot it as ``name``."""
+    await pilot.press(key)
+    await on_screen(pilot, kind)
+    await shot(name)
+
+
+async def leave(pilot: Pilot[Any]) -> None:
+    """Escape back to the main screen."""
+    await pilot.press("escape")
+    await back_to_main(pilot)
+
+
 async def press_then_wait(pilot: Pilot[Any], key: str, **attrs: Any) -> Job:
     """Press a button key on the selected job; wait for the child job to finish."""
     app = the_app(pilot)
@@ -196,7 +211,6 @@ async def tour_done(pilot: Pilot[Any]) -> None:
 async def first_run(pilot: Pilot[Any], shot: Shot, arranged: Any) -> None:
     """Empty, a draft, a blank prompt refused, a job running with its preview."""
     app = await ready(pilot)
-    await quiet(pilot)
     await shot("empty")
     await pilot.press(*"a lake")
     await shot("typing")
@@ -213,7 +227,6 @@ async def first_run(pilot: Pilot[Any], shot: Shot, arranged: Any) -> None:
     await shot("running")
     await pilot.press("F")
     await view_is(pilot, "running")
-    await quiet(pilot)
     await shot("filter_running")
 
 
@@ -224,38 +237,25 @@ async def variations(pilot: Pilot[Any], shot: Shot, arranged: Any) -> None:
     await press_then_wait(pilot, "v", label="V2")
     await pilot.press("c")
     await tiles_drawn(pilot, 4)
-    await quiet(pilot)
     await shot("variation")
     await pilot.press("1")
     await press_then_wait(pilot, "u", label="U1")
     await pilot.press("c")
     await tiles_drawn(pilot, 1)
-    await quiet(pilot)
     await shot("upscale")
-    await pilot.press("enter")
-    await on_screen(pilot, ImageScreen)
-    await quiet(pilot)
-    await shot("full_screen")
-    await pilot.press("escape")
-    await back_to_main(pilot)
+    await visit(pilot, shot, "enter", ImageScreen, "full_screen")
+    await leave(pilot)
     await pilot.press("p")
     await tiles_drawn(pilot, 4)
-    await quiet(pilot)
     await shot("parent")
-    await pilot.press("question_mark")
-    await on_screen(pilot, HelpScreen)
-    await quiet(pilot)
-    await shot("help")
-    await pilot.press("escape")
-    await back_to_main(pilot)
+    await visit(pilot, shot, "question_mark", HelpScreen, "help")
+    await leave(pilot)
     await pilot.press("ctrl+p")
     await on_screen(pilot, CommandPalette)
     await pilot.press(*"upscale")
     await until(lambda: "Upscale selected tile" in _palette_text(pilot), what="the command")
-    await quiet(pilot)
     await shot("palette_upscale")
-    await pilot.press("escape")
-    await back_to_main(pilot)
+    await leave(pilot)
 
 
 async def history(pilot: Pilot[Any], shot: Shot, arranged: Any) -> None:
@@ -274,25 +274,20 @@ async def history(pilot: Pilot[Any], shot: Shot, arranged: Any) -> None:
     for words in ("running", "done", "failed", "favourites"):
         await pilot.press("F")
         await view_is(pilot, words)
-        await quiet(pilot)
         await shot(f"filter_{words}")
     await pilot.press("F")
     await view_is(pilot, "")
     await pilot.press("ctrl+f")
     await pilot.press(*"lighthouse")
     await view_is(pilot, "“lighthouse”")
-    await quiet(pilot)
     await shot("search_typing")
     await pilot.press("enter")
-    await quiet(pilot)
     await shot("search")
     await pilot.press("F", "F")
     await view_is(pilot, "done · “lighthouse”")
-    await quiet(pilot)
     await shot("done_and_search")
     await pilot.press("escape")
     await view_is(pilot, "")
-    await quiet(pilot)
     await shot("all_again")
 
 
@@ -305,7 +300,6 @@ async def dialogs(pilot: Pilot[Any], shot: Shot, arranged: Any) -> None:
     folder = app.screen.query_one("#save-folder", Input)
     folder.value = SAVE_FOLDER
     folder.cursor_position = len(folder.value)
-    await quiet(pilot)
     await shot("save")
     assert app.backend is not None
     a_file = app.backend.settings.db_path  # a file, not a folder
@@ -313,35 +307,28 @@ async def dialogs(pilot: Pilot[Any], shot: Shot, arranged: Any) -> None:
     await pilot.press("enter")
     await until(lambda: "not a folder" in _error_text(pilot), what="the refusal")
     folder.value = "~/not/a/folder.db"  # the shot must not show the test's tmp path
-    await quiet(pilot)
     await shot("save_refused")
-    await pilot.press("escape")
-    await back_to_main(pilot)
+    await leave(pilot)
     await pilot.press("x")
     await on_screen(pilot, FormScreen)
     folder = app.screen.query_one("#save-folder", Input)
     folder.value = f"{SAVE_FOLDER}/imagine-tree-lighthouse"  # the real one names the job id
-    await quiet(pilot)
     await shot("export")
-    await pilot.press("escape")
-    await back_to_main(pilot)
+    await leave(pilot)
     up = await press_then_wait(pilot, "u", label="U2")
     await pilot.press("c")
     await tiles_drawn(pilot, 1)
     await quiet(pilot)  # toasts go while the main screen is on top (a modal hides its rack)
     app.main.press(up.id, "Custom Zoom")
     await on_screen(pilot, FormScreen)
-    await quiet(pilot)
     await shot("custom_zoom")
     zoom = app.screen.query_one("#zoom-value", Input)
     zoom.value = "5"
     zoom.focus()
     await pilot.press("enter")
     await until(lambda: "between 1 and 2" in _error_text(pilot), what="the refusal")
-    await quiet(pilot)
     await shot("custom_zoom_refused")
-    await pilot.press("escape")
-    await back_to_main(pilot)
+    await leave(pilot)
 
 
 async def failures(pilot: Pilot[Any], shot: Shot, arranged: Any) -> None:
@@ -363,68 +350,47 @@ async def failures(pilot: Pilot[Any], shot: Shot, arranged: Any) -> None:
 async def narrow(pilot: Pilot[Any], shot: Shot, arranged: Any) -> None:
     """80×24: the smallest layout, empty to done, help, a dialog, a filter, full screen."""
     await ready(pilot)
-    await quiet(pilot)
     await shot("empty")
     await tour_done(pilot)
     await shot("done")
-    await pilot.press("question_mark")
-    await on_screen(pilot, HelpScreen)
-    await quiet(pilot)
-    await shot("help")
-    await pilot.press("escape")
-    await back_to_main(pilot)
+    await visit(pilot, shot, "question_mark", HelpScreen, "help")
+    await leave(pilot)
     await pilot.press("s")
     await on_screen(pilot, FormScreen)
     the_app(pilot).screen.query_one("#save-folder", Input).value = SAVE_FOLDER
-    await quiet(pilot)
     await shot("save")
-    await pilot.press("escape")
-    await back_to_main(pilot)
+    await leave(pilot)
     await pilot.press("F", "F")
     await view_is(pilot, "done")
-    await quiet(pilot)
     await shot("filter_done")
     await pilot.press("enter")  # below 100 columns: first the job, full width
     await until(lambda: the_app(pilot).main.has_class("-job"), what="the job view")
-    await quiet(pilot)
     await shot("job")
-    await pilot.press("enter")
-    await on_screen(pilot, ImageScreen)
-    await quiet(pilot)
-    await shot("full_screen")
-    await pilot.press("escape")
-    await back_to_main(pilot)
+    await visit(pilot, shot, "enter", ImageScreen, "full_screen")
+    await leave(pilot)
 
 
 async def remapped(pilot: Pilot[Any], shot: Shot, arranged: Any) -> None:
     """Keys remapped in the config file show as remapped in the help and the footer."""
     await ready(pilot)
     await settle(pilot)
-    await pilot.press("question_mark")
-    await on_screen(pilot, HelpScreen)
-    await quiet(pilot)
-    await shot("help")
+    await visit(pilot, shot, "question_mark", HelpScreen, "help")
 
 
 async def light(pilot: Pilot[Any], shot: Shot, arranged: Any) -> None:
     """The config file's theme: a light one."""
     await tour_done(pilot)
     await shot("done")
-    await pilot.press("question_mark")
-    await on_screen(pilot, HelpScreen)
-    await quiet(pilot)
-    await shot("help")
+    await visit(pilot, shot, "question_mark", HelpScreen, "help")
 
 
 async def slow_start(pilot: Pilot[Any], shot: Shot, gate: Any) -> None:
     """Before the backend is open: starting, a prompt sent early, then it runs."""
     app = the_app(pilot)
     await until(lambda: app.main.is_mounted, what="the main screen")
-    await quiet(pilot)
     await shot("starting")
     app.main.prompt_input.value = LIGHTHOUSE
     await pilot.press("enter")
-    await quiet(pilot)
     await shot("prompt_waits")
     gate.set()  # the backend may open now
     await finished(pilot, prompt=LIGHTHOUSE)
@@ -438,7 +404,6 @@ async def start_failed(pilot: Pilot[Any], shot: Shot, arranged: Any) -> None:
     app = the_app(pilot)
     await until(lambda: "Could not start" in _grid_text(pilot), what="the reason")
     app.main.table.focus()
-    await quiet(pilot, toasts=True)
     await shot("reason", toasts=True)
 
 
