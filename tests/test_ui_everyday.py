@@ -567,27 +567,39 @@ def test_detail_text_is_literal() -> None:
 # -- moving through the list ---------------------------------------------------------------
 
 
+async def _three_in_the_grid(pilot: Any, app: ImagineApp, prompt: str) -> list[Job]:
+    """Three finished jobs (``prompt`` 0, 1, 2), the list focused, the first in the grid."""
+    await wait_ready(pilot)
+    done = [await _submit(pilot, app, f"{prompt} {i}") for i in range(3)]
+    app.main.table.focus()
+    app.main.table.select(done[0].id)
+    await wait_grid(pilot, app, done[0].id)
+    return done
+
+
+def _record_loads(app: ImagineApp, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The jobs whose tile images the grid loads from now on, in order."""
+    loaded: list[str] = []
+    original = app.main.panel._load_tiles
+
+    def record(job_id: str, *args: Any) -> Any:
+        loaded.append(job_id)
+        return original(job_id, *args)
+
+    monkeypatch.setattr(app.main.panel, "_load_tiles", record)
+    return loaded
+
+
 async def test_moving_shows_text_at_once_and_images_where_the_cursor_stops(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = ImagineApp(ui_settings(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
-        await wait_ready(pilot)
-        done = [await _submit(pilot, app, f"a quiet harbour {i}") for i in range(3)]
-        app.main.table.focus()
-        app.main.table.select(done[0].id)
-        await wait_grid(pilot, app, done[0].id)
+        done = await _three_in_the_grid(pilot, app, "a quiet harbour")
         await wait_tiles(pilot, app, 4)
         bar = app.query_one("#buttons", ButtonBar)
         buttons = list(app.query(JobButton))
-        loaded: list[str] = []
-        original = app.main.panel._load_tiles
-
-        def record(job_id: str, *args: Any) -> Any:
-            loaded.append(job_id)
-            return original(job_id, *args)
-
-        monkeypatch.setattr(app.main.panel, "_load_tiles", record)
+        loaded = _record_loads(app, monkeypatch)
 
         # Keys repeating: the grid waits for the cursor to rest; wide, so a slow machine
         # cannot catch up between the presses (Enter below loads at once, so nothing waits
@@ -626,19 +638,8 @@ async def test_a_move_after_a_rest_loads_the_images_at_once_then_repeats_wait(
 ) -> None:
     app = ImagineApp(ui_settings(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
-        await wait_ready(pilot)
-        done = [await _submit(pilot, app, f"a still pond {i}") for i in range(3)]
-        app.main.table.focus()
-        app.main.table.select(done[0].id)
-        await wait_grid(pilot, app, done[0].id)
-        loaded: list[str] = []
-        original = app.main.panel._load_tiles
-
-        def record(job_id: str, *args: Any) -> Any:
-            loaded.append(job_id)
-            return original(job_id, *args)
-
-        monkeypatch.setattr(app.main.panel, "_load_tiles", record)
+        done = await _three_in_the_grid(pilot, app, "a still pond")
+        loaded = _record_loads(app, monkeypatch)
         monkeypatch.setattr(job_panel, "GRID_DELAY", 5.0)
         app.main.panel._moved_at = time.monotonic() - 10  # the cursor has rested
         await pilot.press("j")
