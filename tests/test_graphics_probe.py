@@ -30,6 +30,7 @@ from app.ui import graphics
 PROBE = """
 import json, sys
 import app.ui.graphics as g
+from textual import constants
 cls = g.image_widget_class("auto")
 with open(sys.argv[1], "w") as fp:
     json.dump({
@@ -39,6 +40,7 @@ with open(sys.argv[1], "w") as fp:
         "notes": g.DETECTED.notes,
         "widget": cls.__name__ if cls else None,
         "report": g.graphics_report(),
+        "color_system": constants.COLOR_SYSTEM,
     }, fp)
 """
 
@@ -176,7 +178,11 @@ def test_colour_depth_from_the_terminals_own_echo(tmp_path: Path) -> None:
     assert "colours:    24-bit (the terminal reported a 24-bit colour back" in xterm["report"]
     assert "hint:" not in xterm["report"]
     mlterm = _probe_in_pty(tmp_path, rows=24, cols=80, answers=MLTERM)
-    assert "maps to its 256-colour palette" in mlterm["report"]
+    assert "maps 24-bit codes to it" in mlterm["report"]
+    # Palette codes for mlterm: with 24-bit ones, bold + foreground + background is 11 SGR
+    # parameters, and mlterm drops those past the 10th (bold badges came out white).
+    assert mlterm["color_system"] == "256"
+    assert xterm["color_system"] == "auto"
     assert "hint:" in mlterm["report"] and "COLORTERM=truecolor" in mlterm["report"]
 
 
@@ -192,6 +198,7 @@ def test_inside_tmux_no_kitty_query_is_sent(tmp_path: Path) -> None:
     assert "\x1b[c" in result["written"]
     assert result["renderer"] == "quadrant"
     assert "256-colour" in result["report"]  # no COLORTERM: a hint about colours
+    assert "the kitty graphics query is not sent inside tmux" in result["report"]
 
 
 def test_only_the_probe_queries_the_terminal(tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ from typing import Any
 
 from textual.widget import Widget
 
-from app.ui.render.detect import Probe, probe
+from app.ui.render.detect import ColourDepth, Probe, probe
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +129,12 @@ def choose(found: Probe, tty: bool) -> tuple[str, str]:
         return "kitty", f"{no_placeholders}, and no sixel: images are placed the classic way"
     if a.problem:
         return cells, f"{a.problem}: no graphics protocol"
-    tmux = " (tmux: see the README for passthrough)" if os.environ.get("TMUX") else ""
-    return cells, f"{who} answered neither the sixel nor the kitty graphics query{tmux}"
+    if not a.kitty_asked:  # inside tmux: saying it "answered neither" was not true
+        return cells, (
+            f"{who} does not list sixel (4) in its DA1 answer; the kitty graphics query is "
+            "not sent inside tmux (tmux: see the README for passthrough)"
+        )
+    return cells, f"{who} answered neither the sixel nor the kitty graphics query"
 
 
 def placeholders_work(found: Probe) -> bool:
@@ -197,13 +201,7 @@ def _probe() -> None:
     except Exception as exc:  # a terminal we cannot talk to still gets images
         DETECTED.notes.append(f"terminal query failed ({_why(exc)})")
         log.warning("terminal query failed", exc_info=True)
-    depth = DETECTED.probe.depth
-    if (depth.truecolor or depth.takes_rgb) and not os.environ.get("COLORTERM"):
-        # Rich (so Textual) reads COLORTERM when the app starts. Without it, TERM=xterm or
-        # TERM=mlterm means 16 colours, though the terminal takes 24-bit colour codes (and
-        # maps them to its palette itself if it must): the theme's badges and status
-        # counts came out red on red or grey on grey.
-        os.environ["COLORTERM"] = "truecolor"
+    _colour_system(DETECTED.probe.depth)
     try:
         DETECTED.cell_size, DETECTED.cell_source = _cell_size(DETECTED.probe)
         _quiet_textual_image(DETECTED.cell_size)
@@ -214,6 +212,28 @@ def _probe() -> None:
         log.warning("textual-image is unusable; images are not drawn", exc_info=True)
         _USABLE = False
         DETECTED.renderer, DETECTED.why = "none", "textual-image is unusable"
+
+
+def _colour_system(depth: ColourDepth) -> None:
+    """Tell Rich (so Textual) the colours the terminal shows, where TERM does not say.
+
+    Rich reads COLORTERM when the app starts. Without it, TERM=xterm or TERM=mlterm means
+    16 colours, though the terminal takes more: the theme's badges and status counts came
+    out red on red or grey on grey.
+    """
+    if os.environ.get("COLORTERM") or os.environ.get("TEXTUAL_COLOR_SYSTEM"):
+        return  # the user's word
+    if depth.truecolor:
+        os.environ["COLORTERM"] = "truecolor"
+    elif depth.takes_rgb:
+        # It maps 24-bit codes to its 256-colour palette (mlterm: its DECRQSS echo names a
+        # palette colour), so palette codes show the same. And mlterm drops SGR parameters
+        # past the 10th: bold + a 24-bit foreground + a 24-bit background is 11, and every
+        # bold badge, header and selected row came out on a white or cyan background.
+        # textual.constants was read at import; the App reads this attribute when made.
+        from textual import constants
+
+        setattr(constants, "COLOR_SYSTEM", "256")  # noqa: B010
 
 
 def image_widget_class(graphics: str) -> type[Widget] | None:
@@ -282,7 +302,9 @@ def _colours(depth: Any) -> str:
     if depth.truecolor:
         return "24-bit"
     if depth.takes_rgb:
-        return "24-bit codes, which the terminal maps to its 256-colour palette"
+        return (
+            "256-colour palette (the terminal maps 24-bit codes to it; the TUI sends palette codes)"
+        )
     return "256-colour palette"
 
 
