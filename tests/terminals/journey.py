@@ -1,9 +1,12 @@
 """One walk through the app in a real terminal emulator, recorded as screenshots.
 
-The app runs on its demo simulator (fixed seed, fast) with its own data directory. Two
-prompts make two jobs, A then B; the walk goes back to A, opens tile 1 full screen, closes
-it, and quits. What each screenshot should show is read from the app's own job history and
-image cache (the images the simulator served), and found on screen by :mod:`screen_match`.
+The app runs on its demo simulator (fixed seed, fast) with its own data directory, after
+``imagine-tui graphics`` has said what it found there. Two prompts make two jobs, A then
+B; the walk goes back to A, opens tile 1 full screen and closes it, opens the help and
+the command palette over the grid and closes them, makes the window smaller and large
+again (not foot: Weston's kiosk shell sizes it), and quits. What each screenshot should
+show is read from the app's own job history and image cache (the images the simulator
+served), and found on screen by :mod:`screen_match`.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -25,8 +29,10 @@ from xsession import (
     XDisplay,
     app_command,
     drawn,
+    resize,
     settle,
     wait_for,
+    window_size,
 )
 
 from app.images.cache import find_full
@@ -47,6 +53,7 @@ class Journey:
     found: dict[str, list[Found]] = field(default_factory=dict)  # shot -> tiles found
     exit_code: int | None = None
     error: str | None = None  # why the walk stopped early
+    graphics: str = ""  # what `imagine-tui graphics` printed there (text only)
 
     def image(self, name: str) -> Image.Image:
         with Image.open(self.shots[name]) as img:
@@ -131,6 +138,13 @@ class Walk:
         self.j.shots[name] = path
         return img
 
+    def graphics_report(self) -> str:
+        """`imagine-tui graphics`'s text: escape sequences (and the sixel image) taken out."""
+        raw = (self.work / "graphics.txt").read_text(errors="replace")
+        raw = re.sub(r"\x1b(P|_|\])[^\x1b]*\x1b\\", "", raw)  # DCS, APC, OSC strings
+        raw = re.sub(r"\x1b\[[0-9;?:<=>]*[ -/]*[@-~]", "", raw)  # CSI sequences
+        return raw.replace("\r", "")
+
     def find_tiles(self, name: str, job: str, near: str | None = None) -> list[Found]:
         img = self.j.image(name)
         found = []
@@ -153,6 +167,7 @@ class Walk:
         command = app_command(self.data, self.work, ["--speed", SPEED])
         self.term.start(command, env)
         wait_for("the app to start", lambda: (self.data / "history.sqlite3").exists(), 60)
+        self.j.graphics = self.graphics_report()
         wait_for("the pty size", lambda: self.size_file.read_text().strip() != "", 10)
         rows, cols = (int(v) for v in self.size_file.read_text().split())
         self.j.grid = self.term.geometry((cols, rows))
@@ -191,9 +206,32 @@ class Walk:
         self.shot("after-full-screen")
         self.find_tiles("after-full-screen", "A", near="grid-A")
 
+        # Modal screens over the grid, each closed again: the grid must come back whole.
+        for key, name in (("question", "help"), ("ctrl+p", "palette")):
+            self.term.key(key)
+            self.shot(name)
+            self.term.key("Escape")
+            self.shot(f"after-{name}")
+            self.find_tiles(f"after-{name}", "A", near="grid-A")
+
+        if not self.term.emulator.wayland:
+            self.resize_and_back()
+
         self.term.key("ctrl+q")
         wait_for("the app to quit", self.exit_file.exists, 20)
         self.j.exit_code = int(self.exit_file.read_text().strip() or "-1")
+
+    def resize_and_back(self) -> None:
+        """A smaller window (the tiles drawn anew, smaller), then the first size again."""
+        grid = self.j.grid
+        assert grid is not None
+        width, height = window_size(self.display, self.term.window)
+        resize(self.display, self.term.window, width - 24 * grid.cell_w, height - 6 * grid.cell_h)
+        self.shot("smaller")
+        self.find_tiles("smaller", "A")
+        resize(self.display, self.term.window, width, height)
+        self.shot("larger-again")
+        self.find_tiles("larger-again", "A", near="grid-A")
 
     def stop(self) -> None:
         self.term.stop()

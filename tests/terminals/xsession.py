@@ -442,11 +442,28 @@ def drawn(display: XDisplay, path: Path, timeout: float = 60) -> Image.Image:
 def app_command(data_dir: Path, work: Path, extra: list[str]) -> list[str]:
     """The app on the demo simulator: note the pty size first, the exit code after.
 
-    After a failure the terminal stays open a while, so a screenshot shows the traceback.
+    Before the TUI, ``imagine-tui graphics`` runs in the same terminal, inside script(1),
+    which passes its queries and the terminal's answers through and keeps what it printed
+    in ``graphics.txt``. After a failure the terminal stays open a while, so a screenshot
+    shows the traceback.
     """
-    app = " ".join([sys.executable, "-m", "app", *extra])
+    python = sys.executable
+    app = " ".join([python, "-m", "app", *extra])
     script = (
-        f'stty size > "{work}/pty-size"; {app} --data-dir "{data_dir}"; code=$?; '
+        f'stty size > "{work}/pty-size"; '
+        f'script -q -e -c "{python} -m app graphics" "{work}/graphics.txt"; '
+        f'{app} --data-dir "{data_dir}"; code=$?; '
         f'echo $code > "{work}/exit-code"; [ $code = 0 ] || sleep 20'
     )
     return ["sh", "-c", script]
+
+
+def resize(display: XDisplay, window: str, width: int, height: int) -> None:
+    """Resize an X window (there is no window manager: the emulator takes it as it is)."""
+    display.xdotool("windowsize", "--sync", window, str(width), str(height))
+
+
+def window_size(display: XDisplay, window: str) -> tuple[int, int]:
+    out = display.xdotool("getwindowgeometry", "--shell", window)
+    values = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    return int(values["WIDTH"]), int(values["HEIGHT"])
