@@ -21,7 +21,16 @@ import pytest
 from textual.command import CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
-from ui_helpers import NARROW, SIZE, hold_backend, latest, no_clock, the_app, ui_settings
+from ui_helpers import (
+    NARROW,
+    SIZE,
+    hold_backend,
+    latest,
+    no_clock,
+    palette_text,
+    the_app,
+    ui_settings,
+)
 from ui_helpers import wait_ready as ready
 from waiting import until
 
@@ -253,7 +262,7 @@ async def variations(pilot: Pilot[Any], shot: Shot, arranged: Any) -> None:
     await pilot.press("ctrl+p")
     await on_screen(pilot, CommandPalette)
     await pilot.press(*"upscale")
-    await until(lambda: "Upscale selected tile" in _palette_text(pilot), what="the command")
+    await until(lambda: "Upscale selected tile" in palette_text(the_app(pilot)), what="the command")
     await shot("palette_upscale")
     await leave(pilot)
 
@@ -415,18 +424,6 @@ def _refuse(monkeypatch: pytest.MonkeyPatch) -> None:
         raise RuntimeError("the history is locked by another imagine")
 
     monkeypatch.setattr(app_module, "open_backend", refuse)
-
-
-def _palette_text(pilot: Pilot[Any]) -> str:
-    from textual.command import CommandList
-
-    found = the_app(pilot).screen.query(CommandList)
-    if not found:
-        return ""
-    options = found.first()
-    return "\n".join(
-        str(options.get_option_at_index(i).prompt) for i in range(options.option_count)
-    )
 
 
 def _error_text(pilot: Pilot[Any]) -> str:

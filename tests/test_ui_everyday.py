@@ -18,6 +18,7 @@ from ui_helpers import (
     find,
     hold_backend,
     jobs,
+    palette_text,
     ui_settings,
     view_shown,
     wait_done,
@@ -248,23 +249,11 @@ async def test_palette_finds_past_prompts_and_selects_the_job(tmp_path: Path) ->
             await pilot.press(char)
 
         def hit_shown() -> bool:
-            return "imagine · a [bold]lighthouse" in _palette_text(app)
+            return "imagine · a [bold]lighthouse" in palette_text(app)
 
         await until(hit_shown, what="the past prompt in the palette, literally")
         await pilot.press("enter")
         await until(lambda: app.main.table.selected_id == first.id, what="the job selected")
-
-
-def _palette_text(app: ImagineApp) -> str:
-    from textual.command import CommandList
-
-    found = app.screen.query(CommandList)
-    if not found:
-        return ""
-    options = found.first()
-    return "\n".join(
-        str(options.get_option_at_index(i).prompt) for i in range(options.option_count)
-    )
 
 
 def test_hit_text_is_literal_and_prompts_are_unique() -> None:
@@ -666,7 +655,7 @@ async def test_palette_presses_any_button_of_the_selected_job(tmp_path: Path) ->
         await until(lambda: isinstance(app.screen, CommandPalette), what="the palette")
         for char in "zoom out 2":
             await pilot.press(char)
-        await until(lambda: "button · Zoom Out 2x" in _palette_text(app), what="the button")
+        await until(lambda: "button · Zoom Out 2x" in palette_text(app), what="the button")
         await pilot.press("enter")
         child = await until(lambda: find(app, label="Zoom Out 2x"), what="a Zoom Out 2x job")
         assert child.parent_id == up.id

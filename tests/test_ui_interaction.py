@@ -10,7 +10,17 @@ from typing import Any
 import pytest
 from scenarios import quiet, snapshot_app, tour_done
 from textual.widgets import Static
-from ui_helpers import SIZE, find, jobs, the_app, ui_settings, wait_done, wait_ready, wait_tiles
+from ui_helpers import (
+    SIZE,
+    find,
+    jobs,
+    palette_text,
+    the_app,
+    ui_settings,
+    wait_done,
+    wait_ready,
+    wait_tiles,
+)
 from waiting import until
 
 from app.jobs.model import JobState
@@ -127,7 +137,7 @@ def test_the_grid_leaves_the_percent_to_the_header_and_the_list() -> None:
 
 
 async def test_the_palette_finds_buttons_by_name(tmp_path: Path) -> None:
-    from textual.command import CommandList, CommandPalette
+    from textual.command import CommandPalette
 
     app = ImagineApp(ui_settings(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
@@ -141,19 +151,9 @@ async def test_the_palette_finds_buttons_by_name(tmp_path: Path) -> None:
         await pilot.press("ctrl+p")
         await until(lambda: isinstance(app.screen, CommandPalette), what="the palette")
         await pilot.press(*"pan")
-
-        def shown() -> str:
-            found = app.screen.query(CommandList)
-            if not found:
-                return ""
-            options = found.first()
-            return "\n".join(
-                str(options.get_option_at_index(i).prompt) for i in range(options.option_count)
-            )
-
-        await until(lambda: "Pan left" in shown(), what="the pan buttons by name")
-        assert "extend the image leftwards" in shown()
-        assert "Press it on the selected job" not in shown()
+        await until(lambda: "Pan left" in palette_text(app), what="the pan buttons by name")
+        assert "extend the image leftwards" in palette_text(app)
+        assert "Press it on the selected job" not in palette_text(app)
 
 
 async def test_copying_in_tmux_without_set_clipboard_says_how_once(

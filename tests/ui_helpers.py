@@ -43,6 +43,19 @@ def no_clock(job: Job) -> float | None:
     return None
 
 
+def palette_text(app: ImagineApp) -> str:
+    """The command palette's hits as shown, one per line ("" when it shows none)."""
+    from textual.command import CommandList
+
+    found = app.screen.query(CommandList)
+    if not found:
+        return ""
+    options = found.first()
+    return "\n".join(
+        str(options.get_option_at_index(i).prompt) for i in range(options.option_count)
+    )
+
+
 def the_app(pilot: Pilot[Any]) -> ImagineApp:
     assert isinstance(pilot.app, ImagineApp)
     return pilot.app
