@@ -18,11 +18,7 @@ import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +26,9 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the loopback picture server the tests use
+
+from picture_server import PictureServer, serving  # noqa: E402
 
 from app.images import ImagePipeline  # noqa: E402
 from app.images.cache import url_key  # noqa: E402
@@ -47,53 +46,15 @@ def _pictures(n: int = 4) -> list[bytes]:
     return [imagegen.encode_png(imagegen.render(s, TILE)) for s in scenes[:n]]
 
 
-class _Server(ThreadingHTTPServer):
-    """Any path ``/<n>/<anything>`` answers picture n % len(pictures); counts requests."""
-
-    daemon_threads = True
-
-    def __init__(self, pictures: list[bytes]) -> None:
-        self.pictures, self.hits = pictures, 0
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.hits += 1
-                body = outer.pictures[int(self.path.split("/")[1]) % len(outer.pictures)]
-                self.send_response(200)
-                self.send_header("Content-Type", "image/png")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-
-    def url(self, n: int, name: str) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/{n}/{name}.png"
-
-
-@contextmanager
-def _serving(pictures: list[bytes]) -> Iterator[_Server]:
-    server = _Server(pictures)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def _age(cache: Path, url: str, seconds: float) -> None:
     stamp = time.time() - seconds
     for path in cache.glob(url_key(url) + "*"):
         os.utime(path, (stamp, stamp))
 
 
-async def cache_growth(server: _Server, cap_mb: float = 24, images: int = 60) -> dict[str, Any]:
+async def cache_growth(
+    server: PictureServer, pictures: list[bytes], cap_mb: float = 24, images: int = 60
+) -> dict[str, Any]:
     """Download ``images`` images into a cache capped at ``cap_mb``, one after another,
     each viewed as a tile; the cache's size after each (its peak against the cap).
     The files' times are set back as if one image arrived every 10 s (the pruning never
@@ -106,14 +67,14 @@ async def cache_growth(server: _Server, cap_mb: float = 24, images: int = 60) ->
             pipeline = ImagePipeline(http, cache, cache_cap=cap)
             t0 = time.perf_counter()
             for n in range(images):
-                url = server.url(n, f"growth-{n}")
+                url = server.url(f"/{n}/growth-{n}.png")
                 await pipeline.thumbnail(url, TILE_THUMB)
                 await pipeline.flush()
                 _age(cache, url, 10.0 * (images - n))
                 sizes.append(usage(cache).bytes)
             elapsed = time.perf_counter() - t0
         left = usage(cache)
-    downloaded = sum(len(server.pictures[n % len(server.pictures)]) for n in range(images))
+    downloaded = sum(len(pictures[n % len(pictures)]) for n in range(images))
     return {
         "cap": cap,
         "images": images,
@@ -125,7 +86,7 @@ async def cache_growth(server: _Server, cap_mb: float = 24, images: int = 60) ->
     }
 
 
-async def thumbnail_bytes(server: _Server) -> dict[str, Any]:
+async def thumbnail_bytes(server: PictureServer) -> dict[str, Any]:
     """Thumbnail bytes one viewed job leaves in the cache: its four tiles at the grid's
     size plus one at the single-image size. "Before": the same thumbnails as PNG
     (compress level 1, what the cache wrote until this change)."""
@@ -133,7 +94,7 @@ async def thumbnail_bytes(server: _Server) -> dict[str, Any]:
         cache = Path(tmp)
         async with httpx.AsyncClient(timeout=30, trust_env=False) as http:
             pipeline = ImagePipeline(http, cache)
-            urls = [server.url(n, f"thumb-{n}") for n in range(4)]
+            urls = [server.url(f"/{n}/thumb-{n}.png") for n in range(4)]
             tiles = await pipeline.thumbnails(urls, TILE_THUMB)
             large = await pipeline.thumbnail(urls[0], LARGE_THUMB)
             await pipeline.flush()
@@ -150,7 +111,9 @@ async def thumbnail_bytes(server: _Server) -> dict[str, Any]:
     return {"files": len(stored), "bytes": now, "png_bytes": before, "formats": formats}
 
 
-async def hits_and_tiles(server: _Server, reps: int = 15) -> dict[str, Any]:
+async def hits_and_tiles(
+    server: PictureServer, pictures: list[bytes], reps: int = 15
+) -> dict[str, Any]:
     """Per job of four cached tiles (thumbnails on disk): a new pipeline's first
     ``thumbnails()`` (from disk, as j/k to a job not seen in this run) and a second one
     (from memory); and what ``fetch()`` of a cached image costs, first time and again."""
@@ -158,7 +121,7 @@ async def hits_and_tiles(server: _Server, reps: int = 15) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-hits-") as tmp:
         cache = Path(tmp)
         async with httpx.AsyncClient(timeout=30, trust_env=False) as http:
-            urls = [server.url(n, f"hit-{n}") for n in range(4)]
+            urls = [server.url(f"/{n}/hit-{n}.png") for n in range(4)]
             warm = ImagePipeline(http, cache)
             await warm.thumbnails(urls, TILE_THUMB)
             await warm.flush()  # thumbnails on disk
@@ -187,17 +150,18 @@ async def hits_and_tiles(server: _Server, reps: int = 15) -> dict[str, Any]:
         "hit_first_ms": 1000 * med(first_hit),
         "hit_again_ms": 1000 * med(again_hit),
         "downloads": downloads,
-        "file_bytes": len(server.pictures[0]),
+        "file_bytes": len(pictures[0]),
     }
 
 
 async def measure() -> dict[str, Any]:
     pictures = await asyncio.to_thread(_pictures)
-    with _serving(pictures) as server:
+    # a path /<n>/<anything> answers picture n % 4
+    with serving(lambda path: pictures[int(path.split("/")[1]) % len(pictures)]) as server:
         out: dict[str, Any] = {"picture_bytes": [len(p) for p in pictures]}
         out["thumbnails"] = await thumbnail_bytes(server)
-        out["hits"] = await hits_and_tiles(server)
-        out["growth"] = await cache_growth(server)
+        out["hits"] = await hits_and_tiles(server, pictures)
+        out["growth"] = await cache_growth(server, pictures)
     return out
 
 

@@ -8,15 +8,14 @@ import io
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
 from demo_settings import demo_settings
+from picture_server import PictureServer, serving
 from PIL import Image
 
 from app.images import ImagePipeline
@@ -94,41 +93,21 @@ def test_favourites_and_the_newest_jobs_keep_their_images(tmp_path: Path) -> Non
     assert paths[fav].exists() and paths[recent].exists()
 
 
-class _Images(ThreadingHTTPServer):
-    """Serves one small PNG at any path; counts the downloads."""
+def _noise_png() -> bytes:
+    buf = io.BytesIO()
+    # noise: a picture's bytes (12 KB), not a flat colour's (its thumbnail is smaller)
+    Image.effect_noise((64, 64), 64).convert("RGB").save(buf, "PNG")
+    return buf.getvalue()
 
-    def __init__(self) -> None:
-        buf = io.BytesIO()
-        # noise: a picture's bytes (12 KB), not a flat colour's (its thumbnail is smaller)
-        Image.effect_noise((64, 64), 64).convert("RGB").save(buf, "PNG")
-        self.png, self.hits = buf.getvalue(), 0
-        outer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.hits += 1
-                self.send_response(200)
-                self.send_header("Content-Type", "image/png")
-                self.send_header("Content-Length", str(len(outer.png)))
-                self.end_headers()
-                self.wfile.write(outer.png)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
+PNG = _noise_png()
 
 
 @pytest.fixture
-def images_server() -> Iterator[_Images]:
-    server = _Images()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+def images_server() -> Iterator[PictureServer]:
+    """Serves :data:`PNG` at any path; counts the downloads."""
+    with serving(lambda path: PNG) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _age(path: Path, seconds: float) -> None:
@@ -137,9 +116,9 @@ def _age(path: Path, seconds: float) -> None:
 
 
 def test_a_viewed_image_goes_last_and_an_evicted_one_is_fetched_again(
-    tmp_path: Path, images_server: _Images
+    tmp_path: Path, images_server: PictureServer
 ) -> None:
-    base = f"http://127.0.0.1:{images_server.server_address[1]}"
+    base = images_server.url("")
     a, b = f"{base}/a.png", f"{base}/b.png"
     cache = tmp_path / "images"
 
@@ -189,13 +168,13 @@ def test_cache_command_shows_the_size_and_prunes_to_the_cap(tmp_path: Path) -> N
 
 
 def test_downloads_past_the_cap_prune_while_running_but_never_kept_or_shown_images(
-    tmp_path: Path, images_server: _Images
+    tmp_path: Path, images_server: PictureServer
 ) -> None:
     """The app's pipeline keeps the cache under its cap as images arrive, not only at start:
     least recently used first, never a kept (favourite) image nor one on screen."""
-    base = f"http://127.0.0.1:{images_server.server_address[1]}"
+    base = images_server.url("")
     cache = tmp_path / "images"
-    size = len(images_server.png)
+    size = len(PNG)
     fav, shown = f"{base}/fav.png", f"{base}/shown.png"
     others = [f"{base}/{n}.png" for n in range(8)]
 
@@ -222,9 +201,9 @@ def test_downloads_past_the_cap_prune_while_running_but_never_kept_or_shown_imag
     asyncio.run(run())
 
 
-def test_no_cap_no_pruning(tmp_path: Path, images_server: _Images) -> None:
+def test_no_cap_no_pruning(tmp_path: Path, images_server: PictureServer) -> None:
     """Scripts and tests that give no cap keep everything they fetch."""
-    base = f"http://127.0.0.1:{images_server.server_address[1]}"
+    base = images_server.url("")
     cache = tmp_path / "images"
 
     async def run() -> None:
@@ -239,12 +218,12 @@ def test_no_cap_no_pruning(tmp_path: Path, images_server: _Images) -> None:
 
 
 def test_a_cached_file_checked_once_is_checked_again_when_it_changes(
-    tmp_path: Path, images_server: _Images
+    tmp_path: Path, images_server: PictureServer
 ) -> None:
     """Cache hits skip the checksum pass for a file already checked in this process, but a
     file replaced or cut short since (by a crash, another program) is checked again and,
     being damaged, downloaded again rather than used."""
-    base = f"http://127.0.0.1:{images_server.server_address[1]}"
+    base = images_server.url("")
     cache = tmp_path / "images"
     url = f"{base}/a.png"
 
@@ -256,15 +235,15 @@ def test_a_cached_file_checked_once_is_checked_again_when_it_changes(
                 assert await pipeline.fetch(url) == path
             assert images_server.hits == 1
             other = tmp_path / "other.png"  # replaced by another program: a new file
-            other.write_bytes(images_server.png[:-20])
+            other.write_bytes(PNG[:-20])
             os.replace(other, path)
             await pipeline.fetch(url)
             assert images_server.hits == 2
             with path.open("r+b") as fp:  # cut short in place
-                fp.truncate(len(images_server.png) // 2)
+                fp.truncate(len(PNG) // 2)
             await pipeline.fetch(url)
             assert images_server.hits == 3
-            assert path.read_bytes() == images_server.png
+            assert path.read_bytes() == PNG
 
     asyncio.run(run())
 

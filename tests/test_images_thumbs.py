@@ -4,13 +4,12 @@ a fraction of the PNG they used to be; old PNG thumbnails are still read."""
 from __future__ import annotations
 
 import io
-import threading
 from collections.abc import AsyncIterator, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
+from picture_server import PictureServer, serving
 from PIL import Image
 
 from app.images import ImagePipeline, TileResult
@@ -31,39 +30,11 @@ def _picture(mode: str) -> bytes:
     return buf.getvalue()
 
 
-class _Server(ThreadingHTTPServer):
-    def __init__(self) -> None:
-        self.bodies = {"/rgb.png": _picture("RGB"), "/rgba.png": _picture("RGBA")}
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = outer.bodies[self.path]
-                self.send_response(200)
-                self.send_header("Content-Type", "image/png")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}{path}"
-
-
 @pytest.fixture
-def server() -> Iterator[_Server]:
-    srv = _Server()
-    thread = threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+def server() -> Iterator[PictureServer]:
+    bodies = {"/rgb.png": _picture("RGB"), "/rgba.png": _picture("RGBA")}
+    with serving(bodies.__getitem__) as srv:
         yield srv
-    finally:
-        srv.shutdown()
-        srv.server_close()
 
 
 @pytest.fixture
@@ -82,7 +53,7 @@ def _png_size(im: Image.Image) -> int:
     ("path", "fmt", "ext"), [("/rgb.png", "JPEG", ".jpg"), ("/rgba.png", "WEBP", ".webp")]
 )
 async def test_thumbnails_are_stored_small_and_load_back_alike(
-    server: _Server, http: httpx.AsyncClient, tmp_path: Path, path: str, fmt: str, ext: str
+    server: PictureServer, http: httpx.AsyncClient, tmp_path: Path, path: str, fmt: str, ext: str
 ) -> None:
     url = server.url(path)
     first = ImagePipeline(http, tmp_path)
@@ -108,7 +79,7 @@ async def test_thumbnails_are_stored_small_and_load_back_alike(
 
 
 async def test_a_thumbnail_from_an_earlier_version_is_still_read(
-    server: _Server, http: httpx.AsyncClient, tmp_path: Path
+    server: PictureServer, http: httpx.AsyncClient, tmp_path: Path
 ) -> None:
     url = server.url("/rgb.png")
     pipeline = ImagePipeline(http, tmp_path)
