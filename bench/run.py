@@ -134,6 +134,26 @@ async def safe_close(backend: Backend) -> None:
     await task
 
 
+async def run_batch(backend: Backend, n: int, timeout: float) -> tuple[list[float], int]:
+    """``n`` imagines submitted at once and waited for (``timeout`` s), then the backend
+    closed: each finished job's seconds from the submit, and how many are done."""
+    manager = backend.manager
+    try:
+        waiter = DoneWaiter(manager)
+        t0 = time.monotonic()
+        ids = [manager.submit_imagine(f"{PROMPT} #{i}").id for i in range(n)]
+        await waiter.wait(ids, timeout)
+        finished = [waiter.finished_at[i] - t0 for i in ids if i in waiter.finished_at]
+        completed = sum(
+            1
+            for i in ids
+            if manager.get(i).state is JobState.DONE  # type: ignore[union-attr]
+        )
+    finally:
+        await safe_close(backend)
+    return finished, completed
+
+
 def sim_config(k: float, **extra: Any) -> SimulatorConfig:
     return SimulatorConfig(speed=k, rate_limit=REAL_SERVICE_INTERVAL / k, **extra)
 
@@ -302,20 +322,7 @@ async def scenario_ten(k: float, report: Report, n: int = 10) -> None:
 
     with Simulator(sim_config(k, tile_size=SIM_TILE)) as sim, tempfile.TemporaryDirectory() as d:
         backend = await open_backend(ours_settings(sim, k, Path(d)))
-        try:
-            manager = backend.manager
-            waiter = DoneWaiter(manager)
-            t0 = time.monotonic()
-            ids = [manager.submit_imagine(f"{PROMPT} #{i}").id for i in range(n)]
-            await waiter.wait(ids, 300 / k + 30)
-            finished = [waiter.finished_at[i] - t0 for i in ids if i in waiter.finished_at]
-            completed = sum(
-                1
-                for i in ids
-                if manager.get(i).state is JobState.DONE  # type: ignore[union-attr]
-            )
-        finally:
-            await safe_close(backend)
+        finished, completed = await run_batch(backend, n, 300 / k + 30)
         gen = max(j.gen_seconds for j in sim.jobs.values())
         reqs = api_requests(sim)
         out["ours"] = {
@@ -389,14 +396,7 @@ async def one_process(k: float, n: int) -> dict[str, Any]:
     """The same n jobs from one process: the reference for n processes."""
     with Simulator(sim_config(k, tile_size=64)) as sim, tempfile.TemporaryDirectory() as d:
         backend = await open_backend(ours_settings(sim, k, Path(d)))
-        try:
-            waiter = DoneWaiter(backend.manager)
-            t0 = time.monotonic()
-            ids = [backend.manager.submit_imagine(f"{PROMPT} #{i}").id for i in range(n)]
-            await waiter.wait(ids, 300 / k + 60)
-            finished = [waiter.finished_at[i] - t0 for i in ids if i in waiter.finished_at]
-        finally:
-            await safe_close(backend)
+        finished, _ = await run_batch(backend, n, 300 / k + 60)
         reqs = api_requests(sim)
         return {
             "done": len(finished),
@@ -623,20 +623,7 @@ async def scenario_backends(k: float, report: Report, n: int = 10) -> None:
         with Simulator(config) as sim, tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as d:
             settings = ours_settings(sim, k, Path(d))
             backend = await open_backend(settings.with_(api=api, base_url=sim.api_url))
-            try:
-                manager = backend.manager
-                waiter = DoneWaiter(manager)
-                t0 = time.monotonic()
-                ids = [manager.submit_imagine(f"{PROMPT} #{i}").id for i in range(n)]
-                await waiter.wait(ids, 300 / k + 30)
-                finished = [waiter.finished_at[i] - t0 for i in ids if i in waiter.finished_at]
-                completed = sum(
-                    1
-                    for i in ids
-                    if manager.get(i).state is JobState.DONE  # type: ignore[union-attr]
-                )
-            finally:
-                await safe_close(backend)
+            finished, completed = await run_batch(backend, n, 300 / k + 30)
             reqs = api_requests(sim)
             polls = [r for r in reqs if r.method == "GET" or "/task/" in r.path]
             out[api] = {
