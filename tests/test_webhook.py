@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 from demo_settings import demo_settings
+from hostile import Hostile, serve
 
 from app.jobs import JobState
-from app.runtime import close_backend, open_backend
+from app.jobs.model import Job
+from app.runtime import Backend, close_backend, open_backend
 from app.simulator import Simulator, SimulatorConfig
 
 
@@ -86,22 +90,31 @@ async def test_receiver_refuses_junk_and_keeps_running(tmp_path: Path) -> None:
         await close_backend(backend)
 
 
-async def test_a_webhook_reconciles_an_uncertain_job(tmp_path: Path) -> None:
-    from hostile import Hostile, serve
-
+@asynccontextmanager
+async def _uncertain(tmp_path: Path, prompt: str) -> AsyncIterator[tuple[Backend, Job, Hostile]]:
+    """A backend listening for webhooks, and a job of ``prompt`` left uncertain: the
+    service's answer to its submit was lost (garbled), so only a webhook can settle it."""
     hostile = Hostile()
-    hostile.on("/imagine", lambda p, b: (200, {}, b"{garbled"))  # the answer is lost
+    hostile.on("/imagine", lambda p, b: (200, {}, b"{garbled"))
     stop = serve(hostile)
     settings = demo_settings(
         tmp_path, base_url=hostile.url, rate_interval=0.0, webhook_listen="127.0.0.1:0"
     )
     backend = await open_backend(settings)
     try:
-        job = backend.manager.submit_imagine("did it arrive?")
+        job = backend.manager.submit_imagine(prompt)
         for _ in range(100):
             if backend.manager.get(job.id).state is JobState.UNCERTAIN:  # type: ignore[union-attr]
                 break
             await asyncio.sleep(0.02)
+        yield backend, job, hostile
+    finally:
+        await close_backend(backend)
+        stop()
+
+
+async def test_a_webhook_reconciles_an_uncertain_job(tmp_path: Path) -> None:
+    async with _uncertain(tmp_path, "did it arrive?") as (backend, job, hostile):
         assert backend.webhook is not None
         body = {
             "progress": 100,
@@ -119,28 +132,11 @@ async def test_a_webhook_reconciles_an_uncertain_job(tmp_path: Path) -> None:
         reconciled = backend.manager.get(job.id)
         assert reconciled is not None and reconciled.state is JobState.DONE
         assert reconciled.message_id == "srv-42" and hostile.hits.count("/imagine") == 1
-    finally:
-        await close_backend(backend)
-        stop()
 
 
 async def test_a_webhook_without_the_secret_path_is_refused(tmp_path: Path) -> None:
     """Any local process can reach the port: only the URL told to the service may finish jobs."""
-    from hostile import Hostile, serve
-
-    hostile = Hostile()
-    hostile.on("/imagine", lambda p, b: (200, {}, b"{garbled"))  # uncertain: open to a webhook
-    stop = serve(hostile)
-    settings = demo_settings(
-        tmp_path, base_url=hostile.url, rate_interval=0.0, webhook_listen="127.0.0.1:0"
-    )
-    backend = await open_backend(settings)
-    try:
-        job = backend.manager.submit_imagine("forge me")
-        for _ in range(100):
-            if backend.manager.get(job.id).state is JobState.UNCERTAIN:  # type: ignore[union-attr]
-                break
-            await asyncio.sleep(0.02)
+    async with _uncertain(tmp_path, "forge me") as (backend, job, _):
         receiver = backend.webhook
         assert receiver is not None
         forged = {
@@ -160,9 +156,6 @@ async def test_a_webhook_without_the_secret_path_is_refused(tmp_path: Path) -> N
         kept = backend.manager.get(job.id)
         assert kept is not None and kept.state is JobState.UNCERTAIN and not kept.image_urls
         assert receiver.received == 0 and receiver.refused == 4
-    finally:
-        await close_backend(backend)
-        stop()
 
 
 async def test_the_public_url_carries_the_secret(tmp_path: Path) -> None:
