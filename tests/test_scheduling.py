@@ -10,21 +10,30 @@ from waiting import until
 
 from app.jobs import JobState
 from app.runtime import close_backend, open_backend
-from app.simulator import Simulator, SimulatorConfig
+from app.simulator import RequestRecord, Simulator, SimulatorConfig
+
+
+async def _run(
+    tmp_path: Path, prompts: list[str], *, rate_limit: float, rate_interval: float
+) -> list[RequestRecord]:
+    """``prompts`` run to done on a simulator that allows one request per ``rate_limit`` s,
+    our budget set to ``rate_interval``: the API requests the simulator saw (no images)."""
+    with Simulator(SimulatorConfig(speed=100, rate_limit=rate_limit, tile_size=64)) as sim:
+        settings = demo_settings(tmp_path, base_url=sim.base_url, rate_interval=rate_interval)
+        backend = await open_backend(settings)
+        m = backend.manager
+        try:
+            jobs = [m.submit_imagine(prompt) for prompt in prompts]
+            await until(lambda: all(m.get(j.id).state is JobState.DONE for j in jobs), 30)  # type: ignore[union-attr]
+        finally:
+            await close_backend(backend)
+        return [r for r in sim.requests if not r.path.startswith("/images/")]
 
 
 async def test_ten_jobs_under_the_rate_limit_get_no_429(tmp_path: Path) -> None:
     interval = 0.1
-    with Simulator(SimulatorConfig(speed=100, rate_limit=interval, tile_size=64)) as sim:
-        settings = demo_settings(tmp_path, base_url=sim.base_url, rate_interval=interval)
-        backend = await open_backend(settings)
-        m = backend.manager
-        try:
-            jobs = [m.submit_imagine(f"busy {i}") for i in range(10)]
-            await until(lambda: all(m.get(j.id).state is JobState.DONE for j in jobs), 30)  # type: ignore[union-attr]
-        finally:
-            await close_backend(backend)
-        api = [r for r in sim.requests if not r.path.startswith("/images/")]
+    busy = [f"busy {i}" for i in range(10)]
+    api = await _run(tmp_path, busy, rate_limit=interval, rate_interval=interval)
     assert sum(r.status == 429 for r in api) == 0
     gaps = [b.t - a.t for a, b in itertools.pairwise(api)]
     assert min(gaps) >= interval * 0.95  # the budget was never exceeded
@@ -35,17 +44,9 @@ async def test_ten_jobs_under_the_rate_limit_get_no_429(tmp_path: Path) -> None:
 
 
 async def test_retry_after_is_honoured(tmp_path: Path) -> None:
-    with Simulator(SimulatorConfig(speed=100, rate_limit=1.0, tile_size=64)) as sim:
-        # Our budget thinks there is no limit: the service's 429s must teach it to wait.
-        settings = demo_settings(tmp_path, base_url=sim.base_url, rate_interval=0.0)
-        backend = await open_backend(settings)
-        m = backend.manager
-        try:
-            jobs = [m.submit_imagine(f"eager {i}") for i in range(3)]
-            await until(lambda: all(m.get(j.id).state is JobState.DONE for j in jobs), 30)  # type: ignore[union-attr]
-        finally:
-            await close_backend(backend)
-        api = [r for r in sim.requests if not r.path.startswith("/images/")]
+    # Our budget thinks there is no limit: the service's 429s must teach it to wait.
+    eager = [f"eager {i}" for i in range(3)]
+    api = await _run(tmp_path, eager, rate_limit=1.0, rate_interval=0.0)
     limited = [r.t for r in api if r.status == 429]
     assert limited, "the test needs at least one 429"
     # Requests already in flight when a 429 came back can't be helped (received within
