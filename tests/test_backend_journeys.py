@@ -4,6 +4,8 @@ against its dialect of the built-in simulator: what a user sees must not depend 
 from __future__ import annotations
 
 import io
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +27,14 @@ def api(request: pytest.FixtureRequest) -> str:
     return value
 
 
-async def opened(settings: Settings, api: str, **changes: Any) -> Backend:
-    return await open_backend(settings.with_(api=api, **changes))
+@asynccontextmanager
+async def opened(settings: Settings, api: str, **changes: Any) -> AsyncIterator[Backend]:
+    """The backend of ``api`` on ``settings`` with ``changes``, closed when the block ends."""
+    backend = await open_backend(settings.with_(api=api, **changes))
+    try:
+        yield backend
+    finally:
+        await close_backend(backend)
 
 
 def job_of(backend: Backend, job_id: str) -> Job:
@@ -45,8 +53,7 @@ async def done(backend: Backend, job_id: str) -> Job:
 async def test_imagine_variation_upscale_and_a_post_upscale_button(
     settings: Settings, api: str
 ) -> None:
-    backend = await opened(settings, api)
-    try:
+    async with opened(settings, api) as backend:
         m = backend.manager
         grid = await done(backend, m.submit_imagine("a red fox in snow").id)
         assert len(grid.display_urls) == 4 and grid.buttons[:4] == ("U1", "U2", "U3", "U4")
@@ -57,13 +64,10 @@ async def test_imagine_variation_upscale_and_a_post_upscale_button(
         assert up.is_upscale and len(up.display_urls) == 1
         pan = await done(backend, m.press(up.id, "⬅️").id)
         assert len(pan.display_urls) == 4 and pan.parent_id == up.id
-    finally:
-        await close_backend(backend)
 
 
 async def test_remix_runs_the_new_prompt(settings: Settings, api: str) -> None:
-    backend = await opened(settings, api)
-    try:
+    async with opened(settings, api) as backend:
         m = backend.manager
         grid = await done(backend, m.submit_imagine("a red fox").id)
         remix = await done(backend, m.press(grid.id, "V1", prompt="a blue fox", remix=True).id)
@@ -73,14 +77,11 @@ async def test_remix_runs_the_new_prompt(settings: Settings, api: str) -> None:
             j for j in backend.simulator.jobs.values() if j.message_id == remix.message_id
         )
         assert served.prompt == "a blue fox"
-    finally:
-        await close_backend(backend)
 
 
 @pytest.mark.parametrize("api_name", ["thenextleg", "midjourney-proxy"])
 async def test_describe_offers_four_prompts(settings: Settings, api_name: str) -> None:
-    backend = await opened(settings, api_name)
-    try:
+    async with opened(settings, api_name) as backend:
         m = backend.manager
         grid = await done(backend, m.submit_imagine("a mountain lake").id)
         described = await done(backend, m.submit_describe(grid.display_urls[2]).id)
@@ -88,8 +89,6 @@ async def test_describe_offers_four_prompts(settings: Settings, api_name: str) -
         assert len(prompts) == 4 and all(isinstance(p, str) and p for p in prompts)
         picked = await done(backend, m.submit_imagine(prompts[0]).id)
         assert len(picked.display_urls) == 4
-    finally:
-        await close_backend(backend)
 
 
 async def test_describe_a_local_file_on_the_proxy(settings: Settings, tmp_path: Path) -> None:
@@ -97,17 +96,13 @@ async def test_describe_a_local_file_on_the_proxy(settings: Settings, tmp_path: 
     out = io.BytesIO()
     Image.new("RGB", (48, 32), (120, 80, 40)).save(out, format="PNG")
     picture.write_bytes(out.getvalue())
-    backend = await opened(settings, "midjourney-proxy")
-    try:
+    async with opened(settings, "midjourney-proxy") as backend:
         described = await done(backend, backend.manager.submit_describe(str(picture)).id)
         assert len(described.options["prompts"]) == 4
-    finally:
-        await close_backend(backend)
 
 
 async def test_blend_of_tiles_across_the_history(settings: Settings, api: str) -> None:
-    backend = await opened(settings, api)
-    try:
+    async with opened(settings, api) as backend:
         m = backend.manager
         a = await done(backend, m.submit_imagine("a desert").id)
         b = await done(backend, m.submit_imagine("a forest").id)
@@ -120,13 +115,10 @@ async def test_blend_of_tiles_across_the_history(settings: Settings, api: str) -
             images = [a.display_urls[0], b.display_urls[3]]
         blended = await done(backend, m.submit_blend(images).id)
         assert len(blended.display_urls) == 4
-    finally:
-        await close_backend(backend)
 
 
 async def test_banned_prompt_fails_with_a_sentence(settings: Settings, api: str) -> None:
-    backend = await opened(settings, api, sim_banned=("gore",))
-    try:
+    async with opened(settings, api, sim_banned=("gore",)) as backend:
         m = backend.manager
         job = m.submit_imagine("lots of gore")
         await until(lambda: job_of(backend, job.id).state is JobState.FAILED)
@@ -136,51 +128,37 @@ async def test_banned_prompt_fails_with_a_sentence(settings: Settings, api: str)
         )
         if api == "midjourney-proxy":  # refused later (v11.6.2+), the original words kept
             assert failed.error_code == "BANNED_PROMPT" and "可能包含敏感词" in failed.error
-    finally:
-        await close_backend(backend)
 
 
 async def test_wrong_token_says_so(settings: Settings, api: str) -> None:
-    sim = Simulator(SimulatorConfig(api=api, token="right", speed=120.0, tile_size=64))
-    sim.start()
-    try:
-        backend = await opened(
+    config = SimulatorConfig(api=api, token="right", speed=120.0, tile_size=64)
+    with Simulator(config) as sim:
+        async with opened(
             settings, api, base_url=sim.api_url, token="wrong", rate_interval=0.0
-        )
-        try:
+        ) as backend:
             job = backend.manager.submit_imagine("a valley")
             await until(lambda: job_of(backend, job.id).state is JobState.FAILED)
             assert backend.manager.auth_failed
             assert "rejected the API token" in (job_of(backend, job.id).error or "")
-        finally:
-            await close_backend(backend)
-    finally:
-        sim.stop()
 
 
 async def test_chaos_never_loses_a_job(settings: Settings, api: str) -> None:
-    backend = await opened(settings, api, sim_chaos=0.3, sim_seed=5)
-    try:
+    async with opened(settings, api, sim_chaos=0.3, sim_seed=5) as backend:
         m = backend.manager
         jobs = [m.submit_imagine(f"storm {i}") for i in range(4)]
         settled = (JobState.DONE, JobState.FAILED, JobState.UNCERTAIN)
         await until(lambda: all(job_of(backend, j.id).state in settled for j in jobs), timeout=60)
         assert any(job_of(backend, j.id).state is JobState.DONE for j in jobs)
-    finally:
-        await close_backend(backend)
 
 
 async def _poll_requests(settings: Settings, api: str, prefix: str) -> int:
-    backend = await opened(settings, api, sim_speed=30.0)
-    try:
+    async with opened(settings, api, sim_speed=30.0) as backend:
         m = backend.manager
         jobs = [m.submit_imagine(f"scene {i}") for i in range(6)]
         for job in jobs:
             await done(backend, job.id)
         assert backend.simulator is not None
         return backend.simulator.count(path_prefix=prefix)
-    finally:
-        await close_backend(backend)
 
 
 async def test_proxy_polls_running_jobs_together(settings: Settings, tmp_path: Path) -> None:
@@ -194,8 +172,7 @@ async def test_proxy_polls_running_jobs_together(settings: Settings, tmp_path: P
 async def test_seed_where_the_backend_has_a_call_for_it(settings: Settings, api: str) -> None:
     from app.backends import Unsupported
 
-    backend = await opened(settings, api)
-    try:
+    async with opened(settings, api) as backend:
         m = backend.manager
         grid = await done(backend, m.submit_imagine("a quarry").id)
         if api != "midjourney-proxy":  # TheNextLeg: the ✉️ button's job; ImaginePro: none
@@ -204,13 +181,10 @@ async def test_seed_where_the_backend_has_a_call_for_it(settings: Settings, api:
             return
         seed = await m.fetch_seed(grid.id)
         assert seed.isdigit() and job_of(backend, grid.id).options["seed"] == seed
-    finally:
-        await close_backend(backend)
 
 
 async def test_describe_and_blend_jobs_say_what_they_are(settings: Settings) -> None:
-    backend = await opened(settings, "midjourney-proxy")
-    try:
+    async with opened(settings, "midjourney-proxy") as backend:
         m = backend.manager
         grid = await done(backend, m.submit_imagine("a moor").id)
         described = m.submit_describe(grid.display_urls[0])
@@ -218,5 +192,3 @@ async def test_describe_and_blend_jobs_say_what_they_are(settings: Settings) -> 
         assert (described.title, blended.title) == ("describe", "blend")
         await done(backend, described.id)
         await done(backend, blended.id)
-    finally:
-        await close_backend(backend)
