@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from cli_process import cli
+from dialects import DIALECTS, TOKEN
 from PIL import Image
 
 from app.api.errors import FAILURE_CODES, AuthError
@@ -149,14 +150,6 @@ def test_a_missing_file_is_bad_input(tmp_path: Path) -> None:
     assert run.returncode == 2 and "neither an http(s) URL nor a readable file" in run.stderr
 
 
-# Every dialect, and ImaginePro's refusals in both shapes its docs leave open.
-DIALECTS = [
-    pytest.param("thenextleg", {}, id="thenextleg"),
-    pytest.param("midjourney-proxy", {}, id="midjourney-proxy"),
-    pytest.param("imaginepro", {}, id="imaginepro-nestjs-errors"),
-    pytest.param("imaginepro", {"imaginepro_errors": "body"}, id="imaginepro-200-errors"),
-]
-TOKEN = "tok-RIGHT-42"
 WRONG = "tok-WRONG-77"
 # (exit code, sentence) for each refusal: one of each, whatever the backend.
 WRONG_SECRET = (3, AuthError(401).human.split(" (HTTP")[0])

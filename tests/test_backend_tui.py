@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dialects import DIALECTS, TOKEN
 from textual.widgets import Input
 from ui_helpers import SIZE, find, jobs, ui_settings, wait_done, wait_ready, wait_tiles
 from waiting import until
@@ -96,16 +97,6 @@ async def test_blend_needs_two_marked_tiles(tmp_path: Path) -> None:
         await pilot.pause()
         backend = app.main.backend
         assert backend is not None and backend.manager.jobs() == []  # nothing was sent
-
-
-# Every dialect, and ImaginePro's refusals in both shapes its docs leave open.
-DIALECTS = [
-    pytest.param("thenextleg", {}, id="thenextleg"),
-    pytest.param("midjourney-proxy", {}, id="midjourney-proxy"),
-    pytest.param("imaginepro", {}, id="imaginepro-nestjs-errors"),
-    pytest.param("imaginepro", {"imaginepro_errors": "body"}, id="imaginepro-200-errors"),
-]
-TOKEN = "tok-RIGHT-42"
 
 
 async def _refused(pilot: object, app: ImagineApp, prompt: str) -> tuple[str, str]:
