@@ -29,6 +29,17 @@ def cli(
     )
 
 
+def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """`python -m app ARGS` running, its stdout and stderr piped as text."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "app", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+
+
 def service_env(sim: Simulator, data: Path) -> dict[str, str]:
     """The environment that points the CLI at ``sim`` with its history in ``data``."""
     return {
@@ -47,13 +58,7 @@ class Interrupted:
 
 def interrupt_imagine_wait(sim: Simulator, data: Path) -> Interrupted:
     """`imagine "a slow harbour" --wait`, Ctrl-C as soon as the service took the job."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "imagine", "a slow harbour", "--wait"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **service_env(sim, data)},
-    )
+    proc = start("imagine", "a slow harbour", "--wait", env=service_env(sim, data))
     try:
         assert proc.stdout is not None
         message_id = proc.stdout.readline().strip()

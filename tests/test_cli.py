@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
-from cli_process import cli, interrupt_imagine_wait
+from cli_process import cli, interrupt_imagine_wait, start
 from demo_settings import demo_settings
 from PIL import Image
 
@@ -117,12 +114,8 @@ def test_button_on_a_real_job_and_exit_codes(tmp_path: Path) -> None:
 
 def test_bad_input_and_unreachable_service() -> None:
     # Unreachable: resent on the app's schedule (nothing can have arrived), then given up.
-    gone = subprocess.Popen(
-        [sys.executable, "-m", "app", "imagine", "x", "--base-url", "http://127.0.0.1:9"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "IMAGINE_RATE_INTERVAL": "0"},
+    gone = start(
+        "imagine", "x", "--base-url", "http://127.0.0.1:9", env={"IMAGINE_RATE_INTERVAL": "0"}
     )
     try:
         assert cli("imagine", "   ").returncode == 2
@@ -162,12 +155,7 @@ def test_ctrl_c_while_waiting_says_where_the_job_is_and_the_app_finishes_it(
 
 
 def test_simulate_prints_base_url_and_serves() -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "simulate", "--port", "0", "--speed", "50"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start("simulate", "--port", "0", "--speed", "50")
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline().strip()

@@ -6,12 +6,10 @@ import dataclasses
 import json
 import os
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-from cli_process import cli, interrupt_imagine_wait, service_env
+from cli_process import cli, interrupt_imagine_wait, service_env, start
 from demo_settings import demo_settings
 
 from app.jobs.model import Job, JobState
@@ -84,13 +82,7 @@ def test_wait_follows_a_job_another_live_process_holds_instead_of_polling(
     )
     with Simulator(SimulatorConfig()) as sim, JobStore(settings.db_path) as store:
         store.insert(job, owner=owner, lease_until=time.time() + 300)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "app", "wait", "held1", "--json"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, **service_env(sim, data)},
-        )
+        proc = start("wait", "held1", "--json", env=service_env(sim, data))
         try:
             time.sleep(1.5)  # the waiter is up and following (a poll would 404 this job)
             store.update("held1", {"state": JobState.RUNNING, "progress": 40}, owner=owner)
