@@ -40,7 +40,10 @@ from app.jobs.model import Job, JobState
 
 PROMPT_A = "a lighthouse at dusk"
 PROMPT_B = "a red barn in snow"
-SPEED = "60"  # the simulator's time scale: a job takes well under a second of work
+PROMPT_C = "a green field at noon"
+# The simulator's time scale: a job takes ~3 s, long enough to catch its preview on screen.
+SPEED = "12"
+PREVIEW_SHOTS = 10  # at most, while job C runs
 
 
 @dataclass
@@ -51,6 +54,7 @@ class Journey:
     shots: dict[str, Path] = field(default_factory=dict)
     images: dict[str, list[Image.Image]] = field(default_factory=dict)  # job -> tiles
     found: dict[str, list[Found]] = field(default_factory=dict)  # shot -> tiles found
+    previews: list[tuple[str, Found]] = field(default_factory=list)  # job C's, as found
     exit_code: int | None = None
     error: str | None = None  # why the walk stopped early
     graphics: str = ""  # what `imagine-tui graphics` printed there (text only)
@@ -91,6 +95,15 @@ def _job(data: Path, prompt: str) -> Job | None:
         state=JobState(row[0]),
         image_urls=tuple(json.loads(row[1])),
     )
+
+
+def _progress(data: Path, prompt: str) -> tuple[JobState, str | None] | None:
+    path = data / "history.sqlite3"
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        row = db.execute(
+            "SELECT state, progress_image_url FROM jobs WHERE prompt = ? LIMIT 1", (prompt,)
+        ).fetchone()
+    return None if row is None else (JobState(row[0]), row[1])
 
 
 def _tiles(data: Path, job: Job) -> list[Image.Image] | None:
@@ -189,6 +202,8 @@ class Walk:
         self.shot("grid-B")
         self.find_tiles("grid-B", "B", near="grid-A")
 
+        self.watch_preview()
+
         self.term.key("Escape", "Home")  # to the job list, its first job: A
         self.shot("grid-A-again")
         self.find_tiles("grid-A-again", "A", near="grid-A")
@@ -220,6 +235,37 @@ class Walk:
         self.term.key("ctrl+q")
         wait_for("the app to quit", self.exit_file.exists, 20)
         self.j.exit_code = int(self.exit_file.read_text().strip() or "-1")
+
+    def watch_preview(self) -> None:
+        """Screenshots while job C runs, kept where its preview is on screen."""
+        self.term.key("slash")
+        self.term.type(PROMPT_C)
+        self.term.key("Return")
+        taken: list[tuple[str, str]] = []  # shot, the preview's URL at the time
+        deadline = time.monotonic() + 60
+        while len(taken) < PREVIEW_SHOTS and time.monotonic() < deadline:
+            now = _progress(self.data, PROMPT_C)
+            if now is not None and now[0] is JobState.DONE:
+                break
+            if now is not None and now[0] is JobState.RUNNING and now[1]:
+                self.step += 1
+                name = f"preview-{len(taken) + 1}"
+                path = self.j.artefacts / f"{self.step:02d}-{name}.png"
+                self.display.shot(path)
+                self.j.shots[name] = path
+                taken.append((name, now[1]))
+            time.sleep(0.1)
+        self.j.images["C"] = _wait_for_job(self.data, PROMPT_C)
+        near = self.j.found["grid-B"][0].box.union(self.j.found["grid-B"][3].box).grow(60)
+        for name, url in taken:
+            cached = find_full(self.data / "images", url)
+            if cached is None:
+                continue
+            with Image.open(cached) as img:
+                preview = img.convert("RGB")
+            found = locate(self.j.image(name), preview, within=near, cells=self.j.cells)
+            if found.ncc >= 0.9:  # drawn (not still the text before it, or half drawn)
+                self.j.previews.append((name, found))
 
     def resize_and_back(self) -> None:
         """A smaller window (the tiles drawn anew, smaller), then the first size again."""

@@ -215,3 +215,28 @@ def difference(a: Image.Image, b: Image.Image, box: Box) -> Difference:
     x, y = as_array(box.crop(a)), as_array(box.crop(b))
     d = np.abs(x - y)
     return Difference(float((d.max(axis=2) > 48).mean()), float(d.mean()))
+
+
+def leftovers(before: Image.Image, now: Image.Image, boxes: list[Box], keep_out: Box) -> float:
+    """The share of ``boxes`` (outside ``keep_out``) still showing what ``before`` drew there.
+
+    Counted are pixels with the very colour they had in ``before`` where that was not the
+    background: fragments of an earlier image left on screen.
+    """
+    a, b = as_array(before), as_array(now)
+    left = total = 0
+    for box in boxes:
+        inner = box.grow(-2)
+        mask = np.ones((inner.h, inner.w), dtype=bool)
+        x0, y0 = keep_out.x - inner.x, keep_out.y - inner.y
+        mask[max(0, y0) : max(0, y0 + keep_out.h), max(0, x0) : max(0, x0 + keep_out.w)] = False
+        was = a[inner.y : inner.bottom, inner.x : inner.right]
+        is_ = b[inner.y : inner.bottom, inner.x : inner.right]
+        if not mask.any():
+            continue
+        background = np.median(is_[mask], axis=0)
+        content = np.abs(was - background).max(axis=2) > 48
+        same = np.abs(was - is_).max(axis=2) < 10
+        left += int((mask & content & same).sum())
+        total += int(mask.sum())
+    return left / total if total else 0.0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from journey import Journey
-from screen_match import as_array, difference
+from screen_match import as_array, difference, leftovers
 
 EMULATORS = ["xterm", "kitty", "mlterm", "foot"]
 by_emulator = pytest.mark.parametrize("journey", EMULATORS, indirect=True)
@@ -141,6 +141,21 @@ def test_esc_from_full_screen_restores_the_grid(journey: Journey) -> None:
     diff = difference(journey.image("grid-A-again"), journey.image("after-full-screen"), box)
     print(f"{journey.emulator} grid before and after full screen: {diff.describe()}")
     assert diff.changed < MAX_CHANGED, f"grid region differs after Esc: {diff.describe()}"
+
+
+@by_emulator
+def test_the_running_preview_shows_nothing_of_the_job_before(journey: Journey) -> None:
+    # Sixel once left pieces of job B's tiles around job C's preview.
+    assert journey.previews, "no screenshot caught job C's preview on screen"
+    grid = journey.grid
+    assert grid is not None
+    before = journey.image("grid-B")
+    boxes = [f.box for f in journey.found["grid-B"]]
+    for name, found in journey.previews:
+        print(f"{journey.emulator} {name}: preview {found.describe()}")
+        keep_out = found.box.grow(grid.cell_h)
+        left = leftovers(before, journey.image(name), boxes, keep_out)
+        assert left < 0.002, f"{name}: {left * 100:.2f}% of job B's tiles still on screen"
 
 
 @by_emulator

@@ -23,6 +23,7 @@ from PIL import Image, ImageChops
 SCREEN = (1280, 800)
 COLS, ROWS = 132, 40
 FONT = "DejaVu Sans Mono"
+EMOJI_FONT = "Noto Color Emoji"  # buttons such as 🔄 (fonts-noto-color-emoji)
 
 
 class CannotStart(RuntimeError):
@@ -233,8 +234,8 @@ class Emulator:
                 "foot",
                 "--title",
                 title,
-                "--font",
-                f"{FONT}:size={font_px}",
+                "--font",  # then colour emoji: fontconfig alone picks Symbola's outlines
+                f"{FONT}:size={font_px},{EMOJI_FONT}:size={font_px}",
                 "--window-size-chars",
                 f"{COLS}x{ROWS}",
                 "-o",
