@@ -133,3 +133,69 @@ def test_help_reads_the_same_from_the_partial_parser(
             parser.parse_args(argv)
         shown.append(capsys.readouterr().out)
     assert shown[0] == shown[1] and "usage: imagine-tui" in shown[0]
+
+
+# What the TUI's first frame must not wait for: the job manager with the backends and the
+# HTTP client behind it, images, the simulator, the parameter tables, the palette and the
+# dialogs. They load after it (the backend in a worker) or when first used.
+LATER = (
+    "app.jobs.manager",
+    "app.backends",
+    "app.api.client",
+    "app.images.pipeline",
+    "app.simulator",
+    "app.params",
+    "app.export",
+    "app.ui.commands",
+    "app.ui.screens.help",
+    "app.ui.screens.save",
+    "httpx",
+    "PIL",
+    "numpy",
+)
+
+_FIRST_FRAME = """
+import json, sys
+from app.cli import resolve  # the command line's path into the TUI
+from app.ui.app import ImagineApp
+
+app = ImagineApp(resolve({"data_dir": sys.argv[1], "graphics": "halfcell"}))
+seen = {}
+original = app._display
+
+def display(screen, renderable):
+    original(screen, renderable)
+    if renderable is not None and not seen:
+        seen["modules"] = sorted(sys.modules)
+        seen["rows"] = app.main.table.row_count
+        seen["text"] = "\\n".join(line.text for line in app.screen._compositor.render_strips())
+        app.exit()
+
+app._display = display
+app.run(headless=True, size=(120, 40))
+print(json.dumps(seen))
+"""
+
+
+def test_the_first_frame_lists_the_history_without_loading_the_backend(tmp_path: Path) -> None:
+    from app.jobs.model import Job
+    from app.jobs.store import JobStore
+
+    data = tmp_path / "data"
+    data.mkdir()
+    with JobStore(data / "history.sqlite3") as store:
+        store.save(Job(id="j1", kind="imagine", prompt="a heron"))
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("IMAGINE_")}
+    environ |= {"XDG_CONFIG_HOME": str(tmp_path / "config"), "TEXTUAL_ANIMATIONS": "none"}
+    done = subprocess.run(
+        [sys.executable, "-c", _FIRST_FRAME, str(data)],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=60,
+        check=True,
+    )
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["rows"] == 1 and "a heron" in seen["text"]  # the history is on it
+    loaded = [m for m in seen["modules"] if m.split(".")[0] in LATER or m.startswith(LATER)]
+    assert loaded == []

@@ -1,36 +1,53 @@
-"""Jobs: the model, the SQLite store, the request budget, polling and lineage (no textual)."""
+"""Jobs: the model, the SQLite store, the request budget, polling and lineage (no textual).
 
-from app.jobs.budget import Priority, RequestBudget
-from app.jobs.manager import (
-    ConnectionChanged,
-    ImagesReady,
-    JobChanged,
-    JobEvent,
-    JobManager,
-    ManagerSettings,
-    Notice,
-    PromptError,
-    check_prompt,
-)
-from app.jobs.model import Job, JobState, new_job_id, tile_of
-from app.jobs.store import JobStore, StoreError
+The names below load with their module when first used: the TUI's first screen needs the
+model and the store, not the manager with the backends behind it.
+"""
 
-__all__ = [
-    "ConnectionChanged",
-    "ImagesReady",
-    "Job",
-    "JobChanged",
-    "JobEvent",
-    "JobManager",
-    "JobState",
-    "JobStore",
-    "ManagerSettings",
-    "Notice",
-    "Priority",
-    "PromptError",
-    "RequestBudget",
-    "StoreError",
-    "check_prompt",
-    "new_job_id",
-    "tile_of",
-]
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from app.jobs.budget import Priority as Priority
+    from app.jobs.budget import RequestBudget as RequestBudget
+    from app.jobs.manager import ConnectionChanged as ConnectionChanged
+    from app.jobs.manager import ImagesReady as ImagesReady
+    from app.jobs.manager import JobChanged as JobChanged
+    from app.jobs.manager import JobEvent as JobEvent
+    from app.jobs.manager import JobManager as JobManager
+    from app.jobs.manager import ManagerSettings as ManagerSettings
+    from app.jobs.manager import Notice as Notice
+    from app.jobs.manager import PromptError as PromptError
+    from app.jobs.manager import check_prompt as check_prompt
+    from app.jobs.model import Job as Job
+    from app.jobs.model import JobState as JobState
+    from app.jobs.model import new_job_id as new_job_id
+    from app.jobs.model import tile_of as tile_of
+    from app.jobs.store import JobStore as JobStore
+    from app.jobs.store import StoreError as StoreError
+
+_MODULES = {
+    "app.jobs.budget": ("Priority", "RequestBudget"),
+    "app.jobs.manager": (
+        "ConnectionChanged",
+        "ImagesReady",
+        "JobChanged",
+        "JobEvent",
+        "JobManager",
+        "ManagerSettings",
+        "Notice",
+        "PromptError",
+        "check_prompt",
+    ),
+    "app.jobs.model": ("Job", "JobState", "new_job_id", "tile_of"),
+    "app.jobs.store": ("JobStore", "StoreError"),
+}
+_WHERE = {name: module for module, names in _MODULES.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_WHERE[name]), name)

@@ -56,7 +56,7 @@ from app.backends import BackendApi, BadInput, Press, Submission, Unsupported, U
 from app.images.split import parse_tile
 from app.jobs import lineage
 from app.jobs.budget import Priority, RequestBudget
-from app.jobs.model import Job, JobState, new_job_id
+from app.jobs.model import MAX_PROMPT, Job, JobState, new_job_id
 from app.jobs.planner import PollPlanner
 from app.jobs.store import JobStore, PromptRow, StoreError
 from app.jobs.writer import StoreWriter
@@ -68,7 +68,6 @@ IMAGE_RETRY_DELAYS = (1.0, 3.0)
 RESUME_DOWNLOADS_WITHIN = 24 * 3600.0  # result URLs older than this have likely expired
 RESUME_DOWNLOADS_MAX = 50  # a timed-out or broken download is tried twice more
 UNREADABLE_POLLS_STALL = 3  # unreadable answers in a row before a job shows as stalled
-MAX_PROMPT = 6000  # well past the service's own limit; longer is surely a paste accident
 LEASE_SECONDS = 30.0  # an owner that stops renewing loses its jobs this long after
 WATCH_SECONDS = 0.5  # how often the store is checked for other processes' changes
 ADOPT_SECONDS = 2.0  # how often an adopting manager looks for jobs nobody holds

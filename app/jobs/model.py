@@ -58,6 +58,7 @@ _TILE = re.compile(r"^[UV]([1-4])$")
 UPSCALE_LABELS = ("U1", "U2", "U3", "U4")
 VARIATION_LABELS = ("V1", "V2", "V3", "V4")
 REROLL_LABEL = "🔄"
+MAX_PROMPT = 6000  # well past the service's own limit; longer is surely a paste accident
 
 
 def tile_of(label: str | None) -> int | None:

@@ -15,14 +15,14 @@ import gc
 import signal
 from collections.abc import Iterable
 from functools import partial
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.command import Provider
 from textual.screen import Screen
 
-from app.jobs.manager import JobEvent
 from app.jobs.store import read_history_shape
 from app.runtime import Backend, close_backend, open_backend
 from app.settings import Settings
@@ -35,18 +35,34 @@ from app.ui.actions import (
     tiles_key_display,
     unknown_ids,
 )
-from app.ui.commands import ButtonProvider, HistoryProvider, Palette
 from app.ui.messages import message_for
-from app.ui.screens.help import HelpScreen
 from app.ui.screens.main import MainScreen
 from app.ui.widgets.job_list import Clock, default_elapsed
+
+# What the first frame does not show loads when it is first used: the job manager and
+# the backends in the worker that opens them (app.runtime imports them there), the
+# palette's providers when it opens.
+if TYPE_CHECKING:
+    from app.jobs.manager import JobEvent
 
 FREEZE_HISTORY = 1000  # jobs; see _open_backend
 
 
+def _history_provider() -> type[Provider]:
+    from app.ui.commands import HistoryProvider
+
+    return HistoryProvider
+
+
+def _button_provider() -> type[Provider]:
+    from app.ui.commands import ButtonProvider
+
+    return ButtonProvider
+
+
 class ImagineApp(App[None]):
     TITLE = "imagine"
-    COMMANDS = App.COMMANDS | {HistoryProvider, ButtonProvider}
+    COMMANDS = App.COMMANDS | {_history_provider, _button_provider}
     BINDINGS: ClassVar[list[BindingType]] = bindings("app")
 
     def __init__(self, settings: Settings, *, elapsed: Clock = default_elapsed) -> None:
@@ -150,10 +166,14 @@ class ImagineApp(App[None]):
 
     def action_command_palette(self) -> None:
         # App.action_command_palette, with the palette whose input keeps fast keys in order
+        from app.ui.commands import Palette
+
         if self.use_command_palette and not isinstance(self.screen, Palette):
             self.push_screen(Palette(id="--command-palette"))
 
     def action_help(self) -> None:
+        from app.ui.screens.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(help_rows(self)))
 

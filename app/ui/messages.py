@@ -7,18 +7,15 @@ screen handles them one at a time with ``on_job_updated`` & co.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.message import Message
 
-from app.jobs.manager import (
-    ConnectionChanged,
-    ImagesReady,
-    JobChanged,
-    JobEvent,
-    Notice,
-    Severity,
-)
-from app.jobs.model import Job
 from app.text import clean_text
+
+if TYPE_CHECKING:  # the manager loads with the backend, after the first frame
+    from app.jobs.manager import JobEvent, Severity
+    from app.jobs.model import Job
 
 
 class JobUpdated(Message):
@@ -66,6 +63,8 @@ class ConnectionStatus(Message):
 
 def message_for(event: JobEvent) -> Message:
     """The message that carries ``event`` into Textual's queue."""
+    from app.jobs.manager import ConnectionChanged, ImagesReady, JobChanged, Notice
+
     match event:
         case JobChanged(job=job):
             return JobUpdated(job)

@@ -9,15 +9,18 @@ switch all of it off without rebuilding the widget.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.highlighter import Highlighter
 from rich.style import Style
 from rich.text import Text
 from textual.suggester import Suggester
 
-from app import params
 from app.ui.widgets.in_order import InOrderInput
+
+# app.params (its tables: ~5 ms) loads with the first key typed, not before the first frame.
+if TYPE_CHECKING:
+    from app import params
 
 Enabled = Callable[[], bool]
 
@@ -45,8 +48,10 @@ class ParamHighlighter(Highlighter):
         self.styles = styles or STYLES
 
     def highlight(self, text: Text) -> None:
-        if not self.enabled():
+        if not text.plain or not self.enabled():
             return
+        from app import params
+
         for span in params.parse(text.plain).spans:
             text.stylize(self.styles[span.role], span.start, span.end)
 
@@ -66,6 +71,8 @@ class ParamSuggester(Suggester):
 
 def completion(value: str) -> str | None:
     """The whole new value Tab would give, or None when nothing is being completed."""
+    from app import params
+
     options = params.completions(value)
     return options[0] if options else None
 
@@ -99,6 +106,8 @@ class ParamInput(InOrderInput):
 
     def problem(self) -> str | None:
         """The sentence for the first bad parameter of the value, as it would be sent."""
+        from app import params
+
         return params.prepare(self.value, enabled=self._checking())[1]
 
     def action_complete(self) -> None:

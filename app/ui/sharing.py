@@ -10,13 +10,16 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.export import export_tree, open_in_viewer, save_job_images
 from app.jobs.lineage import ancestors, descendants
-from app.jobs.manager import Severity
 from app.jobs.model import Job
-from app.runtime import Backend
 from app.text import clean_text
+
+if TYPE_CHECKING:
+    from app.jobs.manager import Severity
+    from app.runtime import Backend
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import os
 import sqlite3
 from collections.abc import Awaitable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -26,31 +26,28 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input
 
-from app.api.errors import ApiError
-from app.export import default_export_dir
-from app.images.cache import safe_stem
 from app.jobs.lineage import descendants, tree_root
-from app.jobs.manager import PromptError
 from app.jobs.model import REROLL_LABEL, Job, JobState
 from app.jobs.store import HistoryShape, JobStore, StoreError
 from app.runtime import Backend
 from app.settings import Settings
 from app.text import clean_text
-from app.ui import sharing
 from app.ui.actions import Target, bindings
 from app.ui.format import shown_title
 from app.ui.grid import ImageGrid
 from app.ui.messages import ConnectionStatus, ImagesArrived, JobUpdated, ServiceNotice
 from app.ui.prompt_check import problem_line
-from app.ui.screens.prompts import PickPromptScreen, RemixScreen
-from app.ui.screens.save import SaveScreen
-from app.ui.screens.zoom import CustomZoomScreen
 from app.ui.widgets.button_bar import CUSTOM_ZOOM, ButtonBar
 from app.ui.widgets.history_bar import HistoryBar, View
 from app.ui.widgets.job_list import Clock, JobList
 from app.ui.widgets.job_panel import JobPanel
 from app.ui.widgets.prompt import PromptInput, PromptPane
 from app.ui.widgets.status import StatusInfo, StatusLine
+
+# The job manager and the backends load after the first frame (app.py opens them in a
+# worker); the dialogs, saving and exporting when first asked for.
+if TYPE_CHECKING:
+    from app.ui import sharing
 
 NARROW_BELOW = 100  # columns: below this the list and the job take turns
 
@@ -277,6 +274,8 @@ class MainScreen(Screen[None]):
         self._submit(event.value)
 
     def _submit(self, prompt: str) -> None:
+        from app.jobs.manager import PromptError
+
         pane = self.query_one("#prompt-pane", PromptPane)
         assert self.backend is not None
         try:
@@ -334,9 +333,12 @@ class MainScreen(Screen[None]):
 
     def press(self, job_id: str, label: str, **options: Any) -> Job | None:
         """Press a job's button; Custom Zoom first asks for its zoom and aspect ratio."""
+        from app.ui import sharing
+
         if self.backend is None:
             return None
         if label == CUSTOM_ZOOM and not options:
+            from app.ui.screens.zoom import CustomZoomScreen
 
             def answered(answer: tuple[float, str | None] | None) -> None:
                 if answer is not None:
@@ -369,6 +371,8 @@ class MainScreen(Screen[None]):
     # -- remix, describe, blend, seed (where the backend offers them) --------------------------
 
     def action_remix(self) -> None:
+        from app.ui.screens.prompts import RemixScreen
+
         job = self._need_job()
         label = f"V{self.grid.selected}"
         if job is None or label not in job.buttons:
@@ -382,6 +386,9 @@ class MainScreen(Screen[None]):
         self.app.push_screen(RemixScreen(label, job.prompt), answered)
 
     def action_describe(self) -> None:
+        from app.jobs.manager import PromptError
+        from app.ui.screens.prompts import PickPromptScreen
+
         job = self.selected_job
         prompts = job.options.get("prompts") if job is not None else None
         if job is not None and job.kind == "describe" and prompts:
@@ -420,6 +427,8 @@ class MainScreen(Screen[None]):
         self.notify(f"{len(self._blend)} image(s) marked for a blend · B blends them", timeout=3)
 
     def action_blend(self) -> None:
+        from app.jobs.manager import PromptError
+
         if self.backend is None:
             return
         try:
@@ -432,6 +441,8 @@ class MainScreen(Screen[None]):
 
     @work(group="seed", exclusive=True, exit_on_error=False)
     async def action_seed(self) -> None:
+        from app.api.errors import ApiError
+
         job = self._need_job()
         if job is None or self.backend is None:
             return
@@ -467,6 +478,9 @@ class MainScreen(Screen[None]):
         self.table.select(kids[0].id)
 
     def action_retry(self) -> None:
+        from app.jobs.manager import PromptError
+        from app.ui import sharing
+
         job = self.selected_job
         if job is None or self.backend is None:
             return
@@ -616,6 +630,8 @@ class MainScreen(Screen[None]):
 
     def save_folder(self) -> Path:
         """Where saves go: the last folder used, else ~/Pictures/imagine-tui or exports/."""
+        from app.export import default_export_dir
+
         last = self.backend.manager.recalled("save_dir") if self.backend is not None else None
         return Path(last) if last else default_export_dir(self.settings.data_dir)
 
@@ -625,6 +641,8 @@ class MainScreen(Screen[None]):
         self.notify(note.text, severity=note.severity, markup=False, timeout=note.timeout)
 
     def _ask_folder(self, title: str, folder: Path, what: str, then: Any) -> None:
+        from app.ui.screens.save import SaveScreen
+
         def answered(dest: Path | None) -> None:
             if dest is not None and self.backend is not None:
                 self._share(then(self.backend, dest))
@@ -632,6 +650,8 @@ class MainScreen(Screen[None]):
         self.app.push_screen(SaveScreen(title, folder, what), answered)
 
     def action_save_tile(self) -> None:
+        from app.ui import sharing
+
         picked = self._selected_tile()
         if picked is not None:
             job, index, _url = picked
@@ -643,6 +663,8 @@ class MainScreen(Screen[None]):
             )
 
     def action_save_job(self) -> None:
+        from app.ui import sharing
+
         picked = self._selected_tile()
         if picked is not None:
             job = picked[0]
@@ -654,6 +676,9 @@ class MainScreen(Screen[None]):
             )
 
     def action_export_tree(self) -> None:
+        from app.images.cache import safe_stem
+        from app.ui import sharing
+
         job = self.selected_job
         if job is None or self.backend is None:
             self.notify("Select a job first.", severity="warning")
@@ -669,6 +694,8 @@ class MainScreen(Screen[None]):
         )
 
     def action_open_external(self) -> None:
+        from app.ui import sharing
+
         picked = self._selected_tile()
         if picked is not None and self.backend is not None:
             self._share(sharing.open_external(self.backend, picked[2]))
@@ -686,6 +713,8 @@ class MainScreen(Screen[None]):
 
     @work(group="copy", exit_on_error=False)
     async def _copy(self, text: str, what: str) -> None:
+        from app.ui import sharing
+
         self.app.copy_to_clipboard(text)
         self.notify(f"Copied {what} (OSC 52)", markup=False, timeout=3)
         if not self._told_clipboard:  # once: the terminal may drop it without a word

@@ -11,7 +11,7 @@ from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from app.jobs.manager import MAX_PROMPT
+from app.jobs.model import MAX_PROMPT
 from app.ui.actions import bindings
 from app.ui.prompt_check import ParamInput
 
