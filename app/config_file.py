@@ -18,25 +18,39 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from app import APP_NAME
 from app.files import write_atomic
 
+# XDG base directories: the variable, and the folder under home when it is unset.
+_XDG = {"config": ("XDG_CONFIG_HOME", ".config"), "data": ("XDG_DATA_HOME", ".local/share")}
 
-def _own_dir() -> Path:
-    import platformdirs  # imported when used: start-up time (`imagine-tui --help`)
 
-    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+def user_dir(kind: Literal["config", "data"]) -> Path:
+    """This app's folder for ``kind`` ("config" or "data"). On Linux that is two XDG
+    variables, read here: platformdirs (for macOS and Windows) costs ~4 ms, a tenth of
+    `imagine-tui config`."""
+    if not sys.platform.startswith("linux"):
+        import platformdirs
+
+        find = platformdirs.user_config_dir if kind == "config" else platformdirs.user_data_dir
+        return Path(find(APP_NAME, appauthor=False))
+    variable, under_home = _XDG[kind]
+    base = os.environ.get(variable, "")
+    if not os.path.isabs(base):  # unset, empty or relative: the spec says to ignore it
+        base = os.path.join(os.path.expanduser("~"), under_home)
+    return Path(base) / APP_NAME
 
 
 def config_path() -> Path:
     env = os.environ.get("IMAGINE_CONFIG")
     if env:
         return Path(env).expanduser()
-    return _own_dir() / "config.toml"
+    return user_dir("config") / "config.toml"
 
 
 @dataclass
@@ -104,6 +118,6 @@ def write(path: Path, values: dict[str, Any], keymap: dict[str, str]) -> Path:
     if keymap:
         lines += ["", "[keys]", *(f"{toml_value(k)} = {toml_value(v)}" for k, v in keymap.items())]
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if path.parent == _own_dir():  # ours alone (an IMAGINE_CONFIG folder may be shared)
+    if path.parent == user_dir("config"):  # ours alone (an IMAGINE_CONFIG folder may be shared)
         os.chmod(path.parent, 0o700)
     return write_atomic(path, ("\n".join(lines) + "\n").encode("utf-8"))  # 0600

@@ -17,7 +17,7 @@ from pathlib import Path
 from types import NoneType, UnionType
 from typing import Any, get_args, get_type_hints
 
-from app import APP_NAME, config_file
+from app import config_file
 from app.keynames import normalize_keys
 from app.urls import base_url_problem, redact_url
 
@@ -79,9 +79,7 @@ def spec(help: str, **more: Any) -> dict[str, Spec]:
 
 
 def default_data_dir() -> Path:
-    import platformdirs  # imported when used: start-up time (`imagine-tui --help`)
-
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    return config_file.user_dir("data")
 
 
 _SECONDS = "a number of seconds"

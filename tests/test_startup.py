@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -199,3 +200,23 @@ def test_the_first_frame_lists_the_history_without_loading_the_backend(tmp_path:
     assert seen["rows"] == 1 and "a heron" in seen["text"]  # the history is on it
     loaded = [m for m in seen["modules"] if m.split(".")[0] in LATER or m.startswith(LATER)]
     assert loaded == []
+
+
+@pytest.mark.parametrize("value", [None, "", "relative/dir", "/abs/xdg"])
+@pytest.mark.parametrize("kind", ["config", "data"])
+def test_the_folders_are_where_platformdirs_puts_them(
+    kind: Literal["config", "data"], value: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Read by hand on Linux (platformdirs is slow to import): existing config files and
+    # histories must still be found where they were.
+    import platformdirs
+
+    from app.config_file import user_dir
+
+    variable = {"config": "XDG_CONFIG_HOME", "data": "XDG_DATA_HOME"}[kind]
+    if value is None:
+        monkeypatch.delenv(variable, raising=False)
+    else:
+        monkeypatch.setenv(variable, value)
+    find = platformdirs.user_config_dir if kind == "config" else platformdirs.user_data_dir
+    assert user_dir(kind) == Path(find("imagine-tui", appauthor=False))
