@@ -6,8 +6,9 @@ model and the store, not the manager with the backends behind it.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from app.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from app.jobs.budget import Priority as Priority
@@ -28,26 +29,22 @@ if TYPE_CHECKING:
     from app.jobs.store import JobStore as JobStore
     from app.jobs.store import StoreError as StoreError
 
-_MODULES = {
-    "app.jobs.budget": ("Priority", "RequestBudget"),
-    "app.jobs.manager": (
-        "ConnectionChanged",
-        "ImagesReady",
-        "JobChanged",
-        "JobEvent",
-        "JobManager",
-        "ManagerSettings",
-        "Notice",
-        "PromptError",
-        "check_prompt",
-    ),
-    "app.jobs.model": ("Job", "JobState", "new_job_id", "tile_of"),
-    "app.jobs.store": ("JobStore", "StoreError"),
-}
-_WHERE = {name: module for module, names in _MODULES.items() for name in names}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_WHERE[name]), name)
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "app.jobs.budget": ("Priority", "RequestBudget"),
+        "app.jobs.manager": (
+            "ConnectionChanged",
+            "ImagesReady",
+            "JobChanged",
+            "JobEvent",
+            "JobManager",
+            "ManagerSettings",
+            "Notice",
+            "PromptError",
+            "check_prompt",
+        ),
+        "app.jobs.model": ("Job", "JobState", "new_job_id", "tile_of"),
+        "app.jobs.store": ("JobStore", "StoreError"),
+    },
+)
