@@ -28,6 +28,7 @@ from ui_helpers import (
     latest,
     no_clock,
     palette_text,
+    send_prompt,
     the_app,
     ui_settings,
 )
@@ -118,9 +119,7 @@ async def quiet(pilot: Pilot[Any], *, toasts: bool = False) -> None:
 
 async def submit(pilot: Pilot[Any], prompt: str) -> ImagineApp:
     app = await ready(pilot)
-    app.main.prompt_input.focus()
-    app.main.prompt_input.value = prompt
-    await pilot.press("enter")
+    await send_prompt(pilot, app, prompt)
     return app
 
 

@@ -10,7 +10,16 @@ from typing import Any
 import pytest
 from dialects import DIALECTS, TOKEN
 from textual.widgets import Input
-from ui_helpers import SIZE, find, jobs, ui_settings, wait_done, wait_ready, wait_tiles
+from ui_helpers import (
+    SIZE,
+    find,
+    jobs,
+    send_prompt,
+    ui_settings,
+    wait_done,
+    wait_ready,
+    wait_tiles,
+)
 from waiting import until
 
 from app.api.errors import FAILURE_CODES
@@ -20,18 +29,12 @@ from app.ui.app import ImagineApp
 from app.ui.screens.prompts import PickPromptScreen, RemixScreen
 
 
-async def _imagine(pilot: object, app: ImagineApp, prompt: str) -> None:
-    app.main.prompt_input.value = prompt
-    app.main.prompt_input.focus()
-    await pilot.press("enter")  # type: ignore[attr-defined]
-
-
 @pytest.mark.parametrize("api", ["midjourney-proxy", "imaginepro"])
 async def test_keys_work_on_every_backend(tmp_path: Path, api: str) -> None:
     app = ImagineApp(ui_settings(tmp_path, api=api))
     async with app.run_test(size=SIZE) as pilot:
         await wait_ready(pilot)
-        await _imagine(pilot, app, "a castle on a hill")
+        await send_prompt(pilot, app, "a castle on a hill")
         grid = await wait_done(pilot, app, kind="imagine")
         await wait_tiles(pilot, app, 4)  # split from the one grid the service sent
         app.main.table.focus()
@@ -53,7 +56,7 @@ async def test_remix_describe_blend_and_seed_on_the_proxy(tmp_path: Path) -> Non
     app = ImagineApp(ui_settings(tmp_path, api="midjourney-proxy"))
     async with app.run_test(size=SIZE) as pilot:
         await wait_ready(pilot)
-        await _imagine(pilot, app, "a red fox")
+        await send_prompt(pilot, app, "a red fox")
         grid = await wait_done(pilot, app, kind="imagine")
         await wait_tiles(pilot, app, 4)
         main = app.main
@@ -102,7 +105,7 @@ async def test_blend_needs_two_marked_tiles(tmp_path: Path) -> None:
 async def _refused(pilot: object, app: ImagineApp, prompt: str) -> tuple[str, str]:
     """Submit ``prompt``; once its job failed, (the row's state, the job's sentence)."""
     before = {j.id for j in app.main.backend.manager.jobs()} if app.main.backend else set()
-    await _imagine(pilot, app, prompt)
+    await send_prompt(pilot, app, prompt)
 
     def failed() -> Job | None:
         new = [j for j in jobs(app) if j.id not in before and j.prompt == prompt]
@@ -137,7 +140,7 @@ async def test_each_refusal_reads_the_same_on_every_backend(
             await wait_ready(pilot)
             for name, prompt in prompts.items():
                 if name == "hold":  # a long job that fills a queue of one
-                    await _imagine(pilot, app, prompt)
+                    await send_prompt(pilot, app, prompt)
                     await until(lambda: any(j.message_id for j in jobs(app)), what="a job")
                     continue
                 seen[name] = await _refused(pilot, app, prompt)
@@ -171,7 +174,7 @@ async def test_a_job_the_service_forgot_reads_the_same_on_every_backend(
     try:
         async with app.run_test(size=SIZE) as pilot:
             await wait_ready(pilot)
-            await _imagine(pilot, app, "a hill")
+            await send_prompt(pilot, app, "a hill")
             grid = await wait_done(pilot, app, kind="imagine")
             first.stop()
             with Simulator(config, port=first.port):  # the same service, its jobs forgotten

@@ -19,6 +19,7 @@ from ui_helpers import (
     hold_backend,
     jobs,
     palette_text,
+    send_prompt,
     ui_settings,
     view_shown,
     wait_done,
@@ -63,9 +64,7 @@ class Notes:
 
 
 async def _submit(pilot: Any, app: ImagineApp, prompt: str) -> Job:
-    app.main.prompt_input.focus()
-    app.main.prompt_input.value = prompt
-    await pilot.press("enter")
+    await send_prompt(pilot, app, prompt)
     job = find(app, prompt=prompt, kind="imagine")
     assert job is not None
     return await wait_done(pilot, app, id=job.id)
@@ -275,9 +274,7 @@ async def test_filter_search_favourite_and_rerun(tmp_path: Path) -> None:
         await wait_ready(pilot)
         barn = await _submit(pilot, app, "a red barn in snow")
         await _submit(pilot, app, "a blue boat at sea")
-        app.main.prompt_input.value = "a field of grass"
-        app.main.prompt_input.focus()  # a submit leaves it for the list
-        await pilot.press("enter")
+        await send_prompt(pilot, app, "a field of grass")
         await until(lambda: find(app, state=JobState.FAILED), what="the refused job")
         assert app.main.table.row_count == 3
 
@@ -334,9 +331,7 @@ async def test_filtered_list_follows_state_changes(tmp_path: Path) -> None:
         app.main.table.focus()
         await pilot.press("F")  # running
         assert app.main.view == View(state="running")
-        app.main.prompt_input.value = "a slow river"
-        app.main.prompt_input.focus()
-        await pilot.press("enter")
+        await send_prompt(pilot, app, "a slow river")
         job = find(app, prompt="a slow river")
         assert job is not None
         await wait_done(pilot, app, id=job.id)

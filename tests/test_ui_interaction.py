@@ -15,6 +15,7 @@ from ui_helpers import (
     find,
     jobs,
     palette_text,
+    send_prompt,
     the_app,
     ui_settings,
     wait_done,
@@ -36,17 +37,11 @@ def _no_animations(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TEXTUAL_ANIMATIONS", "none")
 
 
-async def _submit(pilot: object, app: ImagineApp, prompt: str) -> None:
-    app.main.prompt_input.value = prompt
-    app.main.prompt_input.focus()
-    await pilot.press("enter")  # type: ignore[attr-defined]
-
-
 async def test_e_puts_the_cursor_after_the_prompt_without_selecting_it(tmp_path: Path) -> None:
     app = ImagineApp(ui_settings(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
         await wait_ready(pilot)
-        await _submit(pilot, app, "a quiet harbour")
+        await send_prompt(pilot, app, "a quiet harbour")
         await wait_done(pilot, app, prompt="a quiet harbour")
         app.main.table.focus()
         await pilot.press("e")
@@ -59,7 +54,7 @@ async def test_after_enter_focus_returns_to_the_list(tmp_path: Path) -> None:
     app = ImagineApp(ui_settings(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
         await wait_ready(pilot)
-        await _submit(pilot, app, "a windmill")
+        await send_prompt(pilot, app, "a windmill")
         assert app.focused is app.main.table
         await pilot.press("question_mark")  # a key again, not text
         assert len(app.screen_stack) == 2
@@ -75,7 +70,7 @@ async def test_full_screen_keys_act_on_the_tile_shown(tmp_path: Path) -> None:
     app = ImagineApp(ui_settings(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
         await wait_ready(pilot)
-        await _submit(pilot, app, "a lighthouse at dusk")
+        await send_prompt(pilot, app, "a lighthouse at dusk")
         job = await wait_done(pilot, app, prompt="a lighthouse at dusk")
         await wait_tiles(pilot, app, 4)
         await pilot.press("1")
@@ -99,7 +94,7 @@ async def test_a_blocked_prompt_suggests_editing_it_and_the_header_reads_apart(
     app = ImagineApp(ui_settings(tmp_path, sim_banned=("grass",)))
     async with app.run_test(size=SIZE) as pilot:
         await wait_ready(pilot)
-        await _submit(pilot, app, "a field of grass")
+        await send_prompt(pilot, app, "a field of grass")
         await until(lambda: find(app, state=JobState.FAILED), what="the refused job")
         app.main.table.focus()
         await pilot.press("f")  # a favourite: its ★ is in the header, where nothing cuts it
@@ -119,7 +114,7 @@ async def test_i_with_nothing_to_reload_says_so(tmp_path: Path) -> None:
     app = ImagineApp(ui_settings(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
         await wait_ready(pilot)
-        await _submit(pilot, app, "a red kite")
+        await send_prompt(pilot, app, "a red kite")
         await wait_done(pilot, app, prompt="a red kite")
         await wait_tiles(pilot, app, 4)
         await pilot.press("i")
@@ -142,7 +137,7 @@ async def test_the_palette_finds_buttons_by_name(tmp_path: Path) -> None:
     app = ImagineApp(ui_settings(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
         await wait_ready(pilot)
-        await _submit(pilot, app, "a harbour wall")
+        await send_prompt(pilot, app, "a harbour wall")
         job = await wait_done(pilot, app, prompt="a harbour wall")
         await pilot.press("u")  # U1: an upscale has the pan, like and envelope buttons
         upscale = await until(lambda: find(app, parent_id=job.id), what="the upscale")
@@ -169,7 +164,7 @@ async def test_copying_in_tmux_without_set_clipboard_says_how_once(
     app = ImagineApp(ui_settings(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
         await wait_ready(pilot)
-        await _submit(pilot, app, "a copper kettle")
+        await send_prompt(pilot, app, "a copper kettle")
         await wait_done(pilot, app, prompt="a copper kettle")
         await wait_tiles(pilot, app, 4)
 
@@ -209,7 +204,7 @@ async def test_narrow_terminals_show_the_list_or_the_job(tmp_path: Path) -> None
     app = ImagineApp(ui_settings(tmp_path))
     async with app.run_test(size=(60, 20)) as pilot:
         await wait_ready(pilot)
-        await _submit(pilot, app, "a small boat")
+        await send_prompt(pilot, app, "a small boat")
         job = await wait_done(pilot, app, prompt="a small boat")
         # The row follows the job's event a frame later.
         await until(lambda: "done" in app.main.table.cells(job.id)["state"].plain, what="row done")

@@ -43,6 +43,13 @@ def no_clock(job: Job) -> float | None:
     return None
 
 
+async def send_prompt(pilot: Pilot[Any], app: ImagineApp, prompt: str) -> None:
+    """Type ``prompt`` into the prompt box and press Enter, as a user submits it."""
+    app.main.prompt_input.focus()
+    app.main.prompt_input.value = prompt
+    await pilot.press("enter")
+
+
 def palette_text(app: ImagineApp) -> str:
     """The command palette's hits as shown, one per line ("" when it shows none)."""
     from textual.command import CommandList
