@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.runtime import Backend
 
 
 def demo_settings(data_dir: Path, **overrides: Any) -> Settings:
@@ -17,3 +22,15 @@ def demo_settings(data_dir: Path, **overrides: Any) -> Settings:
         timeout=5.0,
     )
     return base.with_(**overrides)
+
+
+@asynccontextmanager
+async def opened(settings: Settings) -> AsyncIterator[Backend]:
+    """The backend on ``settings``, opened as the app opens it; closed when the block ends."""
+    from app.runtime import close_backend, open_backend
+
+    backend = await open_backend(settings)
+    try:
+        yield backend
+    finally:
+        await close_backend(backend)

@@ -4,19 +4,19 @@ against its dialect of the built-in simulator: what a user sees must not depend 
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from demo_settings import opened as opened_backend
 from PIL import Image
 from waiting import until
 
 from app.backends import API_NAMES
 from app.jobs import JobState
 from app.jobs.model import Job
-from app.runtime import Backend, close_backend, open_backend
+from app.runtime import Backend
 from app.settings import Settings
 from app.simulator import Simulator, SimulatorConfig
 
@@ -27,14 +27,9 @@ def api(request: pytest.FixtureRequest) -> str:
     return value
 
 
-@asynccontextmanager
-async def opened(settings: Settings, api: str, **changes: Any) -> AsyncIterator[Backend]:
+def opened(settings: Settings, api: str, **changes: Any) -> AbstractAsyncContextManager[Backend]:
     """The backend of ``api`` on ``settings`` with ``changes``, closed when the block ends."""
-    backend = await open_backend(settings.with_(api=api, **changes))
-    try:
-        yield backend
-    finally:
-        await close_backend(backend)
+    return opened_backend(settings.with_(api=api, **changes))
 
 
 def job_of(backend: Backend, job_id: str) -> Job:

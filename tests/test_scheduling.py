@@ -5,11 +5,10 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from demo_settings import demo_settings
+from demo_settings import demo_settings, opened
 from waiting import until
 
 from app.jobs import JobState
-from app.runtime import close_backend, open_backend
 from app.simulator import RequestRecord, Simulator, SimulatorConfig
 
 
@@ -20,13 +19,10 @@ async def _run(
     our budget set to ``rate_interval``: the API requests the simulator saw (no images)."""
     with Simulator(SimulatorConfig(speed=100, rate_limit=rate_limit, tile_size=64)) as sim:
         settings = demo_settings(tmp_path, base_url=sim.base_url, rate_interval=rate_interval)
-        backend = await open_backend(settings)
-        m = backend.manager
-        try:
+        async with opened(settings) as backend:
+            m = backend.manager
             jobs = [m.submit_imagine(prompt) for prompt in prompts]
             await until(lambda: all(m.get(j.id).state is JobState.DONE for j in jobs), 30)  # type: ignore[union-attr]
-        finally:
-            await close_backend(backend)
         return [r for r in sim.requests if not r.path.startswith("/images/")]
 
 
@@ -58,9 +54,8 @@ async def test_retry_after_is_honoured(tmp_path: Path) -> None:
 
 async def test_stalled_job_is_flagged_and_can_be_retried(tmp_path: Path) -> None:
     settings = demo_settings(tmp_path, sim_stall_words=("frozen",), stall_seconds=0.6)
-    backend = await open_backend(settings)
-    m = backend.manager
-    try:
+    async with opened(settings) as backend:
+        m = backend.manager
         job = m.submit_imagine("a frozen lake")
         await until(lambda: m.get(job.id).state is JobState.STALLED, 10)  # type: ignore[union-attr]
         stalled = m.get(job.id)
@@ -68,20 +63,15 @@ async def test_stalled_job_is_flagged_and_can_be_retried(tmp_path: Path) -> None
         assert stalled.progress == 46  # where the simulator froze it
         again = m.retry(job.id)
         assert again.id != job.id and again.prompt == job.prompt
-    finally:
-        await close_backend(backend)
 
 
 async def test_expire_mins_is_passed_through(tmp_path: Path) -> None:
     settings = demo_settings(tmp_path, sim_stall_words=("frozen",), expire_mins=1)
-    backend = await open_backend(settings)
-    m = backend.manager
-    try:
+    async with opened(settings) as backend:
+        m = backend.manager
         job = m.submit_imagine("frozen forever")  # 1 simulated minute = 0.5 s at speed 120
         await until(lambda: m.get(job.id).state is JobState.FAILED, 10)  # type: ignore[union-attr]
         assert "expired" in (m.get(job.id).error or "")  # type: ignore[union-attr]
-    finally:
-        await close_backend(backend)
     assert backend.simulator is not None
     assert any(
         "expireMins=1" in r.path or r.path.startswith("/message")

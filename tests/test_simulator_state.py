@@ -15,11 +15,11 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from demo_settings import opened
 from PIL import Image, ImageChops, ImageStat
 from waiting import until
 
 from app.jobs import JobState
-from app.runtime import close_backend, open_backend
 from app.settings import Settings
 from app.simulator import Simulator, SimulatorConfig
 from app.simulator.thenextleg import FORGETS, NOT_SAVED
@@ -207,42 +207,30 @@ def test_not_found_says_why(tmp_path: Path) -> None:
 
 
 async def test_a_restarted_demo_app_can_press_buttons_of_old_jobs(settings: Settings) -> None:
-    backend = await open_backend(settings)
-    try:
+    async with opened(settings) as backend:
         m = backend.manager
         job = m.submit_imagine("a red fox in snow")
         await until(lambda: m.get(job.id).state is JobState.DONE)  # type: ignore[union-attr]
-    finally:
-        await close_backend(backend)
     assert (settings.data_dir / "simulator-state.json").is_file()
 
-    again = await open_backend(settings)
-    try:
+    async with opened(settings) as again:
         m = again.manager
         v1 = m.press(job.id, "V1")
         await until(lambda: m.get(v1.id).state.finished)  # type: ignore[union-attr]
         child = m.get(v1.id)
         assert child is not None and child.state is JobState.DONE, child and child.error
         assert len(child.image_urls) == 4
-    finally:
-        await close_backend(again)
 
 
 async def test_a_demo_job_running_at_quit_finishes_after_restart(settings: Settings) -> None:
     slow = settings.with_(sim_speed=SLOW)
-    backend = await open_backend(slow)
-    try:
+    async with opened(slow) as backend:
         m = backend.manager
         job = m.submit_imagine("boats at dusk")
         await until(lambda: m.get(job.id).state is JobState.RUNNING)  # type: ignore[union-attr]
-    finally:
-        await close_backend(backend)
 
-    again = await open_backend(slow)
-    try:
+    async with opened(slow) as again:
         m = again.manager
         await until(lambda: m.get(job.id).state.finished)  # type: ignore[union-attr]
         done = m.get(job.id)
         assert done is not None and done.state is JobState.DONE, done and done.error
-    finally:
-        await close_backend(again)

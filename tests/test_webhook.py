@@ -9,12 +9,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
-from demo_settings import demo_settings
+from demo_settings import demo_settings, opened
 from hostile import Hostile, serve
 
 from app.jobs import JobState
 from app.jobs.model import Job
-from app.runtime import Backend, close_backend, open_backend
+from app.runtime import Backend
 from app.simulator import Simulator, SimulatorConfig
 
 
@@ -43,13 +43,10 @@ async def test_jobs_finish_on_the_webhook_without_polling(tmp_path: Path) -> Non
             expected_seconds=1.0,
             webhook_grace=30.0,
         )
-        backend = await open_backend(settings)
-        try:
+        async with opened(settings) as backend:
             jobs = [backend.manager.submit_imagine(f"hooked {i}") for i in range(3)]
             assert await wait_done(backend.manager, [j.id for j in jobs], 10)
             assert backend.webhook is not None and backend.webhook.received == 3
-        finally:
-            await close_backend(backend)
         assert sim.count(path_prefix="/message") == 0  # not one poll was needed
 
 
@@ -64,19 +61,15 @@ async def test_no_webhook_in_time_falls_back_to_polling(tmp_path: Path) -> None:
             expected_seconds=0.3,
             webhook_grace=0.5,
         )
-        backend = await open_backend(settings)
-        try:
+        async with opened(settings) as backend:
             job = backend.manager.submit_imagine("nobody listens")
             assert await wait_done(backend.manager, [job.id], 10)
-        finally:
-            await close_backend(backend)
         assert sim.count(path_prefix="/message") >= 1
 
 
 async def test_receiver_refuses_junk_and_keeps_running(tmp_path: Path) -> None:
     settings = demo_settings(tmp_path, webhook_listen="127.0.0.1:0")
-    backend = await open_backend(settings)
-    try:
+    async with opened(settings) as backend:
         assert backend.webhook is not None
         url = backend.webhook.address
         async with httpx.AsyncClient() as http:
@@ -86,8 +79,6 @@ async def test_receiver_refuses_junk_and_keeps_running(tmp_path: Path) -> None:
             assert (await http.post(url, content=big)).status_code == 413
             ok = await http.post(url, json={"progress": 100, "response": {"ref": "nobody"}})
             assert ok.status_code == 200
-    finally:
-        await close_backend(backend)
 
 
 @asynccontextmanager
@@ -100,16 +91,15 @@ async def _uncertain(tmp_path: Path, prompt: str) -> AsyncIterator[tuple[Backend
     settings = demo_settings(
         tmp_path, base_url=hostile.url, rate_interval=0.0, webhook_listen="127.0.0.1:0"
     )
-    backend = await open_backend(settings)
     try:
-        job = backend.manager.submit_imagine(prompt)
-        for _ in range(100):
-            if backend.manager.get(job.id).state is JobState.UNCERTAIN:  # type: ignore[union-attr]
-                break
-            await asyncio.sleep(0.02)
-        yield backend, job, hostile
+        async with opened(settings) as backend:
+            job = backend.manager.submit_imagine(prompt)
+            for _ in range(100):
+                if backend.manager.get(job.id).state is JobState.UNCERTAIN:  # type: ignore[union-attr]
+                    break
+                await asyncio.sleep(0.02)
+            yield backend, job, hostile
     finally:
-        await close_backend(backend)
         stop()
 
 
@@ -164,13 +154,10 @@ async def test_the_public_url_carries_the_secret(tmp_path: Path) -> None:
         webhook_listen="127.0.0.1:0",
         webhook_public_url="https://example.com/imagine-hook/",
     )
-    backend = await open_backend(settings)
-    try:
+    async with opened(settings) as backend:
         assert backend.webhook is not None and len(backend.webhook.secret) >= 32
         told = backend.manager.settings.webhook_url
         assert told == f"https://example.com/imagine-hook/{backend.webhook.secret}"
-    finally:
-        await close_backend(backend)
 
 
 async def test_a_webhook_never_replaces_a_finished_jobs_images(tmp_path: Path) -> None:
@@ -178,8 +165,7 @@ async def test_a_webhook_never_replaces_a_finished_jobs_images(tmp_path: Path) -
         settings = demo_settings(
             tmp_path, base_url=sim.base_url, rate_interval=0.0, webhook_listen="127.0.0.1:0"
         )
-        backend = await open_backend(settings)
-        try:
+        async with opened(settings) as backend:
             job = backend.manager.submit_imagine("finished once")
             assert await wait_done(backend.manager, [job.id], 10)
             done = backend.manager.get(job.id)
@@ -199,5 +185,3 @@ async def test_a_webhook_never_replaces_a_finished_jobs_images(tmp_path: Path) -
             after = backend.manager.get(job.id)
             assert after is not None and after.image_urls == done.image_urls
             assert after.button_message_id == done.button_message_id
-        finally:
-            await close_backend(backend)
