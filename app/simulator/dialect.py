@@ -8,12 +8,12 @@ only through :class:`Service`, so neither module imports the other.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from app.simulator.config import SimulatorConfig
-from app.simulator.jobs import Delivery, JobStore
+from app.simulator.jobs import Delivery, JobStore, SimJob
 from app.simulator.webhook import WebhookSender
 
 
@@ -63,6 +63,26 @@ class Dialect(Protocol):
 
     def new_id(self) -> str:
         """A fresh job id in this API's format."""
+
+
+def bearer_token(headers: Mapping[str, str]) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header ("" when none)."""
+    auth = headers.get("authorization") or ""
+    return auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else ""
+
+
+def with_body(
+    sim: Service,
+    delivery: Delivery,
+    body: Callable[[Service, SimJob, str], dict[str, Any]],
+    base_url: str,
+) -> Delivery:
+    """``delivery`` with its job in a dialect's shape, ``body(sim, job, base_url)``;
+    as it is when the job is gone."""
+    job = sim.store.get(delivery.message_id)
+    if job is None:
+        return delivery
+    return replace(delivery, body=body(sim, job, base_url))
 
 
 def json_object(body: bytes) -> dict[str, Any] | None:

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from app.simulator.buttons import VARY_REGION
-from app.simulator.dialect import Answer, Service, json_object, screen
+from app.simulator.dialect import Answer, Service, bearer_token, json_object, screen, with_body
 from app.simulator.jobs import Delivery, SimJob, iso
 
 _FETCH = re.compile(r"^/api/v1/message/fetch/([^/]{1,80})$")
@@ -86,8 +86,7 @@ class ImaginePro:
         return _FETCH.match(path) is not None or any(p == path for _, p in _ROUTES)
 
     def credential(self, headers: Mapping[str, str]) -> str:
-        auth = headers.get("authorization") or ""
-        return auth[len("Bearer ") :] if auth.startswith("Bearer ") else ""
+        return bearer_token(headers)
 
     def unauthorized(self) -> Answer:
         return _nest(401, "Unauthorized")
@@ -98,10 +97,7 @@ class ImaginePro:
         return _nest(status, msg)
 
     def delivery(self, sim: Service, delivery: Delivery, base_url: str) -> Delivery:
-        job = sim.store.get(delivery.message_id)
-        if job is None:
-            return delivery
-        return Delivery(delivery.url, self.message(sim, job, base_url), delivery.message_id)
+        return with_body(sim, delivery, self.message, base_url)
 
     def dispatch(
         self, sim: Service, name: str, raw_path: str, body: bytes, base_url: str

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from app.simulator.buttons import PANS, REROLL, VARY_REGION
-from app.simulator.dialect import Answer, Service, json_object, screen
+from app.simulator.dialect import Answer, Service, json_object, screen, with_body
 from app.simulator.jobs import Delivery, SimJob
 
 INSTANCE = "1118138338562560102"
@@ -239,10 +239,7 @@ class MidjourneyProxy:
         return Answer(status, b"", "text/plain")
 
     def delivery(self, sim: Service, delivery: Delivery, base_url: str) -> Delivery:
-        job = sim.store.get(delivery.message_id)
-        if job is None:
-            return delivery
-        return Delivery(delivery.url, self.task(sim, job, base_url), delivery.message_id)
+        return with_body(sim, delivery, self.task, base_url)
 
     def dispatch(
         self, sim: Service, name: str, raw_path: str, body: bytes, base_url: str

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from app.simulator.config import ACCOUNT_ID, GENERATION_SECONDS
-from app.simulator.dialect import Answer, Service, json_object, screen
+from app.simulator.dialect import Answer, Service, bearer_token, json_object, screen
 from app.simulator.images import image_path_of
 from app.simulator.jobs import Delivery, alnum_id, iso
 
@@ -46,8 +46,7 @@ class TheNextLeg:
         return known_path(path)
 
     def credential(self, headers: Mapping[str, str]) -> str:
-        auth = headers.get("authorization") or ""
-        return auth[len("Bearer ") :] if auth.startswith("Bearer ") else ""
+        return bearer_token(headers)
 
     def unauthorized(self) -> Answer:
         return _error(401, "Unauthorized: missing or wrong bearer token")
