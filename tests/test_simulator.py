@@ -18,20 +18,19 @@ from typing import Any
 
 import httpx
 import pytest
-from PIL import Image, ImageChops, ImageStat
+from PIL import Image
+from sim_http import SPEED, TILE, diff, finish, image, imagine, press, running
 
 from app.api import ImagineClient
 from app.api.client import error_for_status
 from app.api.errors import PromptBlocked, RateLimited
 from app.api.models import parse_message
-from app.simulator import Simulator, SimulatorConfig
+from app.simulator import Simulator
 from app.simulator.buttons import GRID_BUTTONS, HIRES_BUTTONS, UPSCALE_BUTTONS
 from app.simulator.chaos import FAULTS
 from app.simulator.config import PROGRESS_STEPS
 from app.simulator.ratelimit import RateLimiter
 
-SPEED = 300.0  # a job takes 35 s / 300 ≈ 0.12 s
-TILE = 96
 PROMPT = "A Rhinoceros in the Amazon with sun shining through, photorealistic, 4k"
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 # The key sets of the seed's logged answers.
@@ -70,61 +69,10 @@ UPSCALE_SET = [
 ]
 
 
-@contextlib.contextmanager
-def running(**overrides: Any) -> Iterator[tuple[Simulator, httpx.Client]]:
-    config = SimulatorConfig(**{"speed": SPEED, "tile_size": TILE, **overrides})
-    sim = Simulator(config)
-    sim.start()
-    try:
-        with httpx.Client(base_url=sim.base_url, timeout=10.0) as client:
-            yield sim, client
-    finally:
-        sim.stop()
-
-
 @pytest.fixture
 def api() -> Iterator[tuple[Simulator, httpx.Client]]:
     with running() as pair:
         yield pair
-
-
-def imagine(client: httpx.Client, prompt: str = PROMPT, **extra: Any) -> str:
-    answer = client.post("/imagine", json={"msg": prompt, **extra})
-    assert answer.status_code == 200, answer.text
-    return str(answer.json()["messageId"])
-
-
-def press(client: httpx.Client, label: str, button_message_id: str, **extra: Any) -> str:
-    body = {"button": label, "buttonMessageId": button_message_id, **extra}
-    answer = client.post("/button", json=body)
-    assert answer.status_code == 200, answer.text
-    return str(answer.json()["messageId"])
-
-
-def finish(client: httpx.Client, message_id: str, timeout: float = 10.0) -> dict[str, Any]:
-    """Poll until the job is done or incomplete; the loop ends at ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body: dict[str, Any] = client.get(f"/message/{message_id}").json()
-        if body["progress"] in (100, "incomplete"):
-            return body
-        time.sleep(0.02)
-    raise AssertionError(f"job {message_id} did not finish in {timeout} s")
-
-
-def image(client: httpx.Client, url: str) -> Image.Image:
-    answer = client.get(url)
-    assert answer.status_code == 200
-    assert answer.headers["content-type"] == "image/png"
-    assert int(answer.headers["content-length"]) == len(answer.content)
-    img = Image.open(io.BytesIO(answer.content))
-    img.load()
-    return img.convert("RGB")
-
-
-def diff(a: Image.Image, b: Image.Image) -> float:
-    """Mean absolute pixel difference, 0..255."""
-    return sum(ImageStat.Stat(ImageChops.difference(a, b)).mean) / 3
 
 
 # -- shapes -----------------------------------------------------------------------------
@@ -150,7 +98,7 @@ def test_progress_climbs_through_the_seeds_steps() -> None:
 
 
 def watch_progress(sim: Simulator, client: httpx.Client) -> None:
-    message_id = imagine(client)
+    message_id = imagine(client, PROMPT)
     seen: list[Any] = []
     previews: dict[int, str] = {}
     deadline = time.monotonic() + 10
@@ -184,7 +132,7 @@ def watch_progress(sim: Simulator, client: httpx.Client) -> None:
 
 def test_finished_imagine_matches_the_seed(api: tuple[Simulator, httpx.Client]) -> None:
     sim, client = api
-    message_id = imagine(client)
+    message_id = imagine(client, PROMPT)
     body = finish(client, message_id)
     assert set(body) == {"progress", "response"}
     assert body["progress"] == 100 and type(body["progress"]) is int
@@ -216,7 +164,7 @@ def test_finished_imagine_matches_the_seed(api: tuple[Simulator, httpx.Client]) 
 
 def test_variation_answer_matches_the_seed(api: tuple[Simulator, httpx.Client]) -> None:
     sim, client = api
-    parent = finish(client, imagine(client))["response"]
+    parent = finish(client, imagine(client, PROMPT))["response"]
     child_id = press(client, "V1", parent["buttonMessageId"])
     response = finish(client, child_id)["response"]
     assert set(response) == BUTTON_KEYS
@@ -233,7 +181,7 @@ def test_variation_answer_matches_the_seed(api: tuple[Simulator, httpx.Client]) 
 
 def test_ref_is_echoed(api: tuple[Simulator, httpx.Client]) -> None:
     _, client = api
-    response = finish(client, imagine(client, ref="order-7"))["response"]
+    response = finish(client, imagine(client, PROMPT, ref="order-7"))["response"]
     assert response["ref"] == "order-7"
     assert set(response) == IMAGINE_KEYS | {"ref"}
 
@@ -245,7 +193,7 @@ def test_tiles_differ_and_variations_resemble_their_tile(
     api: tuple[Simulator, httpx.Client],
 ) -> None:
     _, client = api
-    parent = finish(client, imagine(client))["response"]
+    parent = finish(client, imagine(client, PROMPT))["response"]
     tiles = [image(client, u) for u in parent["imageUrls"]]
     for i in range(4):
         for j in range(i + 1, 4):
@@ -262,7 +210,7 @@ def test_tiles_differ_and_variations_resemble_their_tile(
 
 def test_reroll_gives_a_new_grid_for_the_same_prompt(api: tuple[Simulator, httpx.Client]) -> None:
     _, client = api
-    parent = finish(client, imagine(client))["response"]
+    parent = finish(client, imagine(client, PROMPT))["response"]
     again = finish(client, press(client, "🔄", parent["buttonMessageId"]))["response"]
     assert again["content"] == PROMPT and again["buttons"] == parent["buttons"]
     assert diff(image(client, parent["imageUrl"]), image(client, again["imageUrl"])) > 10
@@ -270,7 +218,7 @@ def test_reroll_gives_a_new_grid_for_the_same_prompt(api: tuple[Simulator, httpx
 
 def test_upscale_and_the_post_upscale_buttons(api: tuple[Simulator, httpx.Client]) -> None:
     _, client = api
-    parent = finish(client, imagine(client))["response"]
+    parent = finish(client, imagine(client, PROMPT))["response"]
     tile = image(client, parent["imageUrls"][2])
     up = finish(client, press(client, "U3", parent["buttonMessageId"]))["response"]
     assert set(up) == BUTTON_KEYS and up["type"] == "button"
@@ -336,7 +284,7 @@ def failure(client: httpx.Client, message_id: str) -> str:
 
 def test_buttons_that_fail(api: tuple[Simulator, httpx.Client]) -> None:
     sim, client = api
-    grid = finish(client, imagine(client))["response"]["buttonMessageId"]
+    grid = finish(client, imagine(client, PROMPT))["response"]["buttonMessageId"]
     first = press(client, "U1", grid)
     second = press(client, "U1", grid)
     unknown = press(client, "U5", grid)
@@ -375,7 +323,7 @@ def test_request_errors_are_json(api: tuple[Simulator, httpx.Client]) -> None:
 
 def test_get_image_info_describe_blend(api: tuple[Simulator, httpx.Client]) -> None:
     _, client = api
-    response = finish(client, imagine(client))["response"]
+    response = finish(client, imagine(client, PROMPT))["response"]
     direct = client.get(response["imageUrls"][0]).content
     fetched = client.post("/getImage", json={"imgUrl": response["imageUrls"][0]})
     assert fetched.status_code == 200 and fetched.content == direct
@@ -515,7 +463,7 @@ def test_webhooks_deliver_the_message_body() -> None:
     try:
         with running() as (sim, client):
             # Nobody polls: the simulator's own clock must notice the job finishing.
-            message_id = imagine(client, webhookOverride=receiver.url, ref="r1")
+            message_id = imagine(client, PROMPT, webhookOverride=receiver.url, ref="r1")
             receiver.wait_for(1)
             hooked = receiver.bodies[0]
             assert hooked == client.get(f"/message/{message_id}").json()
@@ -640,7 +588,7 @@ def test_same_seed_same_pictures_but_never_the_same_id() -> None:
     ids = []
     for seed in (4, 4, 5):
         with running(seed=seed) as (_, client):
-            message_id = imagine(client)
+            message_id = imagine(client, PROMPT)
             response = finish(client, message_id)["response"]
             ids.append(message_id)
             grids.append(client.get(response["imageUrl"]).content)

@@ -2,91 +2,33 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import logging
 import stat
-import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from demo_settings import opened
-from PIL import Image, ImageChops, ImageStat
+from sim_http import TILE, diff, finish, image, imagine, press, running
 from waiting import until
 
 from app.jobs import JobState
 from app.settings import Settings
-from app.simulator import Simulator, SimulatorConfig
 from app.simulator.thenextleg import FORGETS, NOT_SAVED
 
-SPEED = 300.0  # a job takes 35 s / 300 ≈ 0.12 s
 SLOW = 20.0  # 1.75 s: long enough to stop the simulator while a job runs
-TILE = 96
 PROMPT = "a mountain lake at dawn"
-
-
-@contextlib.contextmanager
-def running(state: Path | None, speed: float = SPEED) -> Iterator[tuple[Simulator, httpx.Client]]:
-    sim = Simulator(SimulatorConfig(speed=speed, tile_size=TILE, state_path=state))
-    sim.start()
-    try:
-        with httpx.Client(base_url=sim.base_url, timeout=10.0) as client:
-            yield sim, client
-    finally:
-        sim.stop()
-
-
-def imagine(client: httpx.Client, prompt: str = PROMPT) -> str:
-    answer = client.post("/imagine", json={"msg": prompt})
-    assert answer.status_code == 200, answer.text
-    return str(answer.json()["messageId"])
-
-
-def press(client: httpx.Client, label: str, button_message_id: str) -> str:
-    answer = client.post("/button", json={"button": label, "buttonMessageId": button_message_id})
-    assert answer.status_code == 200, answer.text
-    return str(answer.json()["messageId"])
-
-
-def finish(client: httpx.Client, message_id: str, timeout: float = 10.0) -> dict[str, Any]:
-    """Poll until the job is done or incomplete; the loop ends at ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        answer = client.get(f"/message/{message_id}")
-        assert answer.status_code == 200, answer.text
-        body: dict[str, Any] = answer.json()
-        if body["progress"] in (100, "incomplete"):
-            return body
-        time.sleep(0.02)
-    raise AssertionError(f"job {message_id} did not finish in {timeout} s")
 
 
 def path_of(url: str) -> str:
     return urlsplit(url).path
 
 
-def image(client: httpx.Client, url: str) -> Image.Image:
-    answer = client.get(path_of(url))  # the path only: the old URL names the old port
-    assert answer.status_code == 200, answer.text
-    img = Image.open(io.BytesIO(answer.content))
-    img.load()
-    return img.convert("RGB")
-
-
-def diff(a: Image.Image, b: Image.Image) -> float:
-    """Mean absolute pixel difference, 0..255."""
-    return sum(ImageStat.Stat(ImageChops.difference(a, b)).mean) / 3
-
-
 def test_a_finished_job_survives_a_restart(tmp_path: Path) -> None:
     state = tmp_path / "sim" / "state.json"  # the folder is made on the first save
-    with running(state) as (sim, client):
-        message_id = imagine(client)
+    with running(state_path=state) as (sim, client):
+        message_id = imagine(client, PROMPT)
         before = finish(client, message_id)["response"]
         tiles = [client.get(u).content for u in before["imageUrls"]]
         grid = client.get(before["imageUrl"]).content
@@ -96,7 +38,7 @@ def test_a_finished_job_survives_a_restart(tmp_path: Path) -> None:
     assert stat.S_IMODE(state.stat().st_mode) == 0o600
     assert [p.name for p in state.parent.iterdir()] == ["state.json"]  # no temp files left
 
-    with running(state) as (sim, client):
+    with running(state_path=state) as (sim, client):
         assert sim.port != old_port
         after = finish(client, message_id)["response"]
         # The same answer, times and ids included; only the host in the URLs is new.
@@ -110,10 +52,10 @@ def test_a_finished_job_survives_a_restart(tmp_path: Path) -> None:
 
 def test_a_variation_of_an_old_job_resembles_its_tile(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
-    with running(state) as (_, client):
-        parent = finish(client, imagine(client))["response"]
+    with running(state_path=state) as (_, client):
+        parent = finish(client, imagine(client, PROMPT))["response"]
         tiles = [image(client, u) for u in parent["imageUrls"]]
-    with running(state) as (_, client):
+    with running(state_path=state) as (_, client):
         child = finish(client, press(client, "V2", parent["buttonMessageId"]))["response"]
         assert child["buttons"] == parent["buttons"]
         kids = [image(client, u) for u in child["imageUrls"]]
@@ -125,10 +67,10 @@ def test_a_variation_of_an_old_job_resembles_its_tile(tmp_path: Path) -> None:
 
 def test_a_job_running_at_stop_finishes_after_the_restart(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
-    with running(state, speed=SLOW) as (_, client):
-        message_id = imagine(client)
+    with running(state_path=state, speed=SLOW) as (_, client):
+        message_id = imagine(client, PROMPT)
         assert client.get(f"/message/{message_id}").json()["progress"] != 100
-    with running(state, speed=SLOW) as (_, client):
+    with running(state_path=state, speed=SLOW) as (_, client):
         done = finish(client, message_id)
         assert done["progress"] == 100
         assert len(done["response"]["imageUrls"]) == 4
@@ -137,13 +79,13 @@ def test_a_job_running_at_stop_finishes_after_the_restart(tmp_path: Path) -> Non
 
 def test_a_job_whose_time_passed_while_stopped_is_done_at_once(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
-    with running(state, speed=SLOW) as (_, client):
-        message_id = imagine(client)
+    with running(state_path=state, speed=SLOW) as (_, client):
+        message_id = imagine(client, PROMPT)
     saved = json.loads(state.read_text())
     assert saved["jobs"][0]["status"] == "running"
     saved["jobs"][0]["created_at"] -= 3600  # as if the app had been closed for an hour
     state.write_text(json.dumps(saved))
-    with running(state, speed=SLOW) as (_, client):
+    with running(state_path=state, speed=SLOW) as (_, client):
         assert client.get(f"/message/{message_id}").json()["progress"] == 100
 
 
@@ -163,9 +105,9 @@ def test_an_unreadable_state_file_means_an_empty_start(
     state = tmp_path / "state.json"
     state.write_bytes(garbage)
     caplog.set_level(logging.WARNING, logger="app.simulator.state")
-    with running(state) as (sim, client):
+    with running(state_path=state) as (sim, client):
         assert sim.jobs == {}
-        message_id = imagine(client)
+        message_id = imagine(client, PROMPT)
         assert finish(client, message_id)["progress"] == 100
     assert "starting empty" in caplog.text
     saved = json.loads(state.read_text())  # replaced by a good file
@@ -176,8 +118,8 @@ def test_bad_records_are_skipped_and_unknown_keys_ignored(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     state = tmp_path / "state.json"
-    with running(state) as (_, client):
-        message_id = imagine(client)
+    with running(state_path=state) as (_, client):
+        message_id = imagine(client, PROMPT)
         finish(client, message_id)
     saved = json.loads(state.read_text())
     saved["written_by"] = "a newer version"
@@ -187,7 +129,7 @@ def test_bad_records_are_skipped_and_unknown_keys_ignored(
     saved["jobs"] += [broken, {"message_id": 5}, "not a job"]
     state.write_text(json.dumps(saved))
     caplog.set_level(logging.WARNING, logger="app.simulator.state")
-    with running(state) as (sim, client):
+    with running(state_path=state) as (sim, client):
         assert list(sim.jobs) == [message_id]
         assert finish(client, message_id)["progress"] == 100
     assert caplog.text.count("skipping a bad job") == 3
@@ -195,7 +137,7 @@ def test_bad_records_are_skipped_and_unknown_keys_ignored(
 
 def test_not_found_says_why(tmp_path: Path) -> None:
     for state, why in ((None, FORGETS), (tmp_path / "state.json", NOT_SAVED)):
-        with running(state) as (_, client):
+        with running(state_path=state) as (_, client):
             answer = client.get("/message/nosuchjob")
             assert answer.status_code == 404 and why in answer.json()["msg"]
             body = {"button": "V1", "buttonMessageId": "nosuchjob"}

@@ -1,0 +1,70 @@
+"""The built-in simulator (TheNextLeg's dialect) over real loopback HTTP, for the tests
+that talk to it directly: start one, submit, press, wait, fetch and compare pictures."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from PIL import Image, ImageChops, ImageStat
+
+from app.simulator import Simulator, SimulatorConfig
+
+SPEED = 300.0  # a job takes 35 s / 300 ≈ 0.12 s
+TILE = 96
+
+
+@contextlib.contextmanager
+def running(**overrides: Any) -> Iterator[tuple[Simulator, httpx.Client]]:
+    """A simulator at SPEED with TILE-sized tiles unless ``overrides`` say, and a client."""
+    config = SimulatorConfig(**{"speed": SPEED, "tile_size": TILE, **overrides})
+    with Simulator(config) as sim, httpx.Client(base_url=sim.base_url, timeout=10.0) as client:
+        yield sim, client
+
+
+def imagine(client: httpx.Client, prompt: str, **extra: Any) -> str:
+    answer = client.post("/imagine", json={"msg": prompt, **extra})
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["messageId"])
+
+
+def press(client: httpx.Client, label: str, button_message_id: str, **extra: Any) -> str:
+    body = {"button": label, "buttonMessageId": button_message_id, **extra}
+    answer = client.post("/button", json=body)
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["messageId"])
+
+
+def finish(client: httpx.Client, message_id: str, timeout: float = 10.0) -> dict[str, Any]:
+    """Poll until the job is done or incomplete; the loop ends at ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answer = client.get(f"/message/{message_id}")
+        assert answer.status_code == 200, answer.text
+        body: dict[str, Any] = answer.json()
+        if body["progress"] in (100, "incomplete"):
+            return body
+        time.sleep(0.02)
+    raise AssertionError(f"job {message_id} did not finish in {timeout} s")
+
+
+def image(client: httpx.Client, url: str) -> Image.Image:
+    """The picture at ``url``, asked of this client's simulator (a URL of an earlier run
+    names that run's port)."""
+    answer = client.get(urlsplit(url)._replace(scheme="", netloc="").geturl())
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "image/png"
+    assert int(answer.headers["content-length"]) == len(answer.content)
+    img = Image.open(io.BytesIO(answer.content))
+    img.load()
+    return img.convert("RGB")
+
+
+def diff(a: Image.Image, b: Image.Image) -> float:
+    """Mean absolute pixel difference, 0..255."""
+    return sum(ImageStat.Stat(ImageChops.difference(a, b)).mean) / 3
