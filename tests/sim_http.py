@@ -1,5 +1,6 @@
-"""The built-in simulator (TheNextLeg's dialect) over real loopback HTTP, for the tests
-that talk to it directly: start one, submit, press, wait, fetch and compare pictures."""
+"""The built-in simulator over real loopback HTTP, for the tests that talk to it
+directly: start one; in TheNextLeg's dialect, submit, press, wait, fetch and compare
+pictures."""
 
 from __future__ import annotations
 
@@ -20,10 +21,16 @@ TILE = 96
 
 
 @contextlib.contextmanager
-def running(**overrides: Any) -> Iterator[tuple[Simulator, httpx.Client]]:
-    """A simulator at SPEED with TILE-sized tiles unless ``overrides`` say, and a client."""
+def running(
+    headers: dict[str, str] | None = None, **overrides: Any
+) -> Iterator[tuple[Simulator, httpx.Client]]:
+    """A simulator at SPEED with TILE-sized tiles unless ``overrides`` say, and a client
+    on its API's URL that sends ``headers``."""
     config = SimulatorConfig(**{"speed": SPEED, "tile_size": TILE, **overrides})
-    with Simulator(config) as sim, httpx.Client(base_url=sim.base_url, timeout=10.0) as client:
+    with (
+        Simulator(config) as sim,
+        httpx.Client(base_url=sim.api_url, timeout=10.0, headers=headers) as client,
+    ):
         yield sim, client
 
 

@@ -20,28 +20,23 @@ from typing import Any, ClassVar
 
 import httpx
 import pytest
+import sim_http
 from PIL import Image
 
 from app.simulator import Simulator, SimulatorConfig
 
-SPEED = 300.0  # a job takes 35 s / 300 ≈ 0.12 s
 TILE = 64
 SECRET = "s3cret"
 
 
 @contextlib.contextmanager
 def running(api: str, **overrides: Any) -> Iterator[tuple[Simulator, httpx.Client]]:
-    config = SimulatorConfig(api=api, **{"speed": SPEED, "tile_size": TILE, **overrides})
-    sim = Simulator(config)
-    sim.start()
+    """A simulator of ``api``, and a client that sends SECRET the way that API reads it."""
     headers = {"mj-api-secret": SECRET} if api == "midjourney-proxy" else {}
     if api == "imaginepro":
         headers = {"Authorization": f"Bearer {SECRET}"}
-    try:
-        with httpx.Client(base_url=sim.api_url, timeout=10.0, headers=headers) as client:
-            yield sim, client
-    finally:
-        sim.stop()
+    with sim_http.running(headers, api=api, **{"tile_size": TILE, **overrides}) as pair:
+        yield pair
 
 
 def until(check: Callable[[], Any], timeout: float = 10.0) -> Any:
