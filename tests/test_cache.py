@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from demo_settings import demo_settings
+from demo_settings import demo_settings, opened
 from picture_server import PictureServer, serving
 from PIL import Image
 
@@ -254,7 +254,6 @@ def test_the_app_prunes_old_images_while_running_once_its_downloads_pass_the_cap
     """Through the runtime the app and the CLI share: a cache at its cap when the backend
     opens (so the start-up prune removes nothing) goes back under it as a new job's
     images arrive; the new job's images stay."""
-    from app.runtime import close_backend, open_backend
 
     settings = demo_settings(tmp_path / "d").with_(cache_max=2 / 1024)  # 2 MB
     old = [
@@ -263,8 +262,7 @@ def test_the_app_prunes_old_images_while_running_once_its_downloads_pass_the_cap
     ]  # 2 MB: exactly the cap
 
     async def run() -> list[str]:
-        backend = await open_backend(settings)
-        try:
+        async with opened(settings) as backend:
             if backend.pruning is not None:
                 await backend.pruning  # the start-up prune: nothing over the cap yet
             assert all(p.exists() for p in old)
@@ -275,8 +273,6 @@ def test_the_app_prunes_old_images_while_running_once_its_downloads_pass_the_cap
             assert await manager.images_ready(job.id) == ()
             await backend.images.flush()  # the prune the downloads started has ended
             return [u for u in job.display_urls if backend.images.cached_path(u) is None]
-        finally:
-            await close_backend(backend)
 
     assert asyncio.run(run()) == []  # the new job's images are all there
     assert not old[-1].exists()  # the least recently used went

@@ -8,12 +8,11 @@ import signal
 from pathlib import Path
 
 from cli_process import cli, interrupt_imagine_wait, start
-from demo_settings import demo_settings
+from demo_settings import demo_settings, opened
 from PIL import Image
 
 from app.jobs.model import Job, JobState
 from app.jobs.store import JobStore
-from app.runtime import close_backend, open_backend
 from app.settings import Settings
 from app.simulator import Simulator, SimulatorConfig
 
@@ -143,12 +142,9 @@ def test_ctrl_c_while_waiting_says_where_the_job_is_and_the_app_finishes_it(
         # The app resumes it like any of its own jobs: polled to done, never sent again.
         async def finish() -> JobState:
             settings = demo_settings(data, base_url=sim.base_url, rate_interval=0.0)
-            backend = await open_backend(settings)
-            try:
+            async with opened(settings) as backend:
                 done = await asyncio.wait_for(backend.manager.until_settled(job.id), 30)
                 return done.state
-            finally:
-                await close_backend(backend)
 
         assert asyncio.run(finish()) is JobState.DONE
         assert len(sim.jobs) == 1

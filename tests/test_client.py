@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from demo_settings import demo_settings
+from demo_settings import demo_settings, opened
 
 from app.api import (
     ApiError,
@@ -170,13 +170,11 @@ async def test_the_demo_simulator_is_never_reached_through_a_proxy(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from app.jobs import JobState
-    from app.runtime import close_backend, open_backend
 
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")  # a dead proxy
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    backend = await open_backend(demo_settings(tmp_path))
-    try:
+    async with opened(demo_settings(tmp_path)) as backend:
         assert backend.api.client.proxy is None  # type: ignore[attr-defined]
         job = backend.manager.submit_imagine("local only")
         for _ in range(500):
@@ -184,5 +182,3 @@ async def test_the_demo_simulator_is_never_reached_through_a_proxy(
                 break
             await asyncio.sleep(0.02)
         assert backend.manager.get(job.id).state is JobState.DONE  # type: ignore[union-attr]
-    finally:
-        await close_backend(backend)

@@ -12,7 +12,7 @@ import textwrap
 from collections import Counter
 from pathlib import Path
 
-from demo_settings import demo_settings
+from demo_settings import demo_settings, opened
 from PIL import Image
 from waiting import until
 
@@ -41,9 +41,8 @@ def job_of(m: JobManager, job_id: str) -> Job:
 async def test_chaos_30_jobs_all_end_cleanly_and_agree_with_the_service(tmp_path: Path) -> None:
     config = SimulatorConfig(speed=150, chaos=0.3, seed=11, hang_seconds=1.0, tile_size=64)
     with Simulator(config) as sim:
-        backend = await open_backend(service_settings(tmp_path, sim))
-        m = backend.manager
-        try:
+        async with opened(service_settings(tmp_path, sim)) as backend:
+            m = backend.manager
             roots = [m.submit_imagine(f"chaos scene {i}") for i in range(18)]
             assert await until(lambda: all(settled(job_of(m, j.id).state) for j in roots), 60)
             parents = [m.get(j.id) for j in roots]
@@ -54,8 +53,6 @@ async def test_chaos_30_jobs_all_end_cleanly_and_agree_with_the_service(tmp_path
             everyone = [*roots, *presses]
             assert await until(lambda: all(settled(job_of(m, j.id).state) for j in everyone), 60)
             final = [m.get(j.id) for j in everyone]
-        finally:
-            await close_backend(backend)
         sim_jobs = list(sim.jobs.values())
     assert len(final) == 30 and all(j is not None for j in final)
     for job in final:
@@ -155,15 +152,12 @@ async def test_kill_9_loses_nothing_and_resumes(tmp_path: Path) -> None:
                     img.load()
         # A restart resumes the unfinished ones and finishes everything, nothing sent twice.
         settings = demo_settings(data, base_url=sim.base_url, rate_interval=0.0)
-        backend = await open_backend(settings)
-        m = backend.manager
-        try:
+        async with opened(settings) as backend:
+            m = backend.manager
             assert await until(lambda: all(settled(job_of(m, i).state) for i in ids), 30)
             states = Counter(job_of(m, i).state for i in ids)
             assert states[JobState.DONE] + states[JobState.UNCERTAIN] == 6, states
             urls = [u for i in ids for u in job_of(m, i).image_urls]
             assert await until(lambda: all(backend.images.cached_path(u) for u in urls), 20)
-        finally:
-            await close_backend(backend)
         refs = Counter(j.ref for j in sim.jobs.values())
         assert all(n == 1 for n in refs.values())

@@ -6,12 +6,11 @@ import logging
 from pathlib import Path
 
 import pytest
-from demo_settings import demo_settings
+from demo_settings import demo_settings, opened
 from waiting import until
 
 from app.api import ImagineClient
 from app.jobs import JobState
-from app.runtime import close_backend, open_backend
 from app.settings import resolve
 from app.simulator import Simulator, SimulatorConfig
 from app.ui.app import ImagineApp
@@ -25,24 +24,18 @@ async def test_token_is_not_in_logs_store_or_errors(
     caplog.set_level(logging.DEBUG)  # httpx and httpcore log every request at DEBUG
     with Simulator(SimulatorConfig(speed=120, token=TOKEN, tile_size=64)) as sim:
         settings = demo_settings(tmp_path, base_url=sim.base_url, token=TOKEN, rate_interval=0.0)
-        backend = await open_backend(settings)
-        try:
+        async with opened(settings) as backend:
             job = backend.manager.submit_imagine("a secret garden")
             await until(lambda: backend.manager.get(job.id).state is JobState.DONE)  # type: ignore[union-attr]
             child = backend.manager.press(job.id, "V1")
             await until(lambda: backend.manager.get(child.id).state is JobState.DONE)  # type: ignore[union-attr]
-        finally:
-            await close_backend(backend)
         wrong = demo_settings(
             tmp_path / "w", base_url=sim.base_url, token="x" + TOKEN, rate_interval=0.0
         )
-        backend = await open_backend(wrong)
-        try:
+        async with opened(wrong) as backend:
             bad = backend.manager.submit_imagine("denied")
             await until(lambda: backend.manager.get(bad.id).state is JobState.FAILED)  # type: ignore[union-attr]
             error = backend.manager.get(bad.id).error or ""  # type: ignore[union-attr]
-        finally:
-            await close_backend(backend)
     assert "rejected the API token" in error and TOKEN not in error
     assert any("httpx" in r.name or "httpcore" in r.name for r in caplog.records)
     assert TOKEN not in caplog.text
