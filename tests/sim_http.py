@@ -1,13 +1,16 @@
 """The built-in simulator over real loopback HTTP, for the tests that talk to it
-directly: start one; in TheNextLeg's dialect, submit, press, wait, fetch and compare
-pictures."""
+directly: start one, catch its webhooks; in TheNextLeg's dialect, submit, press, wait,
+fetch and compare pictures."""
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -75,3 +78,47 @@ def image(client: httpx.Client, url: str) -> Image.Image:
 def diff(a: Image.Image, b: Image.Image) -> float:
     """Mean absolute pixel difference, 0..255."""
     return sum(ImageStat.Stat(ImageChops.difference(a, b)).mean) / 3
+
+
+class HookReceiver:
+    """A loopback webhook endpoint: keeps the JSON body of each POST, answers 204."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        self.arrived = threading.Event()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                outer.bodies.append(json.loads(self.rfile.read(length)))
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                outer.arrived.set()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,))
+        self.thread.daemon = True
+        self.thread.start()
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.bodies) < count and time.monotonic() < deadline:
+            self.arrived.wait(0.05)
+            self.arrived.clear()
+        assert len(self.bodies) >= count, self.bodies
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self) -> HookReceiver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

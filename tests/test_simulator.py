@@ -5,21 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-import json
 import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
 from PIL import Image
-from sim_http import SPEED, TILE, diff, finish, image, imagine, press, running
+from sim_http import SPEED, TILE, HookReceiver, diff, finish, image, imagine, press, running
 
 from app.api import ImagineClient
 from app.api.client import error_for_status
@@ -420,68 +417,26 @@ def test_a_stalled_job_expires_as_incomplete() -> None:
 # -- webhooks ---------------------------------------------------------------------------
 
 
-class _Receiver:
-    """A tiny loopback webhook endpoint."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        self.arrived = threading.Event()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                outer.bodies.append(json.loads(self.rfile.read(length)))
-                self.send_response(204)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                outer.arrived.set()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,))
-        self.thread.daemon = True
-        self.thread.start()
-
-    def wait_for(self, count: int, timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.bodies) < count and time.monotonic() < deadline:
-            self.arrived.wait(0.05)
-            self.arrived.clear()
-        assert len(self.bodies) >= count, self.bodies
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def test_webhooks_deliver_the_message_body() -> None:
-    receiver = _Receiver()
-    try:
-        with running() as (sim, client):
-            # Nobody polls: the simulator's own clock must notice the job finishing.
-            message_id = imagine(client, PROMPT, webhookOverride=receiver.url, ref="r1")
-            receiver.wait_for(1)
-            hooked = receiver.bodies[0]
-            assert hooked == client.get(f"/message/{message_id}").json()
-            assert hooked["progress"] == 100 and hooked["response"]["ref"] == "r1"
-            parent = hooked["response"]["buttonMessageId"]
-            press(client, "Nope", parent, webhookOverride=receiver.url)
-            receiver.wait_for(2)
-            assert receiver.bodies[1]["progress"] == "incomplete"
-            assert receiver.bodies[1]["response"]["content"] == "BUTTON_NOT_FOUND"
-            imagine(client, "lost", webhookOverride="http://127.0.0.1:9/closed")
-            deadline = time.monotonic() + 5
-            while time.monotonic() < deadline and len(sim.webhook_log) < 3:
-                time.sleep(0.02)
-            log = sim.webhook_log
-            assert [r.status for r in log[:2]] == [204, 204]
-            assert log[2].status is None and log[2].error
-    finally:
-        receiver.close()
+    with HookReceiver() as receiver, running() as (sim, client):
+        # Nobody polls: the simulator's own clock must notice the job finishing.
+        message_id = imagine(client, PROMPT, webhookOverride=receiver.url, ref="r1")
+        receiver.wait_for(1)
+        hooked = receiver.bodies[0]
+        assert hooked == client.get(f"/message/{message_id}").json()
+        assert hooked["progress"] == 100 and hooked["response"]["ref"] == "r1"
+        parent = hooked["response"]["buttonMessageId"]
+        press(client, "Nope", parent, webhookOverride=receiver.url)
+        receiver.wait_for(2)
+        assert receiver.bodies[1]["progress"] == "incomplete"
+        assert receiver.bodies[1]["response"]["content"] == "BUTTON_NOT_FOUND"
+        imagine(client, "lost", webhookOverride="http://127.0.0.1:9/closed")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and len(sim.webhook_log) < 3:
+            time.sleep(0.02)
+        log = sim.webhook_log
+        assert [r.status for r in log[:2]] == [204, 204]
+        assert log[2].status is None and log[2].error
 
 
 # -- chaos ------------------------------------------------------------------------------

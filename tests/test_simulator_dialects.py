@@ -8,15 +8,12 @@ from __future__ import annotations
 import base64
 import contextlib
 import io
-import json
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
 import pytest
@@ -306,36 +303,15 @@ def test_proxy_jobs_survive_a_restart(tmp_path: Path) -> None:
         assert proxy_done(client, up["result"])["status"] == "SUCCESS"
 
 
-class _Hook(BaseHTTPRequestHandler):
-    bodies: ClassVar[list[Any]] = []
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        _Hook.bodies.append(json.loads(self.rfile.read(length)))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.mark.parametrize("api", ["midjourney-proxy", "imaginepro"])
 def test_webhooks_carry_the_dialects_own_shape(api: str) -> None:
-    _Hook.bodies = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    hook = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    try:
-        with running(api) as (_sim, client):
-            if api == "midjourney-proxy":
-                proxy_submit(client, "/submit/imagine", {"prompt": "x", "notifyHook": hook})
-            else:
-                client.post("/api/v1/nova/imagine", json={"prompt": "x", "webhookOverride": hook})
-            body = until(lambda: _Hook.bodies[-1] if _Hook.bodies else None)
-    finally:
-        server.shutdown()
-        server.server_close()
+    with sim_http.HookReceiver() as receiver, running(api) as (_sim, client):
+        hook = receiver.url
+        if api == "midjourney-proxy":
+            proxy_submit(client, "/submit/imagine", {"prompt": "x", "notifyHook": hook})
+        else:
+            client.post("/api/v1/nova/imagine", json={"prompt": "x", "webhookOverride": hook})
+        body = until(lambda: receiver.bodies[-1] if receiver.bodies else None)
     if api == "midjourney-proxy":
         assert body["status"] == "SUCCESS" and body["imageUrl"].endswith("grid.png")
     else:
