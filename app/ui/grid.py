@@ -105,7 +105,7 @@ class ImageGrid(Grid):
     """
 
     def __init__(self, graphics: str, id: str | None = None) -> None:
-        super().__init__(id=id)
+        super().__init__(id=id, classes="-single")  # as composed: tile 1 alone
         self._graphics = graphics
         self.selected = 1
         self._tiles = [Tile(index, graphics) for index in range(1, 5)]
@@ -133,15 +133,18 @@ class ImageGrid(Grid):
     def single(self) -> bool:
         return self.has_class("-single")
 
-    def select(self, index: int) -> None:
+    def select(self, index: int, *, mark: bool = True) -> None:
         self.selected = index
         for i in range(1, 5):
-            self.tile(i).set_class(i == index, "-selected")
+            self.tile(i).set_class(mark and i == index, "-selected")
 
-    def show_views(self, views: list[TileView], captions: list[str] | None = None) -> None:
+    def show_views(
+        self, views: list[TileView], captions: list[str] | None = None, *, mark: bool = True
+    ) -> None:
+        """``mark``: the selected tile is marked (not when the tile holds a message)."""
         self._shows += 1
         if any(not tile.is_mounted for tile in self._tiles[1 : len(views)]):
-            self._show_later(self._shows, views, captions)
+            self._show_later(self._shows, views, captions, mark)
             return
         self.set_single(len(views) == 1)
         for i in range(1, 5):
@@ -150,17 +153,17 @@ class ImageGrid(Grid):
                 tile.show(views[i - 1], captions[i - 1] if captions else None)
             else:
                 tile.clear()
-        self.select(self.selected if len(views) != 1 else 1)
+        self.select(self.selected if len(views) != 1 else 1, mark=mark)
 
     @work(group="tiles")
     async def _show_later(
-        self, shows: int, views: list[TileView], captions: list[str] | None
+        self, shows: int, views: list[TileView], captions: list[str] | None, mark: bool
     ) -> None:
         await self.four()
         if shows == self._shows:  # nothing newer was shown meanwhile
-            self.show_views(views, captions)
+            self.show_views(views, captions, mark=mark)
 
     def show_message(self, text: str) -> None:
-        """No images: one tile with a line of text (nothing selected, waiting, ...)."""
-        self.show_views([TileView(note=text)], [""])
-        self.tile(1).remove_class("-selected")  # nothing there to act on
+        """No images: one tile with a line of text (nothing selected, waiting, ...).
+        (Marked then unmarked, tile 1 was styled twice more: ~5 ms of the first frame.)"""
+        self.show_views([TileView(note=text)], [""], mark=False)  # nothing to act on
