@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from PIL import Image, ImageChops, ImageStat
+from waiting import until_sync
 
 from app.simulator import Simulator, SimulatorConfig
 
@@ -50,17 +51,24 @@ def press(client: httpx.Client, label: str, button_message_id: str, **extra: Any
     return str(answer.json()["messageId"])
 
 
-def finish(client: httpx.Client, message_id: str, timeout: float = 10.0) -> dict[str, Any]:
-    """Poll until the job is done or incomplete; the loop ends at ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        answer = client.get(f"/message/{message_id}")
+def finish(
+    client: httpx.Client,
+    message_id: str,
+    timeout: float = 10.0,
+    *,
+    query: str = "",
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Poll ``/message/{message_id}{query}`` until the job is done or incomplete."""
+
+    def finished() -> dict[str, Any] | None:
+        answer = client.get(f"/message/{message_id}{query}", headers=headers)
         assert answer.status_code == 200, answer.text
         body: dict[str, Any] = answer.json()
-        if body["progress"] in (100, "incomplete"):
-            return body
-        time.sleep(0.02)
-    raise AssertionError(f"job {message_id} did not finish in {timeout} s")
+        return body if body["progress"] in (100, "incomplete") else None
+
+    body: dict[str, Any] = until_sync(finished, timeout, what=f"job {message_id} to finish")
+    return body
 
 
 def image(client: httpx.Client, url: str) -> Image.Image:

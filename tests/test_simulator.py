@@ -17,6 +17,7 @@ import httpx
 import pytest
 from PIL import Image
 from sim_http import SPEED, TILE, HookReceiver, diff, finish, image, imagine, press, running
+from waiting import until_sync
 
 from app.api import ImagineClient
 from app.api.client import error_for_status
@@ -349,11 +350,7 @@ def test_token_is_required_for_the_api_but_not_for_images() -> None:
         assert wrong.status_code == 401 and wrong.json()["success"] is False
         good = {"Authorization": "Bearer s3cret"}
         message_id = client.post("/imagine", json={"msg": "x"}, headers=good).json()["messageId"]
-        deadline = time.monotonic() + 10
-        body: dict[str, Any] = {}
-        while time.monotonic() < deadline and body.get("progress") != 100:
-            body = client.get(f"/message/{message_id}", headers=good).json()
-            time.sleep(0.02)
+        body = finish(client, message_id, headers=good)
         assert client.get(body["response"]["imageUrl"]).status_code == 200
 
 
@@ -402,10 +399,8 @@ def test_a_stalled_job_expires_as_incomplete() -> None:
         body = client.get(f"/message/{message_id}?expireMins=1").json()
         assert body["progress"] == 46  # frozen, not done
         assert body["progressImageUrl"]
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and body["progress"] != "incomplete":
-            time.sleep(0.02)  # expireMins=1 is 60 s / 100 = 0.6 s here
-            body = client.get(f"/message/{message_id}?expireMins=1").json()
+        # expireMins=1 is 60 s / 100 = 0.6 s here
+        body = finish(client, message_id, 5, query="?expireMins=1")
         assert body["progress"] == "incomplete"
         assert client.get(f"/message/{message_id}").json()["progress"] == "incomplete"
         status = parse_message(body)
@@ -431,9 +426,7 @@ def test_webhooks_deliver_the_message_body() -> None:
         assert receiver.bodies[1]["progress"] == "incomplete"
         assert receiver.bodies[1]["response"]["content"] == "BUTTON_NOT_FOUND"
         imagine(client, "lost", webhookOverride="http://127.0.0.1:9/closed")
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and len(sim.webhook_log) < 3:
-            time.sleep(0.02)
+        until_sync(lambda: len(sim.webhook_log) >= 3, 5, what="three webhook attempts")
         log = sim.webhook_log
         assert [r.status for r in log[:2]] == [204, 204]
         assert log[2].status is None and log[2].error

@@ -10,8 +10,7 @@ import contextlib
 import io
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import httpx
 import pytest
 import sim_http
 from PIL import Image
+from waiting import until_sync
 
 from app.simulator import Simulator, SimulatorConfig
 
@@ -34,16 +34,6 @@ def running(api: str, **overrides: Any) -> Iterator[tuple[Simulator, httpx.Clien
         headers = {"Authorization": f"Bearer {SECRET}"}
     with sim_http.running(headers, api=api, **{"tile_size": TILE, **overrides}) as pair:
         yield pair
-
-
-def until(check: Callable[[], Any], timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 def png_data_url(colour: tuple[int, int, int]) -> str:
@@ -67,7 +57,7 @@ def proxy_done(client: httpx.Client, task_id: str) -> dict[str, Any]:
         task: dict[str, Any] = client.get(f"/task/{task_id}/fetch").json()
         return task if task["status"] in ("SUCCESS", "FAILURE") else None
 
-    result: dict[str, Any] = until(finished)
+    result: dict[str, Any] = until_sync(finished)
     return result
 
 
@@ -114,7 +104,7 @@ def test_proxy_imagine_progress_and_grid() -> None:
             seen.add((task["status"], task["progress"]))
             return task if task["status"] == "SUCCESS" else None
 
-        task = until(finished)
+        task = until_sync(finished)
         running_progress = {p for s, p in seen if s == "IN_PROGRESS"}
         assert running_progress and all(p.endswith("%") for p in running_progress)
         assert task["progress"] == "100%" and task["action"] == "IMAGINE"
@@ -311,7 +301,7 @@ def test_webhooks_carry_the_dialects_own_shape(api: str) -> None:
             proxy_submit(client, "/submit/imagine", {"prompt": "x", "notifyHook": hook})
         else:
             client.post("/api/v1/nova/imagine", json={"prompt": "x", "webhookOverride": hook})
-        body = until(lambda: receiver.bodies[-1] if receiver.bodies else None)
+        body = until_sync(lambda: receiver.bodies[-1] if receiver.bodies else None)
     if api == "midjourney-proxy":
         assert body["status"] == "SUCCESS" and body["imageUrl"].endswith("grid.png")
     else:
@@ -326,7 +316,7 @@ def ip_done(client: httpx.Client, message_id: str) -> dict[str, Any]:
         message: dict[str, Any] = client.get(f"/api/v1/message/fetch/{message_id}").json()
         return message if message["status"] in ("DONE", "FAIL") else None
 
-    result: dict[str, Any] = until(finished)
+    result: dict[str, Any] = until_sync(finished)
     return result
 
 
@@ -358,7 +348,7 @@ def test_imaginepro_imagine_button_and_states() -> None:
             seen.add((message["status"], message["progress"]))
             return message if message["status"] == "DONE" else None
 
-        message = until(finished)
+        message = until_sync(finished)
         assert any(s == "PROCESSING" and isinstance(p, int) and 0 < p < 100 for s, p in seen)
         assert message["progress"] == 100 and message["uri"].endswith("/grid.png")
         assert message["ref"] == "r1" and "imageUrls" not in message
