@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +10,7 @@ from pathlib import Path
 import httpx
 from demo_settings import demo_settings, opened
 from hostile import Hostile, serve
+from waiting import until
 
 from app.jobs import JobState
 from app.jobs.model import Job
@@ -24,13 +24,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def wait_done(backend_manager: object, ids: list[str], timeout: float) -> bool:
-    for _ in range(int(timeout / 0.05)):
-        jobs = [backend_manager.get(i) for i in ids]  # type: ignore[attr-defined]
-        if all(j is not None and j.state is JobState.DONE for j in jobs):
-            return True
-        await asyncio.sleep(0.05)
-    return False
+async def wait_done(backend: Backend, ids: list[str]) -> None:
+    def done(i: str) -> bool:
+        job = backend.manager.get(i)
+        return job is not None and job.state is JobState.DONE
+
+    await until(lambda: all(done(i) for i in ids), 10, what=f"jobs {ids} done")
 
 
 async def test_jobs_finish_on_the_webhook_without_polling(tmp_path: Path) -> None:
@@ -45,7 +44,7 @@ async def test_jobs_finish_on_the_webhook_without_polling(tmp_path: Path) -> Non
         )
         async with opened(settings) as backend:
             jobs = [backend.manager.submit_imagine(f"hooked {i}") for i in range(3)]
-            assert await wait_done(backend.manager, [j.id for j in jobs], 10)
+            await wait_done(backend, [j.id for j in jobs])
             assert backend.webhook is not None and backend.webhook.received == 3
         assert sim.count(path_prefix="/message") == 0  # not one poll was needed
 
@@ -63,7 +62,7 @@ async def test_no_webhook_in_time_falls_back_to_polling(tmp_path: Path) -> None:
         )
         async with opened(settings) as backend:
             job = backend.manager.submit_imagine("nobody listens")
-            assert await wait_done(backend.manager, [job.id], 10)
+            await wait_done(backend, [job.id])
         assert sim.count(path_prefix="/message") >= 1
 
 
@@ -94,10 +93,10 @@ async def _uncertain(tmp_path: Path, prompt: str) -> AsyncIterator[tuple[Backend
     try:
         async with opened(settings) as backend:
             job = backend.manager.submit_imagine(prompt)
-            for _ in range(100):
-                if backend.manager.get(job.id).state is JobState.UNCERTAIN:  # type: ignore[union-attr]
-                    break
-                await asyncio.sleep(0.02)
+            await until(
+                lambda: backend.manager.get(job.id).state is JobState.UNCERTAIN,  # type: ignore[union-attr]
+                what="the job uncertain",
+            )
             yield backend, job, hostile
     finally:
         stop()
@@ -167,7 +166,7 @@ async def test_a_webhook_never_replaces_a_finished_jobs_images(tmp_path: Path) -
         )
         async with opened(settings) as backend:
             job = backend.manager.submit_imagine("finished once")
-            assert await wait_done(backend.manager, [job.id], 10)
+            await wait_done(backend, [job.id])
             done = backend.manager.get(job.id)
             assert done is not None and backend.webhook is not None
             late = {
