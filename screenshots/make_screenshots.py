@@ -3,7 +3,8 @@
     python screenshots/make_screenshots.py [names...]
 
 PNGs need rsvg-convert (Debian: apt-get install librsvg2-bin); without it only SVGs are
-written.
+written. Without an emoji font (fonts-symbola or fonts-noto-color-emoji) the 🔄 and 🖌
+buttons come out as missing-glyph boxes.
 """
 
 from __future__ import annotations
