@@ -19,6 +19,7 @@ import subprocess
 import sys
 import termios
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -48,17 +49,23 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX p
 
 
 class _Terminal:
-    """Reads what the app writes; answers the query round as ``answers`` says (or not)."""
+    """Reads what the app writes; answers the query round as ``answers`` says (or not),
+    the last ``late[1]`` characters ``late[0]`` seconds after the rest (a slow terminal)."""
 
-    def __init__(self, fd: int, answers: str | None) -> None:
-        self.fd, self.answers, self.seen = fd, answers, b""
+    def __init__(self, fd: int, answers: str | None, late: tuple[float, int] = (0, 0)) -> None:
+        self.fd, self.answers, self.late, self.seen = fd, answers, late, b""
 
     def run(self) -> None:
         try:
             while chunk := os.read(self.fd, 4096):
                 self.seen += chunk
                 if self.answers is not None and chunk.endswith(b"\x1b[c"):
-                    os.write(self.fd, self.answers.encode())
+                    delay, count = self.late
+                    first, last = self.answers[: len(self.answers) - count], self.answers[-count:]
+                    os.write(self.fd, (first if count else self.answers).encode())
+                    if count:
+                        time.sleep(delay)
+                        os.write(self.fd, last.encode())
         except OSError:
             pass
 
@@ -81,8 +88,12 @@ def _probe_in_pty(
     xpixel: int = 0,
     answers: str | None = None,
     env_extra: dict[str, str] | None = None,
+    late: tuple[float, int] = (0, 0),
+    waiting: str = "",
 ) -> dict[str, Any]:
     master, slave = pty.openpty()
+    if waiting:  # already in the input when the app starts (an earlier program's answers)
+        os.write(master, waiting.encode())
     ypixel = rows * 20 if xpixel else 0
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, xpixel, ypixel))
     out = tmp_path / "probe.json"
@@ -91,7 +102,7 @@ def _probe_in_pty(
     for var in ("TMUX", "COLORTERM", "KITTY_WINDOW_ID", "TERM_PROGRAM", "KONSOLE_VERSION"):
         env.pop(var, None)
     env.update(env_extra or {})
-    terminal = _Terminal(master, answers)
+    terminal = _Terminal(master, answers, late)
     reader = threading.Thread(target=terminal.run, daemon=True)
     reader.start()
     try:
@@ -184,6 +195,25 @@ def test_colour_depth_from_the_terminals_own_echo(tmp_path: Path) -> None:
     assert mlterm["color_system"] == "256"
     assert xterm["color_system"] == "auto"
     assert "hint:" in mlterm["report"] and "COLORTERM=truecolor" in mlterm["report"]
+
+
+def test_a_slow_terminal_is_waited_for(tmp_path: Path) -> None:
+    # foot under load answered DA1 after the probe had given up (0.5 s): its answers were
+    # read by the TUI as keys, an ESC took the focus off the prompt and the test's typed
+    # prompt was lost. Once the terminal has begun answering, the probe waits for DA1.
+    da1 = "\x1b[?62;4;22c"
+    result = _probe_in_pty(tmp_path, rows=24, cols=80, answers=FOOT, late=(1.5, len(da1)))
+    assert result["renderer"] == "sixel", result["report"]
+    assert "DA1 62;4;22 (sixel yes)" in result["report"]
+
+
+def test_answers_left_over_from_an_earlier_program_are_not_taken_for_its_own(
+    tmp_path: Path,
+) -> None:
+    # `imagine-tui graphics`, then the TUI: the first one's late DA1 answer (here without
+    # sixel) waiting in the input ended the TUI's round before its own answers came.
+    result = _probe_in_pty(tmp_path, rows=24, cols=80, answers=FOOT, waiting="\x1b[?1;2c")
+    assert result["renderer"] == "sixel", result["report"]
 
 
 def test_foot_without_sixel_answer_gets_sextants(tmp_path: Path) -> None:

@@ -31,7 +31,13 @@ ESC = "\x1b"
 KITTY_QUERY = f"{ESC}_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA{ESC}\\"
 COLOUR_QUERY = f"{ESC}[38;2;1;2;3m{ESC}P$qm{ESC}\\{ESC}[0m"
 QUERIES_NO_KITTY = f"{ESC}[>0q{ESC}[16t{COLOUR_QUERY}{ESC}[c"
-ROUND_TIMEOUT = 0.5  # seconds for the whole round; a local terminal answers in ~1 ms
+# Seconds to wait for a first answer (a local terminal answers in ~1 ms), and for the
+# round once the terminal has begun answering: DA1, answered last, is then sure to come.
+# An answer that comes after the probe has given up is read by Textual as typed keys
+# (ESC moved the focus off the prompt and the rest was typed into the TUI): a terminal
+# that is merely slow (a loaded machine, ssh) gets the time to finish.
+ROUND_TIMEOUT = 1.0
+SLOW_TIMEOUT = 3.0
 
 _XTVERSION = re.compile(r"\x1bP>\|(?P<text>[^\x1b]*)\x1b\\")
 _KITTY = re.compile(r"\x1b_G(?P<body>[^\x1b]*)\x1b\\")
@@ -121,10 +127,12 @@ def identify(answers: Answers, env: dict[str, str] | os._Environ[str]) -> Identi
     return None
 
 
-def _read_answers(fd: int, deadline: float) -> str:
+def _read_answers(fd: int, first: float, slow: float) -> str:
+    """Answers until DA1; by ``first`` if none has come, else by ``slow`` (monotonic)."""
     raw = ""
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+    while time.monotonic() < (slow if raw else first):
+        wait = (slow if raw else first) - time.monotonic()
+        ready, _, _ = select.select([fd], [], [], max(0.0, wait))
         if not ready:
             break
         chunk = os.read(fd, 4096)
@@ -136,7 +144,9 @@ def _read_answers(fd: int, deadline: float) -> str:
     return raw
 
 
-def ask(in_tmux: bool | None = None, timeout: float = ROUND_TIMEOUT) -> Answers:
+def ask(
+    in_tmux: bool | None = None, timeout: float = ROUND_TIMEOUT, slow: float = SLOW_TIMEOUT
+) -> Answers:
     """Send the queries on stdout and read the answers from stdin (both must be ttys)."""
     out, inp = sys.__stdout__, sys.__stdin__
     if out is None or inp is None or not out.isatty() or not inp.isatty():
@@ -153,8 +163,14 @@ def ask(in_tmux: bool | None = None, timeout: float = ROUND_TIMEOUT) -> Answers:
         new = termios.tcgetattr(fd)
         new[3] &= ~termios.ECHO  # answers must never be echoed onto the screen
         termios.tcsetattr(fd, termios.TCSANOW, new)
+        # Whatever waits in the input is not an answer to these queries: the late answers
+        # to an earlier program's (`imagine-tui graphics` just before) ended this round
+        # early and this round's own answers then reached the TUI as keys. Typeahead goes
+        # too, as it always did (it was read here and dropped).
+        termios.tcflush(fd, termios.TCIFLUSH)
         os.write(out.fileno(), queries.encode())
-        raw = _read_answers(fd, time.monotonic() + timeout)
+        start = time.monotonic()
+        raw = _read_answers(fd, start + timeout, start + slow)
     except OSError as exc:
         return Answers(asked=True, problem=f"query failed ({exc})")
     finally:
@@ -163,7 +179,8 @@ def ask(in_tmux: bool | None = None, timeout: float = ROUND_TIMEOUT) -> Answers:
     answers = parse(raw)
     answers.kitty_asked = not in_tmux
     if not answers.da1_seen:
-        answers.problem = f"no answer to the attribute query (DA1) within {timeout:.1f}s"
+        waited = slow if raw else timeout
+        answers.problem = f"no answer to the attribute query (DA1) within {waited:.1f}s"
     return answers
 
 
