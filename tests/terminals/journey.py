@@ -154,6 +154,7 @@ class Walk:
     def graphics_report(self) -> str:
         """`imagine-tui graphics`'s text: escape sequences (and the sixel image) taken out."""
         raw = (self.work / "graphics.txt").read_text(errors="replace")
+        (self.j.artefacts / "graphics.txt").write_text(raw)  # as it came, for the record
         raw = re.sub(r"\x1b(P|_|\])[^\x1b]*\x1b\\", "", raw)  # DCS, APC, OSC strings
         raw = re.sub(r"\x1b\[[0-9;?:<=>]*[ -/]*[@-~]", "", raw)  # CSI sequences
         return raw.replace("\r", "")

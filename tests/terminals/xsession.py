@@ -272,6 +272,8 @@ class Terminal:
         env = {**env, **self.display.env(), **self.emulator.extra_env}
         if self.emulator.wayland:
             env = self._start_weston(env)
+        if self.emulator.name == "mlterm":
+            env = self._mlterm_fonts(env)
         # A second try if it exits at once: under load mlterm once lost its X connection
         # ("Connection reset by peer"). Both failures are reported if it fails again.
         failures = []
@@ -321,6 +323,13 @@ class Terminal:
     def _shows_client(self) -> bool:
         """Weston's kiosk shell has mapped the client once its window is not the backdrop."""
         return (self.logs / self.emulator.name).with_suffix(".log").stat().st_size > 0
+
+    def _mlterm_fonts(self, env: dict[str, str]) -> dict[str, str]:
+        """mlterm takes no fallback font from fontconfig: emoji (🔄) come from its aafont."""
+        home = self.work / "mlterm-home"
+        (home / ".mlterm").mkdir(parents=True, exist_ok=True)
+        (home / ".mlterm" / "aafont").write_text("U+1F300-1F6FF = Symbola\n")
+        return {**env, "HOME": str(home)}
 
     def _start_weston(self, env: dict[str, str]) -> dict[str, str]:
         """foot speaks Wayland only: a Weston kiosk compositor draws into an X window."""
