@@ -9,11 +9,13 @@ thread answers as a given terminal would (XTVERSION, kitty graphics, DA1). textu
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import io
 import json
 import os
 import pty
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -255,3 +257,47 @@ def test_run_graphics_command_prints_and_returns_zero(capsys: pytest.CaptureFixt
     assert graphics.run_graphics_command("unicode") == 0
     out = capsys.readouterr().out
     assert "the TUI:" in out
+
+
+def test_a_late_answer_is_not_typed_into_the_prompt(tmp_path: Path) -> None:
+    # The whole app in a pty whose terminal answers DA1 0.7 s after XTVERSION. With the
+    # probe giving up at 0.5 s, the TUI read the late answer as keys: the prompt typed
+    # next became "[?62;4;22ca lighthouse".
+    from test_hostile_tui import Tty
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IMAGINE_", "TEXTUAL_"))}
+    env.update(
+        TERM="xterm-256color",
+        TEXTUAL_ANIMATIONS="none",
+        XDG_CONFIG_HOME=str(tmp_path / "cfg"),
+        IMAGINE_GRAPHICS="halfcell",
+    )
+    env.pop("TMUX", None)
+    data = tmp_path / "data"
+    tty = Tty(["-m", "app", "--data-dir", str(data)], env)
+    try:
+        assert tty.read_until(lambda out: b"\x1b[c" in out, 30), "the probe asked nothing"
+        os.write(tty.fd, b"\x1bP>|foot(1.13.1)\x1b\\")
+        time.sleep(0.7)
+        os.write(tty.fd, b"\x1b[?62;4;22c")
+        assert tty.read_until(lambda out: b"in flight" in out, 60), tty.out[-2000:]
+        time.sleep(1.0)  # keys go to the prompt once it has the focus (after the first frame)
+        os.write(tty.fd, b"a lighthouse\r")
+        store = data / "history.sqlite3"
+
+        def submitted() -> bool:
+            if not store.exists():
+                return False
+            with contextlib.closing(sqlite3.connect(f"file:{store}?mode=ro", uri=True)) as db:
+                return bool(db.execute("SELECT 1 FROM jobs").fetchone())
+
+        deadline = time.monotonic() + 30
+        while not submitted() and time.monotonic() < deadline:
+            tty.read_until(lambda _: False, 0.2)
+        os.write(tty.fd, b"\x11")  # ctrl+q
+        assert tty.wait(30) == 0
+    finally:
+        tty.close()
+    with contextlib.closing(sqlite3.connect(f"file:{store}?mode=ro", uri=True)) as db:
+        prompts = [row[0] for row in db.execute("SELECT prompt FROM jobs")]
+    assert prompts == ["a lighthouse"]
