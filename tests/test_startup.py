@@ -220,3 +220,17 @@ def test_the_folders_are_where_platformdirs_puts_them(
         monkeypatch.setenv(variable, value)
     find = platformdirs.user_config_dir if kind == "config" else platformdirs.user_data_dir
     assert user_dir(kind) == Path(find("imagine-tui", appauthor=False))
+
+
+async def test_the_collector_runs_again_once_the_first_frame_is_drawn(tmp_path: Path) -> None:
+    import gc
+
+    from ui_helpers import SIZE, ui_settings
+
+    from app.ui.app import ImagineApp
+
+    app = ImagineApp(ui_settings(tmp_path))
+    assert gc.isenabled()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert gc.isenabled()  # paused only until the first frame (see ImagineApp.on_load)
