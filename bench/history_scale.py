@@ -131,10 +131,7 @@ async def measure(data_dir: Path, n: int) -> dict[str, Any]:
             t1 = time.perf_counter()
             app.main._apply_view(view)
             blocked.append(time.perf_counter() - t1)
-            hit = await frames.until(
-                lambda: not any(w.group == "filter" and not w.is_finished for w in app.workers),
-                10.0,
-            )
+            hit = await frames.until(lambda: app.main.table.settled, 10.0)
             shown.append((hit or time.perf_counter()) - t1)
         watcher.cancel()
         app.main._apply_view(View())

@@ -95,9 +95,9 @@ async def quiet(pilot: Pilot[Any], *, toasts: bool = False) -> None:
     toasts dropped unless asked."""
     app = the_app(pilot)
     main = app.main
-    # the palette's search and the list's filter: until they end, the list may hold an
+    # the palette's search and the list's reads: until they end, the list may hold an
     # earlier query's results
-    busy = {"grid", "full", "share", "filter", CommandPalette._GATHER_COMMANDS_GROUP}
+    busy = {"grid", "full", "share", "job-list", CommandPalette._GATHER_COMMANDS_GROUP}
 
     def still() -> bool:
         selected = main.selected_job

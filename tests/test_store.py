@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.jobs.model import Job, JobState
-from app.jobs.store import JobStore, read_history_shape
+from app.jobs.store import PAGE, JobStore, read_history_shape
 
 
 def test_jobs_and_lineage_survive_reopening(tmp_path: Path) -> None:
@@ -87,7 +87,7 @@ def test_loaded_jobs_behave_like_new_ones(tmp_path: Path) -> None:
         loaded.progress = 99  # type: ignore[misc]
 
 
-def test_the_history_shape_is_every_link_and_the_newest_jobs(tmp_path: Path) -> None:
+def test_the_history_shape_is_the_end_of_the_list(tmp_path: Path) -> None:
     path = tmp_path / "h.sqlite3"
     assert read_history_shape(path) is None  # no history yet
     with JobStore(path) as store:
@@ -95,10 +95,20 @@ def test_the_history_shape_is_every_link_and_the_newest_jobs(tmp_path: Path) -> 
             Job(id=f"j{i}", kind="imagine", prompt="p", created_at=i) for i in range(10)
         )
         store.save(Job(id="kid", kind="button", prompt="p", parent_id="j3", created_at=20))
-    shape = read_history_shape(path, newest=3)
-    assert shape is not None
-    assert shape.lineage == [(f"j{i}", None) for i in range(10)] + [("kid", "j3")]
-    assert [j.id for j in shape.newest] == ["kid", "j9", "j8"]
+    shape = read_history_shape(path)
+    assert shape is not None and shape.snapshot.count == 11
+    rows = shape.snapshot.pages[0]
+    order = ["j0", "j1", "j2", "j3", "kid", *(f"j{i}" for i in range(4, 10))]
+    assert [row.job.id for row in rows] == order  # the child under its parent
+    assert rows[4].last == [True] and rows[3].last == []
+    with JobStore(path) as store:  # a longer history: only its last two pages
+        store.save_many(
+            Job(id=f"n{i}", kind="imagine", prompt="p", created_at=100 + i) for i in range(3 * PAGE)
+        )
+    shape = read_history_shape(path)
+    assert shape is not None and shape.snapshot.count == 11 + 3 * PAGE
+    assert sorted(shape.snapshot.pages) == [2, 3]
+    assert shape.snapshot.pages[3][-1].job.id == f"n{3 * PAGE - 1}"
     path.write_bytes(b"this is not a database" * 100)
     assert read_history_shape(path) is None  # opening the store later reports it
 

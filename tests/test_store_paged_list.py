@@ -20,6 +20,7 @@ from app.jobs.store import JobStore
 from app.ui.app import ImagineApp
 from app.ui.format import tree_prefix
 from app.ui.widgets.history_bar import View
+from app.ui.widgets.job_list import JobList
 
 JOBS = 6000
 
@@ -92,13 +93,18 @@ async def test_filters_and_search_are_answered_by_the_store(tmp_path: Path) -> N
             passed = {j.id for j in jobs if show(j)}
             want = [i for i in order if i in passed]
             assert 0 < table.row_count == len(want) < JOBS, view
-            got = []
-            for row in range(table.row_count):
-                table.move_cursor(row, scroll=False)
-                got.append(table.selected_id)
-            assert got == want, view
+            assert await walk(table) == want, view
         del jobs
         assert job_objects() < JOBS // 2
+
+
+async def walk(table: JobList) -> list[str | None]:
+    """The job of every row, top to bottom, as the cursor finds them (pages come as read)."""
+    got = []
+    for row in range(table.row_count):
+        table.move_cursor(row, scroll=False)
+        got.append(await until(lambda: table.selected_id, what=f"row {row}"))
+    return got
 
 
 def write_elsewhere(db: Path, job_id: str, prompt: str) -> None:

@@ -140,4 +140,4 @@ def test_a_look_at_the_history_needs_no_write_lock(tmp_path: Path) -> None:
         with JobStore(db, read_only=True) as look:
             assert [j.id for j in look.newest(5)] == ["a"]
     assert shape is not None and shape.theme == "nord"
-    assert [j.id for j in shape.newest] == ["a"] and shape.lineage == [("a", None)]
+    assert [row.job.id for row in shape.snapshot.pages[0]] == ["a"]

@@ -60,7 +60,8 @@ async def test_whole_journey_and_restart(tmp_path: Path) -> None:
         await pilot.press("2", "v")
         v2 = await wait_done(pilot, app, label="V2")
         assert v2.parent_id == root.id
-        assert app.main.table.tree_order() == [root.id, v2.id]
+        want = [root.id, v2.id]  # the child under its parent
+        await until(lambda: app.main.table.listed() == want, what="V2 under its parent")
         assert str(app.main.table.cells(v2.id)["job"]) == "└ V2"
 
         await pilot.press("c")
@@ -82,7 +83,8 @@ async def test_whole_journey_and_restart(tmp_path: Path) -> None:
         await pilot.click(vary)
         subtle = await wait_done(pilot, app, label="Vary (Subtle)")
         assert subtle.parent_id == u1.id
-        assert app.main.table.tree_order() == [root.id, v2.id, u1.id, subtle.id]
+        want = [root.id, v2.id, u1.id, subtle.id]
+        await until(lambda: app.main.table.listed() == want, what="the tree in order")
         assert str(app.main.table.cells(subtle.id)["job"]) == "    └ Vary (Subtle)"
         before = {j.id for j in jobs(app)}
 

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 from textual.app import App, ComposeResult
+from waiting import until
 
 from app.jobs.model import Job, JobState
+from app.jobs.store import PAGE, JobStore, TreeReader, read_history_shape
 from app.ui.actions import ACTIONS, BY_ID, bindings, unknown_ids
 from app.ui.format import elapsed_text, progress_bar, state_text, title_text, tree_prefix
 from app.ui.messages import ImagesArrived, JobUpdated
@@ -122,7 +124,7 @@ class _TableApp(App[None]):
         yield PromptInput()
 
 
-async def test_ten_thousand_jobs_stay_fast() -> None:
+async def test_a_long_list_keeps_the_cursor_on_its_job_through_changes(tmp_path: Path) -> None:
     now = time.time()
     roots = [
         Job(
@@ -138,18 +140,18 @@ async def test_ten_thousand_jobs_stay_fast() -> None:
     app = _TableApp()
     async with app.run_test(size=(120, 40)) as pilot:
         table = app.query_one(JobList)
-        started = time.perf_counter()
-        table.load(roots)
-        assert time.perf_counter() - started < 3.0
-        table.select("r5000")
-        await pilot.pause()
-        # A progress update touches one row: no rebuild, cursor stays.
-        started = time.perf_counter()
+        store = JobStore(tmp_path / "h.sqlite3")
+        await _on_store(table, store, roots)
+        assert table.row_count == 10_000
+        assert not table.select("r5000")  # not read yet: selected once the store says where
+        await until(lambda: table.selected_id == "r5000", what="r5000 selected")
+        # A progress update redraws its row in place; the cursor stays.
         for p in range(0, 100, 5):
-            table.upsert(roots[10].evolve(state=JobState.RUNNING, progress=p))
-        assert time.perf_counter() - started < 0.5
+            table.upsert(roots[5000].evolve(state=JobState.RUNNING, progress=p))
+        await pilot.pause()
+        assert "95%" in table.cells("r5000")["state"].plain
         assert table.selected_id == "r5000"
-        # A new child is placed under its parent and the cursor stays on the same job.
+        # Rows inserted above (a child, written by another process): the cursor keeps its job.
         child = Job(
             id="c1",
             kind="button",
@@ -158,14 +160,21 @@ async def test_ten_thousand_jobs_stay_fast() -> None:
             parent_id="r3",
             created_at=now + 20_000,
         )
-        started = time.perf_counter()
+        store.save(child)
         table.upsert(child)
-        assert time.perf_counter() - started < 3.0
-        assert table.row_index("c1") == 4
-        assert table.selected_id == "r5000"
-        # A new root is appended without a rebuild.
+        await until(lambda: table.row_count == 10_001, what="the new row")
+        await _settled(table)
+        assert table.selected_id == "r5000" and table.cursor_row == 5001
+        assert table.select("r5000")  # held: at once
+        table.select("c1")
+        await until(lambda: table.selected_id == "c1", what="the child")
+        assert table.cursor_row == 4  # under its parent
+        # A new root is listed at the end at once, before the store has it.
         table.upsert(Job(id="new", kind="imagine", prompt="x", created_at=now + 30_000))
-        assert table.row_index("new") == 10_001
+        table.move_cursor(table.row_count - 1)
+        await pilot.pause()
+        assert table.row_count == 10_002 and table.selected_id == "new"
+        store.close()
 
 
 async def test_prompt_history_walks_back_and_forth() -> None:
@@ -237,14 +246,26 @@ def _screen(table: JobList) -> list[str]:
     return [table.render_line(y).text.rstrip() for y in range(table.size.height)]
 
 
-async def test_the_list_keeps_tree_order_and_the_cursor_through_changes() -> None:
+async def _on_store(table: JobList, store: JobStore, jobs: list[Job]) -> None:
+    """The list reading ``jobs`` from a real history, as the app has it."""
+    store.save_many(jobs)
+    table.use_reader(TreeReader(store).snapshot)
+    await _settled(table)
+
+
+async def _settled(table: JobList) -> None:
+    await until(lambda: table.settled, what="the list's reads")
+
+
+async def test_the_list_keeps_tree_order_and_the_cursor_through_changes(tmp_path: Path) -> None:
     jobs = _tree(time.time() - 3600)
     app = _TableApp()
     async with app.run_test(size=(120, 20)) as pilot:
         table = app.query_one(JobList)
-        table.load(jobs)
+        store = JobStore(tmp_path / "h.sqlite3")
+        await _on_store(table, store, jobs)
         await pilot.pause()
-        assert table.tree_order()[:3] == ["r0", "k0", "g0"]
+        assert table.listed()[:3] == ["r0", "k0", "g0"]
         lines = _screen(table)
         assert lines[0].split() == ["Job", "Prompt", "State", "Time"]
         assert lines[1].startswith(" a lake at") and "└ V2" in lines[2] and "  └ U1" in lines[3]
@@ -255,34 +276,45 @@ async def test_the_list_keeps_tree_order_and_the_cursor_through_changes() -> Non
         table.select("r5")
         table.upsert(jobs[1].evolve(state=JobState.FAILED, error="x"))  # in place
         child = Job(id="c", kind="button", prompt="p", label="V1", parent_id="r0")
-        table.upsert(child)  # under its parent: a rebuild
+        store.save(child)
+        table.upsert(child)  # under its parent
         root = Job(id="z", kind="imagine", prompt="new", created_at=time.time() + 10)
-        table.upsert(root)  # a new root: appended
-        await pilot.pause()
-        order = table.tree_order()
+        store.save(root)
+        table.upsert(root)  # a new root: at the end
+        await until(lambda: table.row_count == 92, what="both new rows")
+        await _settled(table)
+        order = table.listed()
         assert order[3] == "c" and order[-1] == "z"
         assert [table.row_index(i) for i in ("c", "z")] == [3, table.row_count - 1]
         assert table.selected_id == "r5"
         assert table.virtual_size.height == table.row_count + 1  # + the header
+        lines = _screen(table)
+        assert "├ V2" in lines[2] and "│ └ U1" in lines[3] and "└ V1" in lines[4]
 
-        table.set_filter(lambda job: job.state is JobState.FAILED)
-        failed = [j for j in order if table._jobs[j].state is JobState.FAILED]
-        assert [table._rows[i] for i in range(table.row_count)] == failed
-        table.set_filter(None)
+        failed = [j.id for j in jobs if j.state is JobState.FAILED]
+        table.set_view("state = ?", ("failed",), lambda job: job.state is JobState.FAILED)
+        await _settled(table)
+        assert table.listed() == [i for i in order if i in failed]
+        table.set_view()
+        await _settled(table)
         assert table.row_count == len(order)
+        store.close()
 
 
-async def test_the_cursor_stays_in_view_and_clicks_select() -> None:
+async def test_the_cursor_stays_in_view_and_clicks_select(tmp_path: Path) -> None:
     app = _TableApp()
     async with app.run_test(size=(100, 12)) as pilot:
         table = app.query_one(JobList)
-        table.load(_roots(200))
+        store = JobStore(tmp_path / "h.sqlite3")
+        await _on_store(table, store, _roots(200))
         table.focus()
         await pilot.press("end")
+        await _settled(table)
         await pilot.pause()
         assert table.selected_id == "r199"
         assert any("prompt 199" in line for line in _screen(table))
         await pilot.press("home", "pagedown")
+        await _settled(table)
         assert table.cursor_row > 5
         assert any(f"prompt {table.cursor_row}" in line for line in _screen(table))
         before = table.cursor_row
@@ -292,44 +324,94 @@ async def test_the_cursor_stays_in_view_and_clicks_select() -> None:
         # the header is the first line: row 3 of the list is drawn at y = 1 + 3
         await pilot.click(JobList, offset=(5, 4))
         assert table.selected_id == "r3"
+        store.close()
 
 
-async def test_the_list_is_drawn_from_the_shape_before_every_job_is_read() -> None:
-    """At start-up the list knows every id and parent but only the newest jobs: the rows in
-    view are drawn, the others wait with "…"; loading everything keeps the cursor."""
-    jobs = sorted(_tree(time.time() - 3600), key=lambda j: j.created_at)
-    lineage = [(j.id, j.parent_id) for j in jobs]
+async def test_the_first_frame_is_the_end_of_the_history(tmp_path: Path) -> None:
+    """Before the store is open the list shows the end of the history, read ahead (its
+    length and last pages); rows further up wait with "…" until their page is read."""
+    jobs = [
+        Job(id=f"r{i}", kind="imagine", prompt=f"prompt {i}", created_at=1000.0 + i)
+        for i in range(5 * PAGE)
+    ]
+    path = tmp_path / "h.sqlite3"
+    with JobStore(path) as store:
+        store.save_many(jobs)
+    shape = read_history_shape(path)
+    assert shape is not None
     app = _TableApp()
     async with app.run_test(size=(120, 20)) as pilot:
         table = app.query_one(JobList)
-        table.load_shape(lineage, jobs[-30:])
+        table.show_snapshot(shape.snapshot)
         table.move_cursor(table.row_count - 1)
         await pilot.pause()
-        assert table.row_count == 90 and not table.complete
+        assert table.row_count == 5 * PAGE and not table.complete
         assert table.unloaded_on_screen() == 0  # the newest are at the bottom, in view
-        assert table.selected_id == "g29"
+        assert table.selected_id == f"r{5 * PAGE - 1}"
         table.move_cursor(0)
         await pilot.pause()
         assert table.unloaded_on_screen() > 0
         assert _screen(table)[1].strip() == "…"
-        table.move_cursor(table.row_count - 1)
-        table.load(jobs)
-        await pilot.pause()
-        assert table.complete and table.selected_id == "g29"
-        table.move_cursor(0)
-        await pilot.pause()
-        assert table.unloaded_on_screen() == 0 and "a lake at" in _screen(table)[1]
+        with JobStore(path) as store:
+            table.use_reader(TreeReader(store).snapshot)
+            await _settled(table)
+            await pilot.pause()
+            assert table.complete and table.selected_id == "r0"
+            assert table.unloaded_on_screen() == 0 and "prompt 0" in _screen(table)[1]
 
 
-async def test_new_jobs_show_up_when_the_end_of_the_list_is_in_view() -> None:
+async def test_paging_down_to_the_end_of_a_long_history_shows_the_oldest_root_first(
+    tmp_path: Path,
+) -> None:
+    """5,000 jobs, read a page at a time: Page Down walks every row once, in tree order,
+    from the oldest top-level job to the newest; no row is left waiting."""
+    now = time.time() - 86_400
+    jobs: list[Job] = []
+    for i in range(2500):
+        root = Job(id=f"r{i:04d}", kind="imagine", prompt=f"prompt {i}", created_at=now + 2 * i)
+        kid = Job(
+            id=f"k{i:04d}",
+            kind="button",
+            prompt=root.prompt,
+            label="V1",
+            parent_id=root.id,
+            created_at=now + 2 * i + 1,
+        )
+        jobs += [kid, root]
+    app = _TableApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = app.query_one(JobList)
+        store = JobStore(tmp_path / "h.sqlite3")
+        await _on_store(table, store, jobs)
+        table.focus()
+        await pilot.press("home")
+        await _settled(table)
+        assert table.selected_id == "r0000" and "prompt 0" in _screen(table)[1]
+        presses = 0
+        while table.cursor_row < table.row_count - 1 and presses < table.row_count:
+            await pilot.press("pagedown")  # bounded: a screen of rows per press
+            presses += 1
+            await _settled(table)
+            await pilot.pause()
+            assert table.unloaded_on_screen() == 0  # every row in view drawn from its job
+        assert table.selected_id == "k2499" and "└ V1" in _screen(table)[-1]
+        assert len(table.listed()) <= 24 * PAGE  # a few pages held, not the history
+        store.close()
+
+
+async def test_new_jobs_show_up_when_the_end_of_the_list_is_in_view(tmp_path: Path) -> None:
     app = _TableApp()
     async with app.run_test(size=(100, 12)) as pilot:
         table = app.query_one(JobList)
-        table.load(_roots(50))
+        store = JobStore(tmp_path / "h.sqlite3")
+        await _on_store(table, store, _roots(50))
         table.move_cursor(49)
         await pilot.pause()
         # a child of the last job lands below the view's end: the view follows
-        table.upsert(Job(id="kid", kind="button", prompt="p", label="V2", parent_id="r49"))
+        kid = Job(id="kid", kind="button", prompt="p", label="V2", parent_id="r49")
+        store.save(kid)
+        table.upsert(kid)
+        await until(lambda: table.row_count == 51, what="the child's row")
         await pilot.pause()
         assert table.selected_id == "r49"
         assert any("└ V2" in line for line in _screen(table))
@@ -337,15 +419,18 @@ async def test_new_jobs_show_up_when_the_end_of_the_list_is_in_view() -> None:
         table.move_cursor(0)
         table.upsert(Job(id="new", kind="imagine", prompt="latest", created_at=time.time() + 99))
         await pilot.pause()
+        assert table.row_count == 52
         assert not any("latest" in line for line in _screen(table))
+        store.close()
 
 
-async def test_a_changed_job_is_redrawn_on_its_line() -> None:
+async def test_a_changed_job_is_redrawn_on_its_line(tmp_path: Path) -> None:
     app = _TableApp()
     async with app.run_test(size=(100, 8)) as pilot:
         table = app.query_one(JobList)
         job = Job(id="a", kind="imagine", prompt="p", state=JobState.RUNNING, progress=40)
-        table.load([job])
+        store = JobStore(tmp_path / "h.sqlite3")
+        await _on_store(table, store, [job])
         await pilot.pause()
         assert "40%" in _screen(table)[1]
         for progress in (60, 80, 60):  # back and forth: no stale line from a cache
@@ -356,18 +441,21 @@ async def test_a_changed_job_is_redrawn_on_its_line() -> None:
         table.upsert(job.evolve(state=JobState.DONE, progress=100))
         await pilot.pause()
         assert "✓ done" in _screen(table)[1]
+        store.close()
 
 
-async def test_the_cursor_stays_in_view_when_the_terminal_shrinks() -> None:
+async def test_the_cursor_stays_in_view_when_the_terminal_shrinks(tmp_path: Path) -> None:
     app = _TableApp()
     async with app.run_test(size=(100, 40)) as pilot:
         table = app.query_one(JobList)
-        table.load(_roots(100))
+        store = JobStore(tmp_path / "h.sqlite3")
+        await _on_store(table, store, _roots(100))
         table.move_cursor(99)
         await pilot.pause()
         await pilot.resize_terminal(100, 12)
         await pilot.pause()
         assert any("prompt 99" in line for line in _screen(table))
+        store.close()
 
 
 # -- the action registry and the typed messages --------------------------------------------

@@ -69,19 +69,17 @@ def the_app(pilot: Pilot[Any]) -> ImagineApp:
 
 
 async def wait_ready(pilot: Pilot[Any]) -> ImagineApp:
-    """Until the main screen has the backend (every job listed)."""
+    """Until the main screen has the backend and the list has read the store."""
     app = the_app(pilot)
     await until(lambda: app.main.backend is not None, what="the backend to open")
+    await until(lambda: app.main.table.settled, what="the job list's reads")
     return app
 
 
 async def view_shown(pilot: Pilot[Any]) -> None:
     """Until the list shows the view last asked for (the store answers it in a thread)."""
     app = the_app(pilot)
-    await until(
-        lambda: not any(w.group == "filter" and not w.is_finished for w in app.workers),
-        what="the list's filter",
-    )
+    await until(lambda: app.main.table.settled, what="the list's view")
 
 
 def jobs(app: ImagineApp) -> list[Job]:

@@ -238,14 +238,10 @@ class JobManager:
             self._put(job)
         return job
 
-    def peek_many(self, job_ids: list[str]) -> dict[str, Job]:
-        """The jobs of these ids as :meth:`get` has them, without holding the ones read
-        (the job list's rows coming on screen)."""
-        found = {i: job for i in job_ids if (job := self._jobs.get(i)) is not None}
-        missing = [i for i in job_ids if i not in found]
-        for job in self.store.get_many(missing) if missing else ():
-            found[job.id] = self._pending_over(job)
-        return found
+    def fresh(self, job: Job) -> Job:
+        """``job`` as read from the store, as this manager knows it now: the held version
+        (newer), else with the changes not yet written laid over it (the job list's rows)."""
+        return self._jobs.get(job.id) or self._pending_over(job)
 
     def held(self) -> list[Job]:
         """The jobs this manager holds: live, recently touched or not written yet (newer

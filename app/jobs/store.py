@@ -14,10 +14,12 @@ Several processes share one store (two windows, scripts):
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
 import sqlite3
+import threading
 import urllib.parse
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -77,6 +79,7 @@ CREATE INDEX IF NOT EXISTS jobs_rev ON jobs(rev);
 CREATE INDEX IF NOT EXISTS jobs_message ON jobs(message_id);
 CREATE INDEX IF NOT EXISTS jobs_finished ON jobs(finished_at);
 CREATE INDEX IF NOT EXISTS jobs_button_message ON jobs(button_message_id);
+CREATE INDEX IF NOT EXISTS jobs_favourite ON jobs(favourite) WHERE favourite = 1;
 CREATE TRIGGER IF NOT EXISTS jobs_rev_insert AFTER INSERT ON jobs BEGIN
     UPDATE revision SET n = n + 1;
     UPDATE jobs SET rev = (SELECT n FROM revision) WHERE rowid = NEW.rowid;
@@ -95,12 +98,23 @@ END;
 _OWN_KEY = "printf('%017.6f:', {t}.created_at) || {t}.id"
 _TREE = f"""
 CREATE INDEX IF NOT EXISTS jobs_tree ON jobs(tree_key);
-CREATE TRIGGER IF NOT EXISTS jobs_tree_insert AFTER INSERT ON jobs BEGIN
+DROP TRIGGER IF EXISTS jobs_tree_insert;
+CREATE TRIGGER IF NOT EXISTS jobs_tree_keys AFTER INSERT ON jobs BEGIN
     UPDATE jobs SET tree_key = COALESCE(
         (SELECT p.tree_key || '/' FROM jobs p
          WHERE p.id = NEW.parent_id AND p.rowid != NEW.rowid AND p.tree_key IS NOT NULL),
         '') || {_OWN_KEY.format(t="NEW")}
     WHERE rowid = NEW.rowid;
+    -- Its children saved before it (an import out of order) were roots: under it now,
+    -- with everything under them.
+    UPDATE jobs SET tree_key = (SELECT tree_key FROM jobs WHERE rowid = NEW.rowid)
+        || '/' || tree_key
+    WHERE rowid IN (
+        SELECT d.rowid FROM jobs c JOIN jobs d
+            ON d.tree_key = c.tree_key
+            OR (d.tree_key > c.tree_key || '/' AND d.tree_key < c.tree_key || '0')
+        WHERE c.parent_id = NEW.id AND c.rowid != NEW.rowid
+            AND c.created_at >= NEW.created_at AND instr(c.tree_key, '/') = 0);
 END;
 """
 _SIBLING_AFTER = "SELECT 1 FROM jobs WHERE tree_key > ? AND tree_key < ? LIMIT 1"
@@ -125,31 +139,46 @@ _UPSERT = (
     f"ON CONFLICT(id) DO UPDATE SET {', '.join(f'{n} = excluded.{n}' for n in _FIELDS[1:])}"
 )
 
-NEWEST = 300  # jobs a history's shape carries in full: the bottom of the job list
+PAGE = 50  # rows of the job list read at a time
+
+
+class TreeRow(NamedTuple):
+    """A row of the job list: the job, and from its top-level ancestor's child down to
+    itself whether each is the last child of its parent (the tree lines; [] for a root)."""
+
+    job: Job
+    last: list[bool]
+
+
+@dataclass(frozen=True)
+class TreeSnapshot:
+    """Part of the job list at one moment: its length, some pages of PAGE rows (by page
+    number) and the rows of the jobs asked for (absent: not listed)."""
+
+    count: int
+    pages: dict[int, list[TreeRow]]
+    found: dict[str, int]
+    jobs: int  # jobs in the history (the view's count's "of"); a change means new rows
+    newest: float = 0.0  # the latest creation time: a job made after it is listed last
 
 
 @dataclass(frozen=True)
 class HistoryShape:
-    """Enough of a history to draw the job list's first screen: about a tenth of the cost
-    of reading every job (10 ms for 10,000)."""
+    """The end of the job list, read before the UI exists: its first frame is drawn from
+    this (a few milliseconds, whatever the history's length)."""
 
-    lineage: list[tuple[str, str | None]]  # (id, parent id) of every job, oldest first
-    newest: list[Job]  # the most recently created jobs, newest first
+    snapshot: TreeSnapshot
     theme: str | None = None  # the theme the UI last used, kept with the history
-    revision: int = 0  # the store's revision before it was read: later jobs come after
 
 
-def read_history_shape(path: Path, newest: int = NEWEST) -> HistoryShape | None:
+def read_history_shape(path: Path) -> HistoryShape | None:
     """The shape of the history at ``path``; None when there is none or it cannot be read
     (opening the store later says what is wrong)."""
     if not path.is_file():
         return None
     try:
         with JobStore(path, read_only=True) as store:
-            revision = store.revision()  # first: whatever comes after is read later
-            return HistoryShape(
-                store.lineage(), store.newest(newest), store.get_meta("theme"), revision
-            )
+            return HistoryShape(store.tree_snapshot((), tail=True), store.get_meta("theme"))
     except (StoreError, sqlite3.DatabaseError):
         return None
 
@@ -240,6 +269,7 @@ class JobStore:
         """``read_only``: for a look at an existing history (listing it, the first screen):
         it writes nothing, so it never waits for another program's write lock."""
         self.path = Path(path)
+        self.read_only = read_only
         try:
             if read_only:
                 uri = f"file:{urllib.parse.quote(str(self.path))}?mode=ro"
@@ -425,33 +455,124 @@ class JobStore:
         return int(self._db.execute(sql, params).fetchone()[0])
 
     def tree_page(
-        self, offset: int, limit: int, where: str = "", params: tuple[Any, ...] = ()
-    ) -> list[tuple[Job, list[bool]]]:
-        """Rows ``offset`` to ``offset + limit`` of the list in tree order: each job, and
-        from its top-level ancestor's child down to itself whether each is the last child
-        of its parent (the tree lines; empty for a root). Under a filter the lines are
-        still those of the whole tree, as the list draws them."""
-        sql = (
-            f"SELECT {_COLUMNS}, tree_key FROM jobs"
-            + (f" WHERE {where}" if where else "")
-            + " ORDER BY tree_key LIMIT ? OFFSET ?"
-        )
-        rows = self._db.execute(sql, (*params, limit, offset)).fetchall()
-        return [(_row_to_job(row[:-1]), self._last_flags(row[-1])) for row in rows]
+        self,
+        offset: int,
+        limit: int,
+        where: str = "",
+        params: tuple[Any, ...] = (),
+        *,
+        rows: int | None = None,
+    ) -> list[TreeRow]:
+        """Rows ``offset`` to ``offset + limit`` of the list in tree order. Under a filter
+        the lines are still those of the whole tree, as the list draws them. ``rows``:
+        the list's length, when known: a page in its second half is read from the end
+        (an OFFSET steps over every row before it: 15 ms at the end of 100,000)."""
+        filtered = f" WHERE {where}" if where else ""
+        sql = f"SELECT {_COLUMNS}, tree_key FROM jobs{filtered} ORDER BY tree_key"
+        if rows is not None and offset > rows // 2:
+            end = min(rows, offset + limit)
+            found = self._db.execute(
+                sql + " DESC LIMIT ? OFFSET ?", (*params, max(0, end - offset), rows - end)
+            ).fetchall()[::-1]
+        else:
+            found = self._db.execute(sql + " LIMIT ? OFFSET ?", (*params, limit, offset)).fetchall()
+        return [TreeRow(_row_to_job(row[:-1]), self._last_flags(row[-1])) for row in found]
 
-    def tree_row(self, job_id: str, where: str = "", params: tuple[Any, ...] = ()) -> int | None:
-        """The row of ``job_id`` on the list; None when it is not listed."""
+    def tree_row(
+        self,
+        job_id: str,
+        where: str = "",
+        params: tuple[Any, ...] = (),
+        *,
+        rows: int | None = None,
+    ) -> int | None:
+        """The row of ``job_id`` on the list; None when it is not listed. ``rows``: the
+        list's length, when known: a job of the later half of the history (by its
+        top-level job's time) is counted from the end."""
         row = self._db.execute("SELECT tree_key FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        if row is None:
+        if row is None or row[0] is None:
             return None
+        key = str(row[0])
         if where:
             listed = self._db.execute(
                 f"SELECT 1 FROM jobs WHERE id = ? AND ({where})", (job_id, *params)
             ).fetchone()
             if listed is None:
                 return None
-        sql = "SELECT count(*) FROM jobs WHERE tree_key < ?" + (f" AND ({where})" if where else "")
-        return int(self._db.execute(sql, (row[0], *params)).fetchone()[0])
+        also = f" AND ({where})" if where else ""
+        if rows is not None and self._late(key):
+            sql = f"SELECT count(*) FROM jobs WHERE tree_key >= ?{also}"
+            return rows - int(self._db.execute(sql, (key, *params)).fetchone()[0])
+        sql = f"SELECT count(*) FROM jobs WHERE tree_key < ?{also}"
+        return int(self._db.execute(sql, (key, *params)).fetchone()[0])
+
+    def _late(self, key: str) -> bool:
+        """Whether ``key``'s top-level job is of the later half of the history's time."""
+        # Two queries: min() and max() together would scan the table, each alone is a look
+        # at one end of the index.
+        first = self._db.execute("SELECT min(created_at) FROM jobs").fetchone()[0]
+        last = self._db.execute("SELECT max(created_at) FROM jobs").fetchone()[0]
+        try:
+            when = float(key.split(":", 1)[0])
+        except ValueError:
+            return False
+        return first is not None and when > (first + last) / 2
+
+    def tree_snapshot(
+        self,
+        pages: Iterable[int],
+        where: str = "",
+        params: tuple[Any, ...] = (),
+        *,
+        find: Iterable[str] = (),
+        keep: str | None = None,
+        tail: bool = False,
+        jobs: int | None = None,
+        rows: int | None = None,
+    ) -> TreeSnapshot:
+        """``pages`` of the list (with ``tail``: the last two too), the rows of the jobs
+        of ``find`` and their pages, in one read. The list's length (and the row of
+        ``keep``, the job under the cursor) is read when the history's length is no
+        longer ``jobs``, the one the caller's other pages were read at (no new rows: a
+        search's count, a scan, is not taken again); otherwise count is -1 and ``rows``
+        is taken for the list's length."""
+        with self._reading():
+            total = self.count()
+            count = -1
+            if jobs != total:
+                count = total if not where else self.tree_count(where, params)
+            known = count if count >= 0 else rows
+            look = [*find, *([keep] if keep is not None and count >= 0 else [])]
+            found = {}
+            for job_id in look:
+                row = self.tree_row(job_id, where, params, rows=known)
+                if row is not None:
+                    found[job_id] = row
+            wanted = set(pages) | {row // PAGE for row in found.values()}
+            if tail and count > 0:
+                wanted |= {max(0, (count - 1) // PAGE - 1), (count - 1) // PAGE}
+            read = {
+                page: self.tree_page(page * PAGE, PAGE, where, params, rows=known)
+                for page in sorted(wanted)
+                if page >= 0 and (count < 0 or page * PAGE < count)
+            }
+            newest = self._db.execute("SELECT max(created_at) FROM jobs").fetchone()[0]
+        pages_read = {p: got for p, got in read.items() if got}
+        return TreeSnapshot(count, pages_read, found, total, newest or 0.0)
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """One read transaction on a look-only connection: a count and the pages read
+        after it agree even while other processes write. (A writable connection may be
+        shared with a writer thread: there each statement stands alone.)"""
+        if not self.read_only:
+            yield
+            return
+        self._db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self._db.execute("COMMIT")
 
     def _last_flags(self, key: str) -> list[bool]:
         # Keys after a node's own subtree and before its parent's end are its later
@@ -464,21 +585,6 @@ class JobStore:
             flags.append(later is None)
         return flags
 
-    def links_since(self, revision: int) -> list[tuple[str, str | None]]:
-        """(id, parent id) of the jobs changed after ``revision``, oldest first: the jobs
-        that may have come since a shape was read (the rev index, not a scan)."""
-        rows = self._db.execute(
-            "SELECT id, parent_id, created_at FROM jobs WHERE rev > ?", (revision,)
-        ).fetchall()
-        rows.sort(key=lambda row: row[2])
-        return [(job_id, parent_id) for job_id, parent_id, _ in rows]
-
-    def lineage(self) -> list[tuple[str, str | None]]:
-        """(id, parent id) of every job, oldest first: the shape of the history, cheaply."""
-        return self._db.execute(
-            "SELECT id, parent_id FROM jobs ORDER BY created_at, rowid"
-        ).fetchall()
-
     def newest(self, limit: int) -> list[Job]:
         """The ``limit`` most recently created jobs, newest first."""
         return list(
@@ -489,9 +595,11 @@ class JobStore:
 
     def image_urls_to_keep(self, newest: int) -> set[str]:
         """Image URLs of favourite jobs and of the ``newest`` jobs: never evicted."""
+        # Two index lookups: with an OR SQLite scanned every row (90 ms for 100,000).
         rows = self._db.execute(
-            "SELECT image_url, image_urls FROM jobs WHERE favourite = 1 OR id IN "
-            "(SELECT id FROM jobs ORDER BY created_at DESC LIMIT ?)",
+            "SELECT image_url, image_urls FROM jobs WHERE favourite = 1 UNION ALL "
+            "SELECT * FROM (SELECT image_url, image_urls FROM jobs "
+            "ORDER BY created_at DESC LIMIT ?)",
             (newest,),
         ).fetchall()
         urls = {url for url, _ in rows if url}
@@ -508,25 +616,9 @@ class JobStore:
             )
         )
 
-    def get_many(self, job_ids: list[str]) -> list[Job]:
-        """The jobs of these ids that exist (the list's rows coming on screen)."""
-        found: list[Job] = []
-        for start in range(0, len(job_ids), 500):  # SQLite's limit on parameters
-            chunk = job_ids[start : start + 500]
-            marks = ", ".join("?" * len(chunk))
-            found += self._iter(f"SELECT {{cols}} FROM jobs WHERE id IN ({marks})", tuple(chunk))
-        return found
-
     def ids_where(self, where: str, params: tuple[Any, ...] = ()) -> list[str]:
         """Ids of the jobs matching an SQL condition (see ``view_condition``)."""
         return [r[0] for r in self._db.execute(f"SELECT id FROM jobs WHERE {where}", params)]
-
-    def seeded_ids(self) -> set[str]:
-        """Jobs whose seed is known."""
-        rows = self._db.execute(
-            "SELECT id, options FROM jobs WHERE options LIKE '%\"seed\"%'"
-        ).fetchall()
-        return {i for i, raw in rows if json.loads(raw).get("seed") is not None}
 
     def family(self, job_id: str) -> list[Job]:
         """Every job of the tree ``job_id`` is in (its top-level ancestor's), oldest first."""
@@ -623,3 +715,50 @@ class JobStore:
             f"Cannot write the job history at {self.path}: {exc}",
             transient=isinstance(exc, sqlite3.OperationalError),
         )
+
+
+class TreeReader:
+    """The job list's reads, meant for a worker thread: on a look-only connection of
+    their own, so they never wait for the writer's lock nor hold the UI's thread."""
+
+    def __init__(self, store: JobStore) -> None:
+        self._store = store
+        self._own: JobStore | None = None
+        self._lock = threading.Lock()
+        self._busy = False
+        self._closed = False
+
+    def snapshot(
+        self, pages: Iterable[int], where: str = "", params: tuple[Any, ...] = (), **kw: Any
+    ) -> TreeSnapshot:
+        with self._lock:
+            if self._closed:
+                raise StoreError("The job history is closed.")
+            self._busy = True
+        try:
+            return self._connection().tree_snapshot(pages, where, params, **kw)
+        finally:
+            with self._lock:
+                self._busy = False
+                if self._closed:
+                    self._close()
+
+    def close(self) -> None:
+        """Close now, or when the read under way ends: a connection closed under a read
+        in another thread can crash the process."""
+        with self._lock:
+            self._closed = True
+            if not self._busy:
+                self._close()
+
+    def _connection(self) -> JobStore:
+        if str(self._store.path) == ":memory:":  # a second connection would be another db
+            return self._store
+        if self._own is None:
+            self._own = JobStore(self._store.path, read_only=True)
+        return self._own
+
+    def _close(self) -> None:
+        if self._own is not None:
+            self._own.close()
+            self._own = None

@@ -7,10 +7,9 @@ the widgets draw, the job manager does the work. Job news arrives as typed messa
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
-import sqlite3
+import time
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -28,7 +27,7 @@ from textual.widgets import Footer, Input
 
 from app.jobs.lineage import descendants, tree_root
 from app.jobs.model import REROLL_LABEL, Job, JobState
-from app.jobs.store import HistoryShape, JobStore, StoreError
+from app.jobs.store import HistoryShape, TreeReader
 from app.runtime import Backend
 from app.settings import Settings
 from app.text import clean_text
@@ -77,13 +76,14 @@ class MainScreen(Screen[None]):
         super().__init__()
         self.settings = settings
         self.backend: Backend | None = None
-        self._shape = shape  # the history's shape, drawn before the backend is open
-        self._since = shape.revision if shape is not None else 0  # what it holds
+        self._shape = shape  # the end of the list, drawn before the backend is open
+        self._reader: TreeReader | None = None  # the list's reads (a thread's connection)
         self._elapsed = elapsed
         self._selected: str | None = None
         self._view = View()  # the view the list shows (the history bar's, once applied)
         self._online = (True, "")
-        self._seeds: set[str] = set()  # jobs whose seed was already announced
+        self._seeds: set[str] = set()  # jobs whose seed was announced
+        self._attached_at = float("inf")  # jobs that finished before are history: no news
         self._early_prompt: str | None = None  # submitted before the backend was open
         self._start_failed = False
         self._blend: list[str] = []  # tile URLs marked for a blend (b), in order
@@ -153,8 +153,8 @@ class MainScreen(Screen[None]):
         self.prompt_input.focus()
         self.set_interval(1.0, self._tick)
         self.set_interval(0.5, self.refresh_status)
-        if self._shape is not None:  # the first frame lists the history (~100 ms for 10k)
-            self.table.load_shape(self._shape.lineage, self._shape.newest)
+        if self._shape is not None:  # the first frame shows the end of the history
+            self.table.show_snapshot(self._shape.snapshot)
             self._shape = None
             if self.table.row_count:
                 self.table.move_cursor(self.table.row_count - 1)
@@ -164,17 +164,14 @@ class MainScreen(Screen[None]):
         read, and send a prompt typed while starting."""
         self.backend = backend
         self.panel.images = backend.images
-        self._seeds = backend.store.seeded_ids()
+        self._attached_at = time.time()
         self.prompt_input.set_history(list(reversed(backend.store.prompts())))
         self.prompt_input.check_params = lambda: backend.manager.settings.prompt_parameters
-        shown_early = self.table.row_count > 0  # from the history's shape
-        # Rows are read as they come on screen: the history is never held whole.
-        self.table.add_links(backend.store.links_since(self._since))
-        self.table.use_source(backend.manager.peek_many)
+        # Rows are read a page at a time as they come on screen: never the whole history.
+        self._reader = TreeReader(backend.store)
+        self.table.use_reader(self._reader.snapshot, backend.manager.fresh)
         if self._view.active:
             self._filter()
-        if self.table.row_count and not shown_early:
-            self.table.move_cursor(self.table.row_count - 1)
         self._selected = None  # selected before the jobs were there: show it now
         self._select(self.table.selected_id)
         if not self.table.row_count:
@@ -191,6 +188,8 @@ class MainScreen(Screen[None]):
 
     def on_unmount(self) -> None:
         self.backend = None  # news still queued finds nothing to draw on
+        if self._reader is not None:
+            self._reader.close()
 
     # -- job news ----------------------------------------------------------------------------
 
@@ -223,6 +222,8 @@ class MainScreen(Screen[None]):
         seed = job.options.get("seed")
         if seed is None or job.state is not JobState.DONE or job.id in self._seeds:
             return
+        if (job.finished_at or time.time()) < self._attached_at:
+            return
         self._seeds.add(job.id)
         text = clean_text(str(seed), single_line=True)
         self.notify(
@@ -244,15 +245,18 @@ class MainScreen(Screen[None]):
 
     def _select_new(self, job: Job) -> None:
         self.table.upsert(job)  # its JobUpdated is still queued: list it now to select it
-        if self.table.select(job.id):
+        if self.table.select(job.id):  # else once the store has it
             self._select(job.id)  # now, not when Highlighted arrives: keys may come first
 
     def show_job(self, job_id: str) -> None:
         """Select ``job_id`` in the list, showing all jobs again if the view hides it."""
-        if not self.table.select(job_id):
-            self.action_clear_search()  # the view hid it: show every job
+
+        def hidden() -> None:  # the view hid it: show every job
+            self.action_clear_search()
             self.table.select(job_id)
-        self._select(self.table.selected_id)
+
+        if self.table.select(job_id, hidden):
+            self._select(job_id)
         self.table.focus()
 
     def _need_job(self) -> Job | None:
@@ -464,8 +468,16 @@ class MainScreen(Screen[None]):
 
     def action_parent(self) -> None:
         job = self.selected_job
-        if job is not None and (job.parent_id is None or not self.table.select(job.parent_id)):
+        if job is None:
+            return
+
+        def none() -> None:
             self.notify("This job is an original prompt: it has no parent.", timeout=3)
+
+        if job.parent_id is None:
+            none()
+        else:
+            self.table.select(job.parent_id, none)
 
     def action_child(self) -> None:
         job = self.selected_job
@@ -562,52 +574,28 @@ class MainScreen(Screen[None]):
         self._filter()
 
     def _filter(self) -> None:
-        """List the jobs the view accepts. The store finds them, in a thread: a search of
-        100,000 jobs takes up to a quarter of a second, too long for a key press."""
+        """List the jobs the view accepts: the store finds them a page at a time, in a
+        thread (a search of 100,000 jobs takes a quarter of a second)."""
         view = self._view
-        if self.backend is None or not view.active:
-            self._show_view(view, None)
-            return
-        path = self.backend.store.path
-        if not path.is_file():  # an in-memory store has no second connection
-            self._show_view(view, self.backend.store.ids_where(*view.condition()))
-            return
-        self._find_matching(view, path)
-
-    @work(group="filter", exclusive=True, exit_on_error=False)
-    async def _find_matching(self, view: View, path: Path) -> None:
-        def matching() -> list[str]:
-            with JobStore(path, read_only=True) as store:
-                return store.ids_where(*view.condition())
-
-        try:
-            ids = await asyncio.to_thread(matching)
-        except (StoreError, sqlite3.DatabaseError):
-            assert self.backend is not None  # the store it reads is the backend's
-            ids = self.backend.store.ids_where(*view.condition())
-        if view == self._view:  # not a view typed over since
-            self._show_view(view, ids)
-
-    def _show_view(self, view: View, matching: list[str] | None) -> None:
-        show = view.predicate()
-        if self.backend is not None and matching is not None and show is not None:
-            # the manager's jobs are newer than the store's (some not written yet)
-            held = {job.id: job for job in self.backend.manager.held()}
-            matching = [i for i in matching if i not in held]
-            matching += [job_id for job_id, job in held.items() if show(job)]
-        self.table.set_filter(show, matching)
-        self._update_list_title()
-        if self.table.row_count:
-            self._select(self.table.selected_id)
+        if view.active:
+            self.table.set_view(*view.condition(), view.predicate())
         else:
+            self.table.set_view()
+
+    @on(JobList.Counted)
+    def _counted(self) -> None:
+        """The list's length was read again: say it, and that nothing matches."""
+        self._update_list_title()
+        if not self.table.row_count:
             self._select(None)
-            if self.backend is not None and self.table.total:
+            if self.backend is not None and self.backend.manager.count:
                 self.panel.show_message("No job matches. Esc shows every job.")
         self.refresh_status()
 
     def _update_list_title(self) -> None:
         words = self._view.describe()
-        count = f" · {words} · {self.table.row_count} of {self.table.total}" if words else ""
+        total = self.backend.manager.count if self.backend is not None else 0
+        count = f" · {words} · {self.table.row_count} of {total}" if words else ""
         self.table.border_title = Text(f"Jobs{count}")
 
     def action_favourite(self) -> None:

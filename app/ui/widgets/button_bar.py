@@ -102,7 +102,7 @@ class ButtonBar(Vertical):
             )
         empty = Label(Text(hint), classes="buttons-empty")
         self.mount(*rows, empty)
-        empty.display = not labels
+        empty.display = not labels and bool(hint)  # as _hint has it
 
     def _hint(self, hint: str) -> None:
         found = self.query(".buttons-empty")

@@ -1,22 +1,22 @@
-"""The job list: every job in tree order (children under their parent), drawn line by line.
+"""The job list: the history in tree order (children under their parent), drawn line by line.
 
-A history can hold 10,000 jobs. The list keeps only their order (a list of ids) and draws
-the rows on screen through Textual's line API, as ``Log`` does: start-up, filtering and a
-new child cost list work over ids, never a widget, a Text or a table row per job. A
-JobChanged redraws that one line; a new child rebuilds the order, keeping the cursor on
-the same job.
-
-The list can be drawn from the history's shape (every id and parent) and the newest jobs
-alone (:meth:`JobList.load_shape`); a row whose job is not read yet shows "…" until a
-source (:meth:`JobList.use_source`) reads the rows on screen, a few screens at a time: a
-history of 100,000 jobs is never held whole (issue 13). Filters then take the ids the
-store found (:meth:`JobList.set_filter`).
+A history can hold 100,000 jobs (issue 13). The list holds how many rows it has and a
+few pages of them, read from the store in its tree order (``JobStore.tree_snapshot``:
+the tree_key index is the one order) on a thread, so the UI never waits on disk. Rows are
+drawn through Textual's line API, as ``Log`` does; a row whose page is not read yet shows
+"…" until it comes. A job's news (:meth:`JobList.upsert`) redraws its line when it is on a
+page; anything else (a new job, from this process or another; a job entering or leaving a
+filtered view) reads the count and the pages in view again, the cursor kept on its job.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import ClassVar
+import asyncio
+import logging
+import sqlite3
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
@@ -29,10 +29,12 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from app.gcpause import gc_paused
 from app.jobs.model import Job
+from app.jobs.store import PAGE, StoreError, TreeRow, TreeSnapshot
 from app.ui.actions import bindings
 from app.ui.format import elapsed_text, prompt_text, state_text, title_text, tree_prefix
+
+log = logging.getLogger(__name__)
 
 # (key, header, width); the prompt (width 0) takes what the others leave.
 COLUMNS = (
@@ -45,8 +47,9 @@ MIN_PROMPT = 10
 HEADER = 1  # lines above the first row
 
 Clock = Callable[[Job], float | None]
-Source = Callable[[list[str]], dict[str, Job]]  # the jobs of these ids (those that exist)
-HELD = 2000  # jobs kept for drawing: a few screens around the cursor
+Reader = Callable[..., TreeSnapshot]  # TreeReader.snapshot, called on a worker thread
+PAGES_HELD = 24  # pages of PAGE rows kept: a few screens around where the user looked
+EXPECT_READS = 10  # reads (one a second) a job told of is looked for in the store
 
 
 def default_elapsed(job: Job) -> float | None:
@@ -59,8 +62,13 @@ def column_widths(width: int) -> list[int]:
     return [w or max(MIN_PROMPT, width - fixed) for _, _, w in COLUMNS]
 
 
+def _as_stored(job: Job) -> Job:
+    return job
+
+
 class JobList(ScrollView, can_focus=True):
-    """Rows are job ids. ``elapsed`` lets snapshot tests hide wall-clock time."""
+    """Rows are jobs in the store's tree order. ``elapsed`` lets snapshot tests hide
+    wall-clock time."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "joblist--header",
@@ -112,21 +120,33 @@ class JobList(ScrollView, can_focus=True):
         def control(self) -> JobList:
             return self.job_list
 
+    class Counted(Message):
+        """The list's length was read again (a new view, new jobs)."""
+
     class OpenTile(Message):
         """Enter on the list opens the selected tile (the rows themselves have no page)."""
 
     def __init__(self, *, elapsed: Clock = default_elapsed, id: str | None = None) -> None:
         super().__init__(id=id)
         self._elapsed = elapsed
-        self._jobs: dict[str, Job] = {}  # every listed job, once loaded
-        self._parent_of: dict[str, str | None] = {}  # each id's parent on the list (None: root)
-        self._kids: dict[str | None, list[str]] = {}
+        self._stored = 0  # rows in the store's answer
+        self._extra: list[Job] = []  # new roots shown below those until the store has them
+        self._pages: OrderedDict[int, list[TreeRow]] = OrderedDict()  # least recent first
+        self._row_of: dict[str, int] = {}  # row of each job on a held page
+        self._jobs_seen = -1  # the history's length when the pages were read
+        self._newest = float("-inf")  # the store's latest creation time
+        self._where: tuple[str, tuple[Any, ...]] = ("", ())
         self._show: Callable[[Job], bool] | None = None  # None: every job is listed
-        self._shown: set[str] | None = None  # ids the filter accepted, as the store said
-        self._source: Source | None = None
-        self._rows: list[str] = []  # job ids on the list, top to bottom
-        self._order: list[str] | None = None  # every job's id in tree order, until a link
-        self._index: dict[str, int] | None = None  # row of each id, built when asked
+        self._reader: Reader | None = None
+        self._fresh: Callable[[Job], Job] = _as_stored
+        self._stale = False  # the count and the pages in view are to be read again
+        self._wanted: set[int] = set()  # pages to read
+        self._expect: dict[str, int] = {}  # jobs told of, not read yet: reads left
+        self._find: tuple[str, Callable[[], None] | None] | None = None  # select() asked
+        self._find_asked = False  # ...and the store was asked (it looks again with _expect)
+        self._reading = False
+        self._moves = 0  # cursor moves: a read does not undo one made while it ran
+        self._announced: str | None = None
         self.cursor_row = 0
         self._strips: LRUCache[tuple[object, ...], tuple[Job, Strip]] = LRUCache(512)
 
@@ -134,160 +154,145 @@ class JobList(ScrollView, can_focus=True):
 
     @property
     def row_count(self) -> int:
-        return len(self._rows)
+        return self._stored + len(self._extra)
 
     @property
     def selected_id(self) -> str | None:
-        return self._rows[self.cursor_row] if self._rows else None
+        row = self._row(self.cursor_row)
+        return row.job.id if row is not None else None
 
     @property
     def filtered(self) -> bool:
         return self._show is not None
 
     @property
-    def total(self) -> int:
-        return len(self._parent_of)
+    def complete(self) -> bool:
+        """Every row can be drawn: held, or read when it comes on screen."""
+        return self._reader is not None
 
     @property
-    def complete(self) -> bool:
-        """Every job can be drawn: loaded, or read when it comes on screen."""
-        return self._source is not None or len(self._jobs) == len(self._parent_of)
+    def settled(self) -> bool:
+        """Nothing asked of the store is on its way (tests, benchmarks)."""
+        finding = self._find is not None and not self._find_asked
+        return not (self._reading or self._stale or self._wanted or finding)
 
     def unloaded_on_screen(self) -> int:
-        """Rows in view still waiting for their job (drawn as "…")."""
+        """Rows in view still waiting for their page (drawn as "…")."""
         top = self.scroll_offset.y
-        on_screen = self._rows[top : top + max(0, self.size.height - HEADER)]
-        return sum(1 for job_id in on_screen if job_id not in self._jobs)
+        end = min(self.row_count, top + max(0, self.size.height - HEADER))
+        return sum(1 for row in range(top, end) if self._row(row) is None)
 
     def shows(self, job: Job) -> bool:
         return self._show is None or self._show(job)
 
     def row_index(self, job_id: str) -> int | None:
-        if self._index is None:
-            self._index = {job_id: row for row, job_id in enumerate(self._rows)}
-        return self._index.get(job_id)
+        """The row of ``job_id`` when it is on a held page (those in view are)."""
+        return self._row_of.get(job_id)
+
+    def listed(self) -> list[str]:
+        """The ids of the held rows, top to bottom (every row of a short history)."""
+        return [job_id for job_id, _ in sorted(self._row_of.items(), key=lambda kv: kv[1])]
 
     def cells(self, job_id: str) -> dict[str, Text]:
         """The row's cells as drawn, by column key (for tests and screen readers)."""
-        job = self._jobs.get(job_id) or self._read_around(self.row_index(job_id) or 0)[job_id]
+        row = self._row(self._row_of[job_id])
+        assert row is not None
         widths = column_widths(self.scrollable_content_region.width)
-        return dict(zip((key for key, _, _ in COLUMNS), self._cells(job, widths), strict=True))
-
-    def tree_order(self) -> list[str]:
-        return list(self._tree_order())
-
-    def _tree_order(self) -> list[str]:
-        """Kept until the tree changes: a filter then orders its rows without walking the
-        tree (50 ms for 100,000 jobs)."""
-        if self._order is None:
-            order: list[str] = []
-            stack = list(reversed(self._kids.get(None, [])))
-            while stack:  # iterative: a deep chain of variations must not hit the recursion limit
-                job_id = stack.pop()
-                order.append(job_id)
-                stack.extend(reversed(self._kids.get(job_id, [])))
-            self._order = order
-        return self._order
+        cells = self._cells(row, widths)
+        return dict(zip((key for key, _, _ in COLUMNS), cells, strict=True))
 
     # -- changes ------------------------------------------------------------------------
 
-    def load(self, jobs: Iterable[Job]) -> None:
-        """Replace everything (start-up), keeping the cursor on the same job."""
-        with gc_paused():
-            ordered = sorted(jobs, key=lambda j: j.created_at)
-            self._reset()
-            for job in ordered:
-                self._link(job.id, job.parent_id)
-            self._jobs = {job.id: job for job in ordered}
-            self._rebuild()
+    def show_snapshot(self, snapshot: TreeSnapshot) -> None:
+        """The rows of ``snapshot`` (the first frame, read before the store is open)."""
+        self._apply({"where": self._where, "moves": self._moves, "keep": None}, snapshot)
 
-    def load_shape(self, lineage: Iterable[tuple[str, str | None]], jobs: Iterable[Job]) -> None:
-        """List every job of ``lineage`` ((id, parent id), oldest first) and draw those
-        of ``jobs``; the others show "…" until :meth:`load`."""
-        with gc_paused():
-            self._reset()
-            for job_id, parent_id in lineage:
-                self._link(job_id, parent_id)
-            self._jobs = {job.id: job for job in jobs if job.id in self._parent_of}
-            self._rebuild()
+    def use_reader(self, reader: Reader, fresh: Callable[[Job], Job] = _as_stored) -> None:
+        """Read rows with ``reader`` from now on (in a thread). ``fresh``: a job as the app
+        knows it now (ahead of the store while a change is being written)."""
+        self._reader, self._fresh = reader, fresh
+        self._stale = True
+        self._pump()
 
-    def use_source(self, source: Source) -> None:
-        """Read the jobs of rows coming on screen from ``source``, not from :meth:`load`."""
-        self._source = source
-        self.refresh()
-
-    def set_filter(
-        self, show: Callable[[Job], bool] | None, matching: Iterable[str] | None = None
+    def set_view(
+        self,
+        where: str = "",
+        params: tuple[Any, ...] = (),
+        show: Callable[[Job], bool] | None = None,
     ) -> None:
-        """List only the jobs ``show`` accepts (None: all); one pass over the ids.
-        ``matching``: the ids ``show`` accepts, when the jobs are not all loaded (the
-        store's answer to the same question); later changes are tested with ``show``."""
-        self._show = show
-        self._shown = None if show is None or matching is None else set(matching)
-        with gc_paused():
-            self._rebuild()
-
-    def add_links(self, lineage: Iterable[tuple[str, str | None]]) -> None:
-        """List the ids of ``lineage`` ((id, parent id), oldest first) not listed yet."""
-        new = [(i, p) for i, p in lineage if i not in self._parent_of]
-        if new:
-            for job_id, parent_id in new:
-                self._link(job_id, parent_id)
-            self._rebuild()
+        """List only the jobs the SQL condition ``where`` accepts ("": all); ``show`` says
+        the same of a job in memory. The rows change when the store has answered."""
+        self._where, self._show = (where, params), show
+        self._stale = True
+        self._pump()
 
     def upsert(self, job: Job) -> None:
-        """Redraw a changed row, append a new root, or rebuild for a new child."""
-        if job.id in self._parent_of:
-            old = self._jobs.get(job.id)
-            self._hold(job)
-            listed = self.shows(job)
-            was = self._listed(job.id, old)
-            if self._shown is not None:
-                (self._shown.add if listed else self._shown.discard)(job.id)
-            if self._show is not None and was != listed:
-                self._rebuild()  # it enters or leaves the filtered view
-            else:
-                self._refresh_job(job.id)
+        """A job changed or came: redraw its line when it is held; otherwise read the count
+        and the pages in view again (a new root is shown at the end at once)."""
+        row = self._row_of.get(job.id)
+        if row is not None:
+            old = self._set_row(row, job)
+            self.refresh_line(row + HEADER)
+            if self._show is not None and self._show(old) != self._show(job):
+                self._stale = True  # it leaves the filtered view, or comes back to it
+                self._pump()
             return
-        self._link(job.id, job.parent_id)
-        self._hold(job)
-        if not self.shows(job):
-            return
-        if self._shown is not None:
-            self._shown.add(job.id)
-        if self._parent_of[job.id] is None:
-            self._rows.append(job.id)
-            if self._index is not None:
-                self._index[job.id] = len(self._rows) - 1
-            self._rows_changed(highlight=len(self._rows) == 1)
-        else:
-            self._rebuild()
+        if self.shows(job):
+            self._expect[job.id] = EXPECT_READS
+            if self._append(job):
+                self._rows_changed()
+                self._announce()
+        self._stale = True  # new, or a change off the held pages (leaving the view?)
+        self._pump()
 
     def tick(self) -> None:
-        """Redraw the elapsed time of unfinished jobs on screen (called once a second)."""
+        """Once a second: redraw the elapsed time of unfinished jobs on screen, and look
+        again for jobs told of that the store did not have yet."""
         top = self.scroll_offset.y
-        for row in range(top, min(len(self._rows), top + self.size.height)):
-            job = self._jobs.get(self._rows[row])
-            if job is not None and not job.state.finished:
+        for row in range(top, min(self.row_count, top + self.size.height)):
+            held = self._row(row)
+            if held is not None and not held.job.state.finished:
                 self.refresh_line(row + HEADER)
+        if self._expect:
+            for job_id, left in list(self._expect.items()):
+                if left <= 1:
+                    del self._expect[job_id]  # never written (memory only): as it is
+                else:
+                    self._expect[job_id] = left - 1
+            if self._find is not None and self._find_asked and self._find[0] not in self._expect:
+                _, missing = self._find
+                self._find = None
+                if missing is not None:
+                    missing()
+            self._stale = True
+            self._pump()
 
-    def select(self, job_id: str) -> bool:
-        row = self.row_index(job_id)
-        if row is None:
+    def select(self, job_id: str, missing: Callable[[], None] | None = None) -> bool:
+        """Put the cursor on ``job_id``: now when its row is held (True), else once the
+        store has said where it is; ``missing`` is called when it is not listed."""
+        row = self._row_of.get(job_id)
+        if row is not None:
+            self.move_cursor(row)
+            return True
+        if self._reader is None:
+            if missing is not None:
+                missing()
             return False
-        self.move_cursor(row)
-        return True
+        self._find, self._find_asked = (job_id, missing), False
+        self._pump()
+        return False
 
     def move_cursor(self, row: int, *, scroll: bool = True) -> None:
         """Put the cursor on ``row`` (clamped), scroll it into view, say which job it is."""
         old = self.cursor_row
-        self.cursor_row = max(0, min(row, len(self._rows) - 1))
+        self._moves += 1
+        self.cursor_row = max(0, min(row, self.row_count - 1))
         if scroll:
             self._scroll_to_cursor()
         self.refresh_line(old + HEADER)
         self.refresh_line(self.cursor_row + HEADER)
-        if old != self.cursor_row:
-            self.post_message(self.Highlighted(self, self.selected_id))
+        self._want_around(self.cursor_row)
+        self._announce()
 
     # -- actions and mouse ---------------------------------------------------------------
 
@@ -307,7 +312,7 @@ class JobList(ScrollView, can_focus=True):
         self.move_cursor(0)
 
     def action_last(self) -> None:
-        self.move_cursor(len(self._rows) - 1)
+        self.move_cursor(self.row_count - 1)
 
     def action_select_cursor(self) -> None:
         self.post_message(self.OpenTile())
@@ -320,7 +325,7 @@ class JobList(ScrollView, can_focus=True):
         if offset is None or offset.y < HEADER:
             return
         row = self.scroll_offset.y + offset.y - HEADER
-        if row < len(self._rows):
+        if row < self.row_count:
             self.move_cursor(row, scroll=False)
 
     # -- drawing ------------------------------------------------------------------------
@@ -330,22 +335,22 @@ class JobList(ScrollView, can_focus=True):
         if y < HEADER:
             return self._header(width)
         row = self.scroll_offset.y + y - HEADER
-        if row >= len(self._rows):
+        if row >= self.row_count:
             return Strip.blank(width, self.rich_style)
-        job_id = self._rows[row]
-        job = self._jobs.get(job_id)
-        if job is None and self._source is not None:
-            job = self._read_around(row).get(job_id)
+        held = self._row(row, touch=True)
         cursor = row == self.cursor_row
-        if job is None:
-            return self._line(self._waiting(job_id), width, row, cursor).apply_offsets(0, row)
+        if held is None:
+            self._want_around(row)
+            waiting = [Text("…", style="dim"), Text(""), Text(""), Text("")]
+            return self._line(waiting, width, row, cursor).apply_offsets(0, row)
+        job = held.job
         elapsed = None if job.state.finished else elapsed_text(self._elapsed(job)).plain
         # Jobs are immutable and a change is a new object: a strip is reused only for the
         # object it was drawn from (held by the cache, so no new job can take its id()).
-        key = (job.id, width, cursor, row % 2, elapsed, self.has_focus)
+        key = (job.id, tuple(held.last), width, cursor, row % 2, elapsed, self.has_focus)
         cached = self._strips.get(key)
         if cached is None or cached[0] is not job:
-            strip = self._line(self._cells(job, column_widths(width)), width, row, cursor)
+            strip = self._line(self._cells(held, column_widths(width)), width, row, cursor)
             cached = self._strips[key] = (job, strip)
         return cached[1].apply_offsets(0, row)
 
@@ -358,21 +363,10 @@ class JobList(ScrollView, can_focus=True):
         style = self.get_component_rich_style("joblist--header")
         return self._line(cells, width, -1, False, row_style=style)
 
-    def _waiting(self, job_id: str) -> list[Text]:
-        return [Text(self._prefix(job_id) + "…", style="dim"), Text(""), Text(""), Text("")]
-
-    def _prefix(self, job_id: str) -> str:
-        """├ │ └ for the row: whether it and each of its ancestors is a last child."""
-        last: list[bool] = []
-        node: str | None = job_id
-        while node is not None and (parent := self._parent_of.get(node)) is not None:
-            last.append(self._kids[parent][-1] == node)
-            node = parent
-        return tree_prefix(last[::-1])
-
-    def _cells(self, job: Job, widths: list[int]) -> list[Text]:
+    def _cells(self, row: TreeRow, widths: list[int]) -> list[Text]:
+        job = row.job
         return [
-            title_text(job, self._prefix(job.id)),
+            title_text(job, tree_prefix(row.last)),
             prompt_text(job, widths[1]),
             state_text(job, widths[2]),
             elapsed_text(self._elapsed(job)),
@@ -406,36 +400,170 @@ class JobList(ScrollView, can_focus=True):
         post = self.get_component_rich_style("joblist--cursor") if cursor else None
         return Strip(Segment.apply_style(drawn, base, post)).crop_extend(0, width, base)
 
-    # -- internals ------------------------------------------------------------------------
+    # -- the rows held, and reading more ----------------------------------------------------
 
-    def _listed(self, job_id: str, job: Job | None) -> bool:
-        """Whether the list showed ``job_id`` (``job``: its version before a change)."""
-        if self._show is None:
-            return True
-        if self._shown is not None:
-            return job_id in self._shown
-        return job is not None and self._show(job)
+    def _row(self, row: int, *, touch: bool = False) -> TreeRow | None:
+        if row >= self._stored:
+            extra = row - self._stored
+            return TreeRow(self._extra[extra], []) if extra < len(self._extra) else None
+        page = self._pages.get(row // PAGE)
+        if page is None or row % PAGE >= len(page):
+            return None
+        if touch:
+            self._pages.move_to_end(row // PAGE)
+        return page[row % PAGE]
 
-    def _hold(self, job: Job) -> None:
-        self._jobs.pop(job.id, None)
-        self._jobs[job.id] = job  # the most recently touched last
-        if self._source is not None:
-            for _ in range(len(self._jobs) - HELD):  # the least recent go
-                del self._jobs[next(iter(self._jobs))]
+    def _set_row(self, row: int, job: Job) -> Job:
+        """Put the newer ``job`` on its held row; the job it replaces."""
+        if row >= self._stored:
+            extra = row - self._stored
+            old, self._extra[extra] = self._extra[extra], job
+            return old
+        page = self._pages[row // PAGE]
+        held = page[row % PAGE]
+        page[row % PAGE] = TreeRow(job, held.last)
+        return held.job
 
-    def _read_around(self, row: int) -> dict[str, Job]:
-        """Read the jobs of the screens around ``row`` that are not held (one query of
-        ~150 ids by key: about a millisecond)."""
-        assert self._source is not None
+    def _append(self, job: Job) -> bool:
+        """Show a new root at the end until the store has it: it goes there when it is
+        newer than every job in the history."""
+        if job.parent_id is not None or job.id in self._row_of:
+            return False
+        newest = self._extra[-1].created_at if self._extra else self._newest
+        if job.created_at < newest:
+            return False  # its place is the store's to say
+        self._row_of[job.id] = self.row_count
+        self._extra.append(job)
+        return True
+
+    def _want_around(self, row: int) -> None:
+        """Read the pages a screen either side of ``row`` that are not held."""
         screen = max(1, self.size.height)
-        start = max(0, row - screen)
-        wanted = [i for i in self._rows[start : row + 2 * screen] if i not in self._jobs]
-        found = self._source(wanted)
-        for job_id in wanted:
-            job = found.get(job_id)
-            if job is not None:
-                self._hold(job)
-        return found
+        first, last = max(0, row - screen) // PAGE, min(self._stored - 1, row + screen) // PAGE
+        missing = {p for p in range(first, last + 1) if p not in self._pages}
+        if missing and self._reader is not None:
+            self._wanted |= missing
+            self.call_later(self._pump)
+
+    def _in_view(self) -> set[int]:
+        """Pages of the rows in view and a page either side (all of a short history)."""
+        top = self.scroll_offset.y
+        bottom = top + max(1, self.size.height)
+        return set(range(max(0, top // PAGE - 1), bottom // PAGE + 2))
+
+    def _pump(self) -> None:
+        if self._reader is not None and not self._reading and self.is_attached:
+            self._reading = True
+            self.run_worker(self._read_all(), group="job-list", exit_on_error=False)
+
+    async def _read_all(self) -> None:
+        try:
+            for _ in range(1000):  # each turn one read; new wishes come while it runs
+                query = self._next_query()
+                if query is None or self._reader is None:
+                    return
+                where, params = query["where"]
+                args = {k: query[k] for k in ("find", "keep", "jobs", "rows")}
+                try:
+                    snapshot = await asyncio.to_thread(
+                        self._reader, query["pages"], where, params, **args
+                    )
+                except (StoreError, sqlite3.Error) as exc:  # read again at the next change
+                    log.warning("reading the job list failed: %s", exc)
+                    return
+                self._apply(query, snapshot)
+        finally:
+            self._reading = False
+
+    def _next_query(self) -> dict[str, Any] | None:
+        find = [self._find[0]] if self._find is not None and not self._find_asked else []
+        query: dict[str, Any] = {"where": self._where, "moves": self._moves, "find": find}
+        if self._stale:
+            self._stale = False
+            self._wanted.clear()
+            keep = self.selected_id
+            if keep is not None and keep in self._expect:
+                keep = None  # not in the store yet: kept below
+            return query | {
+                "pages": self._in_view(),
+                "find": find + list(self._expect),
+                "keep": keep,
+                "jobs": None,
+                "rows": None,
+            }
+        pages = {p for p in self._wanted if p not in self._pages}
+        self._wanted.clear()
+        if not pages and not find:
+            return None
+        known = {"jobs": self._jobs_seen, "rows": self._stored}  # unless new rows came
+        return query | {"pages": pages, "keep": self.selected_id, **known}
+
+    def _apply(self, query: dict[str, Any], snapshot: TreeSnapshot) -> None:
+        """Take the store's answer to ``query`` (one read: its count and pages agree)."""
+        if query["where"] != self._where:
+            return  # for a view since replaced; the new one is on its way
+        fresh = self._fresh
+        pages = {
+            p: [TreeRow(fresh(r.job), r.last) for r in rows] for p, rows in snapshot.pages.items()
+        }
+        found = snapshot.found
+        recounted = snapshot.count >= 0
+        if recounted:  # all held rows may have moved: only these pages stand
+            self._stored = snapshot.count
+            self._jobs_seen = snapshot.jobs
+            self._newest = snapshot.newest
+            self._pages = OrderedDict(sorted(pages.items()))
+            self._strips.clear()  # a new child turns its elder sibling's └ into ├
+        else:
+            for page, rows in sorted(pages.items()):
+                self._pages[page] = rows
+                self._pages.move_to_end(page)
+        while len(self._pages) > PAGES_HELD:
+            self._pages.popitem(last=False)
+        for job_id in found:
+            self._expect.pop(job_id, None)
+        extra, self._extra = self._extra, []
+        self._index()
+        for job in extra:  # still not in the store's answer: shown at the end again
+            if job.id not in self._row_of and job.id in self._expect and self.shows(job):
+                self._append(job)
+        target = self._find[0] if self._find is not None else None
+        if target is not None and target in query["find"]:
+            missing = self._find[1] if self._find is not None else None
+            if target in self._row_of:
+                self._find = None
+                self._moves += 1
+                self.cursor_row = self._row_of[target]
+                self.call_later(self._scroll_to_cursor)
+            elif target in self._expect:  # told of, not written yet: looked for again
+                self._find_asked = True
+            else:
+                self._find = None
+                if missing is not None:
+                    missing()
+        elif recounted and query["moves"] == self._moves:
+            keep = query["keep"]
+            if keep is not None and keep in self._row_of:
+                self.cursor_row = self._row_of[keep]
+        self.cursor_row = max(0, min(self.cursor_row, self.row_count - 1))
+        self._rows_changed()
+        self._announce()
+        if recounted:
+            self.post_message(self.Counted())
+
+    def _index(self) -> None:
+        self._row_of = {
+            held.job.id: page * PAGE + i
+            for page, rows in self._pages.items()
+            for i, held in enumerate(rows)
+        }
+
+    def _announce(self) -> None:
+        """Say which job the cursor is on when that changed (not while its row is read)."""
+        job_id = self.selected_id
+        if job_id != self._announced and (job_id is not None or self.row_count == 0):
+            self._announced = job_id
+            self.post_message(self.Highlighted(self, job_id))
 
     def _page(self) -> int:
         return max(1, self.scrollable_content_region.height - HEADER - 1)
@@ -450,46 +578,12 @@ class JobList(ScrollView, can_focus=True):
                 y=self.cursor_row - visible + 1, animate=False, immediate=True, force=True
             )
 
-    def _refresh_job(self, job_id: str) -> None:
-        row = self.row_index(job_id)
-        if row is not None:
-            self.refresh_line(row + HEADER)
-
-    def _reset(self) -> None:
-        self._jobs, self._parent_of, self._kids = {}, {}, {}
-        self._order = None
-
-    def _link(self, job_id: str, parent_id: str | None) -> None:
-        # A child whose parent is missing from the history is shown as a root.
-        parent = parent_id if parent_id in self._parent_of else None
-        self._parent_of[job_id] = parent
-        self._kids.setdefault(parent, []).append(job_id)
-        self._order = None
-
-    def _rebuild(self) -> None:
-        keep = self.selected_id
-        show, jobs = self._show, self._jobs
-        order = self._tree_order()
-        if show is None:
-            self._rows = list(order)  # roots are appended to the rows, not to the order
-        elif self._shown is not None:
-            shown = self._shown
-            self._rows = [i for i in order if i in shown]
-        else:  # a job not loaded yet waits for load() to be listed
-            self._rows = [i for i in order if i in jobs and show(jobs[i])]
-        self._index = None
-        self._strips.clear()  # a new child turns its elder sibling's └ into ├
-        row = self.row_index(keep) if keep is not None else None
-        self.cursor_row = min(self.cursor_row, max(0, len(self._rows) - 1)) if row is None else row
-        self._rows_changed(highlight=row is None)
-
-    def _rows_changed(self, *, highlight: bool) -> None:
-        following = bool(self._rows) and self.scroll_offset.y >= self.max_scroll_y
-        self.virtual_size = Size(self.scrollable_content_region.width, len(self._rows) + HEADER)
+    def _rows_changed(self) -> None:
+        count = self.row_count
+        following = count > 0 and self.scroll_offset.y >= self.max_scroll_y
+        self.virtual_size = Size(self.scrollable_content_region.width, count + HEADER)
         if following:  # the end was in view: keep it there, so new jobs show up
-            top = max(0, len(self._rows) + HEADER - self.scrollable_content_region.height)
+            top = max(0, count + HEADER - self.scrollable_content_region.height)
             if self.cursor_row >= top:
                 self.scroll_to(y=top, animate=False, immediate=True, force=True)
         self.refresh()
-        if highlight:  # the cursor is on another job now (or on none)
-            self.post_message(self.Highlighted(self, self.selected_id))
