@@ -7,7 +7,7 @@ import random
 from pathlib import Path
 
 from app.jobs.model import Job, JobState
-from app.jobs.store import JobStore
+from app.jobs.store import PAGE, JobStore
 
 
 def history(n: int, seed: int = 3) -> list[Job]:
@@ -101,6 +101,11 @@ def test_a_filter_lists_matching_jobs_in_tree_order_with_the_whole_trees_lines(
         store.save_many(jobs)
         assert store.tree_count("favourite = 1") == len(favourites)
         assert paged(store, 40, "favourite = 1") == expected
+        pages = range(len(expected) // PAGE + 1)  # as the list reads them: the same rows
+        snapshot = store.tree_snapshot(pages, "favourite = 1", keep=expected[7][0])
+        rows = [(r.job.id, r.last) for page in pages for r in snapshot.pages.get(page, [])]
+        assert snapshot.count == len(expected) and rows == expected
+        assert snapshot.found == {expected[7][0]: 7}
         assert store.tree_row(expected[10][0], "favourite = 1") == 10
         hidden = next(j.id for j in jobs if not j.favourite)
         assert store.tree_row(hidden, "favourite = 1") is None
