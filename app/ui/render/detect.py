@@ -208,13 +208,16 @@ def colour_depth(answers: Answers, env: dict[str, str] | os._Environ[str]) -> Co
     where = "tmux" if env.get("TMUX") else "This terminal"
     hint = (
         f"{where} {said} and COLORTERM is {colorterm or 'unset'}: colours go through the "
-        "256-colour palette, so images lose shades. "
+        "256-colour palette, so images drawn in character cells lose shades. "
     )
     if env.get("TMUX"):
         hint += (
             "If the outer terminal does 24-bit colour, add "
             "`set -as terminal-features ',*:RGB'` to ~/.tmux.conf and set COLORTERM=truecolor."
         )
+    elif takes_rgb:
+        # It said so itself (mlterm): COLORTERM=truecolor would not change what it shows.
+        hint += "Sixel and kitty images keep their colours."
     else:
         hint += "If it does 24-bit colour, set COLORTERM=truecolor."
     why = f"COLORTERM={colorterm or '(unset)'}; the terminal {said}"
