@@ -192,6 +192,11 @@ class Walk:
 
         self.term.type(PROMPT_A)
         self.term.key("Return")
+        wait_for(
+            "the typed prompt to reach the app (a job in its history)",
+            lambda: _job(self.data, PROMPT_A) is not None,
+            20,
+        )
         self.j.images["A"] = _wait_for_job(self.data, PROMPT_A)
         self.shot("grid-A")
         self.find_tiles("grid-A", "A")

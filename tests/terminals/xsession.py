@@ -140,8 +140,8 @@ class XDisplay:
             capture_output=True,
             text=True,
         )
-        if done.returncode != 0 and args[0] == "search":
-            return ""
+        if done.returncode != 0 and args[0] in ("search", "getwindowfocus"):
+            return ""  # nothing found; no window has the focus (it follows the pointer)
         if done.returncode != 0:
             raise RuntimeError(f"xdotool {' '.join(args)} failed: {done.stderr.strip()}")
         return done.stdout.strip()
@@ -307,6 +307,7 @@ class Terminal:
         if self._exited():
             raise CannotStart(f"{self.emulator.name} exited at once: {_tail(log)}")
         self.window = self._find()
+        self.focus()  # now, before the app asks to hear of focus changes
         return self
 
     def _exited(self) -> bool:
@@ -391,6 +392,14 @@ class Terminal:
         return Grid(x, y, cw, ch, w // cw, h // ch)
 
     def focus(self) -> None:
+        """Give the window the keyboard, unless it has it.
+
+        Focusing it again each time made a focus-out and a focus-in: under load Weston
+        once ended up with the keyboard away from foot, the app blurred, and every key
+        typed after that was lost.
+        """
+        if self.display.xdotool("getwindowfocus") == self.window:
+            return
         if self.emulator.wayland:
             # Weston sends keys to the client under the pointer. Bottom-right corner, out
             # of the way: weston draws the pointer into the screenshot.
