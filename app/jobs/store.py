@@ -650,10 +650,6 @@ class JobStore:
             )
         )
 
-    def ids_where(self, where: str, params: tuple[Any, ...] = ()) -> list[str]:
-        """Ids of the jobs matching an SQL condition (see ``view_condition``)."""
-        return [r[0] for r in self._db.execute(f"SELECT id FROM jobs WHERE {where}", params)]
-
     def family(self, job_id: str) -> list[Job]:
         """Every job of the tree ``job_id`` is in (its top-level ancestor's), oldest first."""
         row = self._db.execute("SELECT tree_key FROM jobs WHERE id = ?", (job_id,)).fetchone()

@@ -149,6 +149,7 @@ class JobList(ScrollView, can_focus=True):
         self._announced: str | None = None
         self.cursor_row = 0
         self._strips: LRUCache[tuple[object, ...], tuple[Job, Strip]] = LRUCache(512)
+        self._base: Style | None = None  # the list's own style, until a style changes
 
     # -- queries ------------------------------------------------------------------------
 
@@ -357,6 +358,7 @@ class JobList(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strips.clear()  # a theme change, or focus moving in or out
+        self._base = None
 
     def _header(self, width: int) -> Strip:
         cells = [Text(label) for _, label, _ in COLUMNS]
@@ -396,7 +398,9 @@ class JobList(ScrollView, can_focus=True):
             row_style = (
                 self.get_component_rich_style("joblist--even-row") if row % 2 == 0 else Style()
             )
-        base = self.rich_style + row_style
+        if self._base is None:  # ~0.2 ms a line when asked each time (the ancestors' too)
+            self._base = self.rich_style
+        base = self._base + row_style
         post = self.get_component_rich_style("joblist--cursor") if cursor else None
         return Strip(Segment.apply_style(drawn, base, post)).crop_extend(0, width, base)
 
