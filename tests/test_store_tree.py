@@ -3,11 +3,15 @@ as the list builds from every job in memory, under a filter too, and for older f
 
 from __future__ import annotations
 
+import contextlib
 import random
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 from app.jobs.model import Job, JobState
-from app.jobs.store import PAGE, JobStore
+from app.jobs.store import _FIELDS, PAGE, SCHEMA_VERSION, JobStore, _job_to_row
 
 
 def history(n: int, seed: int = 3) -> list[Job]:
@@ -118,8 +122,6 @@ def test_an_older_history_gets_its_tree_keys_on_open(tmp_path: Path) -> None:
     jobs = history(800, seed=9)
     with JobStore(path) as store:
         store.save_many(jobs)
-    import sqlite3
-
     with sqlite3.connect(path) as db:  # as a file from before the tree keys
         db.execute("UPDATE jobs SET tree_key = NULL")
     with JobStore(path) as store:
@@ -149,3 +151,96 @@ def test_children_saved_before_their_parent_go_under_it(tmp_path: Path) -> None:
         for job in shuffled:
             store.save(job)
         assert paged(store, 50) == as_the_list_draws(jobs)
+
+
+# The insert trigger before children saved first were moved under their parent.
+_OLD_TRIGGER = """
+DROP TRIGGER jobs_tree_keys;
+CREATE TRIGGER jobs_tree_insert AFTER INSERT ON jobs BEGIN
+    UPDATE jobs SET tree_key = COALESCE(
+        (SELECT p.tree_key || '/' FROM jobs p
+         WHERE p.id = NEW.parent_id AND p.rowid != NEW.rowid AND p.tree_key IS NOT NULL),
+        '') || printf('%017.6f:', NEW.created_at) || NEW.id
+    WHERE rowid = NEW.rowid;
+END;
+UPDATE meta SET value = '1' WHERE key = 'schema';
+"""
+
+
+def written_by_version_1(path: Path, jobs: list[Job]) -> None:
+    """A history as version 1 left it: saved in a shuffled order (an import), each child
+    saved before its parent keeping a root's key."""
+    shuffled = jobs[:]
+    random.Random(1).shuffle(shuffled)
+    with JobStore(path):
+        pass
+    with sqlite3.connect(path) as db:
+        db.executescript(_OLD_TRIGGER)
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        columns = ", ".join(_FIELDS)
+        marks = ", ".join("?" * len(_FIELDS))
+        db.executemany(
+            f"INSERT INTO jobs ({columns}) VALUES ({marks})", [_job_to_row(j) for j in shuffled]
+        )
+    with JobStore(path, read_only=True) as store:  # the list as version 1 showed it
+        assert paged(store, 100) != as_the_list_draws(jobs)
+
+
+def test_an_older_historys_children_saved_first_go_under_their_parent_on_open(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "h.sqlite3"
+    jobs = history(2000, seed=5)
+    written_by_version_1(path, jobs)
+    with JobStore(path) as store:
+        assert paged(store, 50) == as_the_list_draws(jobs)
+        assert store.get_meta("schema") == str(SCHEMA_VERSION)
+    with contextlib.closing(sqlite3.connect(path)) as db, db:  # a later open leaves keys be
+        db.execute("UPDATE jobs SET tree_key = 'moved' WHERE id = ?", (jobs[7].id,))
+    with JobStore(path) as store:
+        assert store.tree_page(store.tree_count() - 1, 1)[0].job.id == jobs[7].id
+
+
+# Opens the history when told to, then prints the list's order (ids, one a line).
+OPENER = """
+import sys, time
+from pathlib import Path
+from app.jobs.store import JobStore
+go = Path(sys.argv[2])
+for _ in range(1000):  # at most 10 s
+    if go.exists():
+        break
+    time.sleep(0.01)
+with JobStore(sys.argv[1]) as store:
+    for job, _ in store.tree_page(0, store.tree_count()):
+        print(job.id)
+"""
+
+
+def test_processes_opening_an_older_history_at_once_both_see_the_right_order(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "h.sqlite3"
+    jobs = history(20_000, seed=6)
+    written_by_version_1(path, jobs)
+    go = tmp_path / "go"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPENER, str(path), str(go)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    try:
+        go.touch()
+        results = [proc.communicate(timeout=60) for proc in procs]
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+    want = [job_id for job_id, _ in as_the_list_draws(jobs)]
+    for proc, (out, err) in zip(procs, results, strict=True):
+        assert (proc.returncode, err) == (0, "")
+        assert out.split() == want
