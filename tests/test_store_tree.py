@@ -174,7 +174,7 @@ def written_by_version_1(path: Path, jobs: list[Job]) -> None:
     random.Random(1).shuffle(shuffled)
     with JobStore(path):
         pass
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db:
         db.executescript(_OLD_TRIGGER)
     with contextlib.closing(sqlite3.connect(path)) as db, db:
         columns = ", ".join(_FIELDS)
@@ -201,12 +201,13 @@ def test_an_older_historys_children_saved_first_go_under_their_parent_on_open(
         assert store.tree_page(store.tree_count() - 1, 1)[0].job.id == jobs[7].id
 
 
-# Opens the history when told to, then prints the list's order (ids, one a line).
+# Says it is ready, opens the history when told to, then prints the list's order (ids).
 OPENER = """
 import sys, time
 from pathlib import Path
 from app.jobs.store import JobStore
 go = Path(sys.argv[2])
+print("ready", flush=True)
 for _ in range(1000):  # at most 10 s
     if go.exists():
         break
@@ -217,7 +218,7 @@ with JobStore(sys.argv[1]) as store:
 """
 
 
-def test_processes_opening_an_older_history_at_once_both_see_the_right_order(
+def test_processes_opening_an_older_history_at_once_all_see_the_right_order(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "h.sqlite3"
@@ -234,6 +235,8 @@ def test_processes_opening_an_older_history_at_once_both_see_the_right_order(
         for _ in range(3)
     ]
     try:
+        for proc in procs:  # all started (EOF if one failed): they open it together
+            assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
         go.touch()
         results = [proc.communicate(timeout=60) for proc in procs]
     finally:
