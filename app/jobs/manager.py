@@ -58,7 +58,7 @@ from app.jobs import lineage
 from app.jobs.budget import Priority, RequestBudget
 from app.jobs.model import MAX_PROMPT, Job, JobState, new_job_id
 from app.jobs.planner import PollPlanner
-from app.jobs.store import JobStore, PromptRow, StoreError
+from app.jobs.store import JobStore, StoreError
 from app.jobs.writer import StoreWriter
 from app.text import clean_text, undecodable
 
@@ -264,13 +264,6 @@ class JobManager:
         stored = self.store.family(job_id)
         ids = {job.id for job in stored} | {job_id}
         return self._latest(stored, lambda j: j.id in ids or j.parent_id in ids)
-
-    def prompt_rows(self) -> list[PromptRow]:
-        """Id, kind, prompt and creation time of every job (the palette's prompt search)."""
-        rows = {row.id: row for row in self.store.prompt_rows()}
-        for job in self._jobs.values():  # held ones are newer, or not written yet
-            rows[job.id] = PromptRow(job.id, job.kind, job.prompt, job.created_at)
-        return list(rows.values())
 
     def find_message(self, message_id: str) -> Job | None:
         """The job the service knows by ``message_id`` or ``button_message_id``, newest first."""

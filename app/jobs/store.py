@@ -19,13 +19,14 @@ import dataclasses
 import functools
 import json
 import sqlite3
+import string
 import threading
 import urllib.parse
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from app.files import private_dir, private_file
 from app.gcpause import gc_paused
@@ -191,6 +192,21 @@ class PromptRow(NamedTuple):
     kind: str
     prompt: str
     created_at: float
+
+
+# SQLite's lower() folds ASCII letters only: the prompt search's words fold the same way.
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def prompt_words(query: str) -> list[str]:
+    """The words a prompt search looks for, as :meth:`JobStore.prompt_rows` matches them."""
+    return query.translate(_ASCII_LOWER).split()
+
+
+def has_words(prompt: str, words: Iterable[str]) -> bool:
+    """``prompt`` holds every one of ``words``, as :meth:`JobStore.prompt_rows` finds it."""
+    folded = prompt.translate(_ASCII_LOWER)
+    return all(word in folded for word in words)
 
 
 class StoreError(Exception):
@@ -683,13 +699,20 @@ class JobStore:
             )
         )
 
-    def prompt_rows(self) -> list[PromptRow]:
-        """(id, kind, prompt, created_at) of every job, oldest first: what the palette's
-        prompt search needs, at a fraction of reading whole jobs."""
+    def prompt_rows(self, words: Sequence[str], limit: int) -> list[PromptRow]:
+        """The palette's prompt search: (id, kind, prompt, created_at) of the newest job of
+        each distinct prompt holding every one of ``words`` (see :func:`prompt_words`), an
+        imagine rather than a button job if there is one; newest first, ``limit`` at most,
+        however long the history."""
+        where = " AND ".join(["instr(lower(prompt), ?) > 0"] * len(words)) or "1"
+        # With one max() the bare columns are its row's; + 1e12 (created_at is epoch
+        # seconds) puts any imagine job of a prompt before its button jobs.
         rows = self._db.execute(
-            "SELECT id, kind, prompt, created_at FROM jobs ORDER BY created_at, rowid"
+            "SELECT id, kind, prompt, created_at, max((kind = 'imagine') * 1e12 + created_at) "
+            f"FROM jobs WHERE {where} GROUP BY prompt ORDER BY created_at DESC LIMIT ?",
+            (*words, limit),
         )
-        return [PromptRow(*row) for row in rows]
+        return [PromptRow(*row[:4]) for row in rows]
 
     def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM jobs").fetchone()[0])
@@ -766,31 +789,41 @@ class JobStore:
         )
 
 
+T = TypeVar("T")  # what a TreeReader read returns
+
+
 class TreeReader:
-    """The job list's reads, meant for a worker thread: on a look-only connection of
-    their own, so they never wait for the writer's lock nor hold the UI's thread."""
+    """The job list's reads (and the palette's), meant for worker threads: on a look-only
+    connection of their own, so they never wait for the writer's lock nor hold the UI's
+    thread."""
 
     def __init__(self, store: JobStore) -> None:
         self._store = store
         self._own: JobStore | None = None
         self._lock = threading.Lock()
+        self._reading = threading.Lock()  # one read at a time: closing waits for none
         self._busy = False
         self._closed = False
 
     def snapshot(
         self, pages: Iterable[int], where: str = "", params: tuple[Any, ...] = (), **kw: Any
     ) -> TreeSnapshot:
-        with self._lock:
-            if self._closed:
-                raise StoreError("The job history is closed.")
-            self._busy = True
-        try:
-            return self._connection().tree_snapshot(pages, where, params, **kw)
-        finally:
+        return self.read(lambda store: store.tree_snapshot(pages, where, params, **kw))
+
+    def read(self, what: Callable[[JobStore], T]) -> T:
+        """``what`` done with this reader's connection, one read at a time."""
+        with self._reading:
             with self._lock:
-                self._busy = False
                 if self._closed:
-                    self._close()
+                    raise StoreError("The job history is closed.")
+                self._busy = True
+            try:
+                return what(self._connection())
+            finally:
+                with self._lock:
+                    self._busy = False
+                    if self._closed:
+                        self._close()
 
     def close(self) -> None:
         """Close now, or when the read under way ends: a connection closed under a read

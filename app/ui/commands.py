@@ -1,15 +1,17 @@
 """The command palette's own providers: past prompts, and the selected job's buttons.
 
 The palette's other commands (every action with a ``palette`` title) come from the action
-registry, through ``ImagineApp.get_system_commands``. Past prompts come from one light
-query of the history (id, kind, prompt, time); whole jobs are read for the hits shown.
+registry, through ``ImagineApp.get_system_commands``. Past prompts are searched on a
+thread, with a connection of the palette's own: the newest few hundred distinct prompts
+holding the query's words, whatever the history's length; whole jobs only for the hits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import asyncio
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -26,7 +28,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, LoadingIndicator
 
 from app.jobs.model import Job
-from app.jobs.store import PromptRow
+from app.jobs.store import JobStore, PromptRow, StoreError, TreeReader, has_words, prompt_words
 from app.text import button_text, clean_text
 from app.ui.format import describe_button, shown_title
 from app.ui.screens.main import MainScreen
@@ -34,6 +36,7 @@ from app.ui.widgets.in_order import PaletteInput
 
 MAX_HITS = 40
 DISCOVER = 8
+LOOKED_AT = 200  # distinct prompts a search scores: the newest holding the query's words
 # Textual orders hits by score, ties by which provider answered first: a race, so the
 # list could come out in a different order for the same keys. Scaled a little, the
 # selected job's buttons come just after an equally good command (``u`` Upscale, then
@@ -41,6 +44,7 @@ DISCOVER = 8
 BUTTON_RANK = 0.99
 PROMPT_RANK = 0.98
 J = TypeVar("J", Job, PromptRow)  # whole jobs, or just what the prompt search needs
+Found = tuple[float, str, Job, Sequence[int]]  # score, prompt as shown, its job, offsets
 
 
 def unique_prompts(jobs: Iterable[J]) -> list[tuple[str, J]]:
@@ -58,12 +62,6 @@ def unique_prompts(jobs: Iterable[J]) -> list[tuple[str, J]]:
     return sorted(best.items(), key=lambda kv: kv[1].created_at, reverse=True)
 
 
-def _subsequence(query: str, candidate: str) -> bool:
-    """Every character of ``query`` appears in ``candidate`` in order: a cheap pre-filter."""
-    it = iter(candidate)
-    return all(ch in it for ch in query)
-
-
 def hit_text(prompt: str, offsets: Iterable[int] = ()) -> Text:
     """'imagine · <prompt>' as literal text (never markup), with matched letters bold."""
     shown = clean_text(prompt, single_line=True)
@@ -79,46 +77,77 @@ def hit_text(prompt: str, offsets: Iterable[int] = ()) -> Text:
 class HistoryProvider(Provider):
     """Finds earlier jobs by prompt: choosing one selects it in the job list."""
 
+    _reader: TreeReader | None = None
+    _asked = 0  # searches begun: a read for an older one is skipped, its answer unwanted
+
     @property
     def _main(self) -> MainScreen | None:
         return self.screen if isinstance(self.screen, MainScreen) else None
 
-    def _candidates(self) -> list[tuple[str, PromptRow]]:
-        backend = self._main.backend if self._main is not None else None
-        return unique_prompts(backend.manager.prompt_rows()) if backend is not None else []
+    async def startup(self) -> None:
+        main = self._main
+        if main is not None and main.backend is not None:
+            self._reader = TreeReader(main.backend.store)
 
-    def _show(self, job: Job | PromptRow) -> Callable[[], None]:
-        assert self._main is not None  # there are candidates
+    async def shutdown(self) -> None:
+        if self._reader is not None:
+            self._reader.close()  # after the read under way, if any
+
+    async def _found(self, query: str, limit: int) -> list[Found]:
+        """The ``limit`` best past prompts for ``query`` (the newest if it is empty), best
+        first, with their jobs as the manager knows them: read and scored on a thread."""
+        main, reader = self._main, self._reader
+        if main is None or main.backend is None or reader is None:
+            return []
+        manager = main.backend.manager
+        words = prompt_words(query)
+        # Held jobs are newer than the store's, or not written yet: taken here, on the
+        # loop that changes them.
+        held = {job.id: job for job in manager.held() if has_words(job.prompt, words)}
+        matcher = self.matcher(query)
+        self._asked += 1
+        asked = self._asked
+
+        def read(store: JobStore) -> list[Found]:
+            if asked != self._asked:  # typed on since: a newer search waits for this read
+                return []
+            rows = store.prompt_rows(words, LOOKED_AT)
+            rows += (PromptRow(j.id, j.kind, j.prompt, j.created_at) for j in held.values())
+            scored: list[tuple[float, str, PromptRow, Sequence[int]]] = []
+            for prompt, row in unique_prompts(rows):
+                shown = clean_text(prompt, single_line=True)
+                score, offsets = matcher.fuzzy_search.match(query, shown) if query else (1, ())
+                if score > 0:
+                    scored.append((score, shown, row, offsets))
+            scored.sort(key=lambda item: item[0], reverse=True)  # stable: newest first
+            found: list[Found] = []
+            for score, shown, row, offsets in scored[:limit]:
+                job = held.get(row.id) or store.get(row.id)
+                if job is not None:  # the history holds only what the hits name: read those
+                    found.append((score, shown, job, offsets))
+            return found
+
+        try:
+            found = await asyncio.to_thread(reader.read, read)
+        except StoreError:  # closed: the palette went away meanwhile
+            return []
+        return [(score, shown, manager.fresh(job), offsets) for score, shown, job, offsets in found]
+
+    def _show(self, job: Job) -> Callable[[], None]:
+        assert self._main is not None  # there are hits
         return partial(self._main.show_job, job.id)
 
     async def discover(self) -> Hits:
-        for prompt, job in self._candidates()[:DISCOVER]:
+        for _, shown, job, _ in await self._found("", DISCOVER):
             yield DiscoveryHit(
-                hit_text(prompt),
+                hit_text(shown),
                 self._show(job),
-                text=f"imagine · {prompt}",
+                text=f"imagine · {shown}",
                 help="A recent prompt: select its job",
             )
 
     async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        folded = "".join(query.casefold().split())
-        if not folded:
-            return
-        scored: list[tuple[float, str, PromptRow, Any]] = []
-        for prompt, row in self._candidates():
-            shown = clean_text(prompt, single_line=True)
-            if not _subsequence(folded, shown.casefold()):
-                continue
-            score, offsets = matcher.fuzzy_search.match(query, shown)
-            if score > 0:
-                scored.append((score, shown, row, offsets))
-        scored.sort(key=lambda item: item[0], reverse=True)
-        backend = self._main.backend if self._main is not None else None
-        for score, shown, hit, offsets in scored[:MAX_HITS]:
-            job = backend.manager.get(hit.id) if backend is not None else None
-            if job is None:  # the history holds only what the hits name: read those
-                continue
+        for score, shown, job, offsets in await self._found(query, MAX_HITS):
             yield Hit(
                 score * PROMPT_RANK,
                 hit_text(shown, offsets),
