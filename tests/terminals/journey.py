@@ -77,6 +77,12 @@ class Journey:
         return box.grow(4)
 
 
+def _blue(colour: tuple[int, ...]) -> bool:
+    """The prompt's border with the keyboard (theme primary #0178D4; mlterm's palette
+    makes it #0087D7); without it, it is orange."""
+    return colour[2] >= 150 and colour[0] <= 60
+
+
 def _job(data: Path, prompt: str) -> Job | None:
     """Read the app's history read-only: a watcher must not write to what it watches."""
     path = data / "history.sqlite3"
@@ -151,6 +157,16 @@ class Walk:
         self.j.shots[name] = path
         return img
 
+    def ready(self) -> bool:
+        """The prompt's border, across its top row, is in the focused colour."""
+        g = self.j.grid
+        assert g is not None
+        top = self.display.shot(self.j.artefacts / "ready.png").crop(
+            (g.x, g.y, g.x + g.cols * g.cell_w, g.y + g.cell_h)
+        )
+        blue = sum(n for n, c in top.getcolors(1 << 16) or [] if _blue(c))
+        return blue > 40 * g.cell_w
+
     def graphics_report(self) -> str:
         """`imagine-tui graphics`'s text: escape sequences (and the sixel image) taken out."""
         raw = (self.work / "graphics.txt").read_text(errors="replace")
@@ -188,7 +204,10 @@ class Walk:
         self.step += 1
         self.j.shots["start"] = self.j.artefacts / f"{self.step:02d}-start.png"
         drawn(self.display, self.j.shots["start"])
-        time.sleep(1.0)  # keys typed in the first moments of the app can be lost
+        # Keys go in only once the screen shows the prompt holds them: a typed prompt was
+        # lost whole when the app had been told it lost the focus, or an Esc (a late
+        # terminal answer) had taken it off the prompt.
+        wait_for("the prompt to show it has the keyboard (its border blue)", self.ready, 20, 0.5)
 
         self.term.type(PROMPT_A)
         self.term.key("Return")
