@@ -367,6 +367,17 @@ class Terminal:
             raise CannotStart(f"weston: {exc}; its output: {_tail(log)}") from None
         if self.compositor.poll() is not None:
             raise CannotStart(f"weston exited at once: {_tail(log)}")
+
+        # Its X window gets the keyboard before foot connects. Given it after foot had it,
+        # Weston under load at times sent foot a leave and never the enter after it (2 of
+        # 15 tries): every key typed after that went nowhere.
+        def window() -> str:
+            found = re.findall(r"window id (\d+)", log.read_text(errors="replace"))
+            return found[-1] if found else ""
+
+        wait_for("Weston's X window", lambda: bool(window()), timeout=30)
+        self.window = window()
+        self.focus()
         return {**env, "WAYLAND_DISPLAY": socket}
 
     def geometry(self, size: tuple[int, int]) -> Grid:
