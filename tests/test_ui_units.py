@@ -257,6 +257,27 @@ async def _settled(table: JobList) -> None:
     await until(lambda: table.settled, what="the list's reads")
 
 
+@pytest.mark.parametrize("width", [44, 53, 58, 70])
+async def test_time_and_progress_stay_in_view_in_a_narrow_list(tmp_path: Path, width: int) -> None:
+    """Side by side at 100-120 columns the list is 44-55 cells wide: the state column gives
+    up its spare cells, then the prompt column goes; Time keeps its place (it was cut to
+    'T' and no time shown)."""
+    jobs = _tree(time.time() - 3600)
+    app = _TableApp()
+    async with app.run_test(size=(width, 12)) as pilot:
+        table = app.query_one(JobList)
+        await _on_store(table, JobStore(tmp_path / "h.sqlite3"), jobs)
+        await pilot.pause()
+        lines = _screen(table)
+        header = lines[0].split()
+        assert header[0] == "Job" and header[-2:] == ["State", "Time"]
+        assert ("Prompt" in header) == (width >= 58)
+        assert lines[1].endswith("31s")  # r0 took 31 s
+        assert lines[1].startswith(" a lake at")  # the title, also where the prompt went
+        running = next(line for line in lines if "running" in line)
+        assert " 40%" in running  # the bar and the percent whole
+
+
 async def test_the_list_keeps_tree_order_and_the_cursor_through_changes(tmp_path: Path) -> None:
     jobs = _tree(time.time() - 3600)
     app = _TableApp()

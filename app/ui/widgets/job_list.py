@@ -44,6 +44,7 @@ COLUMNS = (
     ("time", "Time", 5),
 )
 MIN_PROMPT = 10
+MIN_STATE = 19  # "running ██████  40%": the bar and the percent whole
 HEADER = 1  # lines above the first row
 
 Clock = Callable[[Job], float | None]
@@ -57,9 +58,20 @@ def default_elapsed(job: Job) -> float | None:
 
 
 def column_widths(width: int) -> list[int]:
-    """Cell widths (without the one-cell padding either side) for a list ``width`` wide."""
-    fixed = sum(w for _, _, w in COLUMNS) + 2 * len(COLUMNS)
-    return [w or max(MIN_PROMPT, width - fixed) for _, _, w in COLUMNS]
+    """Cell widths (without the one-cell padding either side) for a list ``width`` wide.
+    Where the prompt would get under MIN_PROMPT, the state column gives up its spare cells
+    first (down to MIN_STATE), then the prompt goes: a fixed sum cut Time off at 100–120
+    columns."""
+    job, _, state, time = (w for _, _, w in COLUMNS)
+    spare = width - 2 * len(COLUMNS) - job - time  # for the prompt and the state
+    state = max(MIN_STATE, min(state, spare - MIN_PROMPT))
+    if spare - state >= MIN_PROMPT:
+        return [job, spare - state, state, time]
+    # Too narrow for a prompt: it is left out (0) and the Job column, whose titles
+    # begin with the prompt, takes the room.
+    padding = 2 * (len(COLUMNS) - 1)
+    state = max(MIN_STATE, min(state, width - padding - job - time))
+    return [max(1, width - padding - state - time), 0, state, time]
 
 
 def _as_stored(job: Job) -> Job:
@@ -385,6 +397,8 @@ class JobList(ScrollView, can_focus=True):
         console = self.app.console
         drawn: list[Segment] = []
         for cell, cell_width in zip(cells, column_widths(width), strict=True):
+            if not cell_width:  # a column left out at this width
+                continue
             cell = cell.copy()
             cell.truncate(cell_width, overflow="ellipsis")
             # Padding in segments of its own, as DataTable does: SVG screenshots then
