@@ -20,7 +20,7 @@ from typing import Any
 
 from textual import events
 from textual.widgets import Input
-from ui_helpers import SIZE, ui_settings, wait_ready
+from ui_helpers import CRASHING_TUI, SIZE, ui_settings, wait_ready
 from waiting import until
 
 from app.jobs.manager import MAX_PROMPT
@@ -122,16 +122,7 @@ def test_could_not_start_exits_non_zero(tmp_path: Path) -> None:
 
 
 def test_a_crashed_tui_exits_non_zero(tmp_path: Path) -> None:
-    script = (
-        "import sys\n"
-        "from app.settings import resolve\n"
-        "from app.ui import app as m\n"
-        "def boom(self):\n"
-        "    raise RuntimeError('a bug in a key handler')\n"
-        "m.ImagineApp.action_help = boom\n"
-        f"sys.exit(m.run_app(resolve({{'data_dir': {str(tmp_path / 'data')!r}}})))\n"
-    )
-    tty = Tty(["-c", script], _env(tmp_path))
+    tty = Tty(["-c", CRASHING_TUI, str(tmp_path / "data")], _env(tmp_path))
     try:
         assert tty.read_until(_drawn(b"Describe an image"), 60), tty.out[-2000:]
         os.write(tty.fd, b"\x1b")  # leave the prompt, then ask for help: the handler raises
@@ -328,7 +319,7 @@ DISK_FULL_SCRIPT = """
 import asyncio, json, os, resource, signal, sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[2])
-from ui_helpers import SIZE, ui_settings, wait_ready
+from ui_helpers import CRASHING_TUI, SIZE, ui_settings, wait_ready
 from app.jobs.store import JobStore
 from app.ui.app import ImagineApp
 

@@ -18,6 +18,16 @@ from app.ui import app as app_module
 from app.ui.app import ImagineApp
 
 SIZE = (140, 45)  # the wide layout
+# A TUI whose `?` handler raises: ``python -c CRASHING_TUI DATA_DIR`` (a crash's way out).
+CRASHING_TUI = (
+    "import sys\n"
+    "from app.settings import resolve\n"
+    "from app.ui import app as m\n"
+    "def boom(self):\n"
+    "    raise RuntimeError('a bug in a key handler')\n"
+    "m.ImagineApp.action_help = boom\n"
+    "sys.exit(m.run_app(resolve({'data_dir': sys.argv[1]})))\n"
+)
 NARROW = (80, 24)  # the smallest terminal the layout is made for
 
 

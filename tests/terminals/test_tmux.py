@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from ui_helpers import CRASHING_TUI
 from xsession import CannotStart, need, wait_for
 
 pytestmark = pytest.mark.timeout(180)
@@ -24,15 +25,6 @@ EXITED = re.compile(r"(?m)^EXIT=(\d+)\s*$")  # the line `echo "EXIT""=$?"` print
 
 # What a terminal shows when a query's answer or a graphics command reaches it as text.
 LEAKS = ("^[", "\x1b", "Gi=", "AAAA", ";OK", "[?1;2c", "[>|", "P>|", "$r")
-CRASH = (
-    "import sys\n"
-    "from app.settings import resolve\n"
-    "from app.ui import app as m\n"
-    "def boom(self):\n"
-    "    raise RuntimeError('a bug in a key handler')\n"
-    "m.ImagineApp.action_help = boom\n"
-    "sys.exit(m.run_app(resolve({'data_dir': sys.argv[1]})))\n"
-)
 
 
 class Tmux:
@@ -115,7 +107,7 @@ def test_every_way_out_restores_the_terminal_and_leaks_nothing(
     data, pid_file = tmp_path / "data", tmp_path / "app.pid"
     app = [sys.executable, "-m", "app", "--data-dir", str(data)]
     if way_out == "crash":
-        app = [sys.executable, "-c", CRASH, str(data)]
+        app = [sys.executable, "-c", CRASHING_TUI, str(data)]
     # The shell notes its pid, then becomes the app: the signal goes to the app itself.
     inner = f"echo $$ > {shlex.quote(str(pid_file))}; exec {shlex.join(app)}"
     tmux.type_line(f'sh -c {shlex.quote(inner)}; echo "EXIT""=$?"')
