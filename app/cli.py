@@ -78,7 +78,9 @@ def _button_args(parser: argparse.ArgumentParser) -> None:
         "--message",
         required=True,
         dest="button_message_id",
-        help="the job's buttonMessageId, or the messageId imagine printed",
+        metavar="ID",
+        help="the job id (as `jobs` lists it), the messageId imagine printed, "
+        "or the job's buttonMessageId",
     )
     parser.add_argument("--zoom", type=float, help="Custom Zoom: 1 to 2")
     parser.add_argument("--ar", help="Custom Zoom: aspect ratio such as 16:9")
@@ -340,7 +342,7 @@ async def _run_job(args: argparse.Namespace, settings: Settings) -> int:
         _err(f"imagine-tui: {exc}")
         return EXIT_BAD_INPUT
     if args.command == "button" and not args.button_message_id.strip():
-        _err("imagine-tui: --message needs the job's buttonMessageId (or its messageId)")
+        _err("imagine-tui: --message needs a job id, its messageId or its buttonMessageId")
         return EXIT_BAD_INPUT
     problem = _unusable_args(args)
     if problem is not None:  # found before anything is sent, and paid for
@@ -380,13 +382,19 @@ async def _wait_command(args: argparse.Namespace, backend: Backend, progress: _P
     """``wait JOB``: the rest of ``imagine --wait`` for a job already in the history."""
     manager = backend.manager
     wanted = args.job.strip()
-    job = manager.get(wanted) or (manager.find_message(wanted) if wanted else None)
+    job = _named_job(manager, wanted)
     if job is None:
         where = backend.settings.db_path
         _err(f"imagine-tui: no job {clean_text(wanted)!r} in the history ({where})")
         return EXIT_BAD_INPUT
     manager.watch(job.id)  # polled here unless a live process holds it: then followed
     return await _finish(args, backend, manager.get(job.id) or job, progress)
+
+
+def _named_job(manager: JobManager, wanted: str) -> Job | None:
+    """The job of the history a user names: by its job id, else by an id the service gave
+    it (messageId or buttonMessageId)."""
+    return manager.get(wanted) or (manager.find_message(wanted) if wanted else None)
 
 
 async def _finish(args: argparse.Namespace, backend: Backend, job: Job, progress: _Progress) -> int:
@@ -447,7 +455,7 @@ def _new_job(args: argparse.Namespace, backend: Backend, prompt: str | None) -> 
     if prompt is not None:
         return manager.submit_imagine(prompt)
     if args.command == "button":
-        return _press(args, manager)
+        return _press(args, backend)
     images = [args.image] if args.command == "describe" else list(args.images)
     for image in images:  # a typo in a file name is found before anything is sent
         if not image.startswith(("http://", "https://")) and not Path(image).expanduser().is_file():
@@ -457,17 +465,24 @@ def _new_job(args: argparse.Namespace, backend: Backend, prompt: str | None) -> 
     return manager.submit_blend(images)
 
 
-def _press(args: argparse.Namespace, manager: JobManager) -> Job:
+def _press(args: argparse.Namespace, backend: Backend) -> Job:
     """A button job on the job named by --message: from the history when it is there
-    (the label checked before anything is sent), else sent to the service as given."""
+    (the label checked before anything is sent), else sent to the service as given (a
+    job another client made), unless it has our job ids' shape: then it names nothing."""
     from app.api.errors import FAILURE_CODES
-    from app.jobs.model import JobState
+    from app.jobs.model import JobState, looks_like_job_id
 
+    manager = backend.manager
     message_id = args.button_message_id.strip()
     options = {"zoom": args.zoom, "ar": args.ar, "prompt": args.prompt}
     if args.prompt is not None:
         options["remix"] = True
-    parent = manager.find_message(message_id)
+    parent = _named_job(manager, message_id)
+    if parent is None and looks_like_job_id(message_id):
+        where = backend.settings.db_path
+        raise ValueError(
+            f"no job {clean_text(message_id)!r} in the history ({where}); nothing was sent"
+        )
     if parent is None:
         return manager.press_message(message_id, args.label, **options)
     if not parent.state.settled:  # as the service would say it of a job it runs

@@ -7,7 +7,7 @@ import json
 import signal
 from pathlib import Path
 
-from cli_process import cli, interrupt_imagine_wait, start
+from cli_process import cli, interrupt_imagine_wait, service_env, start
 from demo_settings import demo_settings, opened
 from PIL import Image
 
@@ -109,6 +109,34 @@ def test_button_on_a_real_job_and_exit_codes(tmp_path: Path) -> None:
         assert wrong.returncode == 3 and "rejected the API token" in wrong.stderr
         for run in (first, child, upscale, bad, stalled, unknown, wrong):
             assert TOKEN not in run.stdout + run.stderr and "Traceback" not in run.stderr
+
+
+def test_button_takes_the_job_id_jobs_lists(tmp_path: Path) -> None:
+    data = tmp_path / "d"
+    with Simulator(SimulatorConfig(speed=100, stall_words=("frozen",))) as sim:
+        env = service_env(sim, data)
+        made = json.loads(cli("imagine", "boats at dawn", "--wait", "--json", env=env).stdout)
+        failed = cli("imagine", "frozen lake", "--wait", "--expire-mins", "1", env=env)
+        assert failed.returncode == 1
+        rows = json.loads(cli("jobs", "--json", env=env).stdout)
+        [frozen] = [r["jobId"] for r in rows if r["prompt"] == "frozen lake"]
+
+        # the id `jobs` lists presses the job's button as its messageId would
+        child = cli("button", "v1", "--message", made["jobId"], "--wait", "--json", env=env)
+        assert child.returncode == 0, child.stderr
+        jobs = {j.id: j for j in _store_jobs(data)}
+        pressed = jobs[json.loads(child.stdout)["jobId"]]
+        assert (pressed.parent_id, pressed.label) == (made["jobId"], "V1")
+        assert pressed.prompt == "boats at dawn" and pressed.state is JobState.DONE
+
+        # an id naming no job here, or a job without buttons: said so, nothing sent or kept
+        sent = len(sim.jobs)
+        nothing = cli("button", "V1", "--message", "0123456789ab", env=env)
+        assert nothing.returncode == 2 and "no job '0123456789ab' in the history" in nothing.stderr
+        no_buttons = cli("button", "V1", "--message", frozen, env=env)
+        assert no_buttons.returncode == 2 and "it has no buttons" in no_buttons.stderr
+        assert "Traceback" not in nothing.stderr + no_buttons.stderr
+        assert len(sim.jobs) == sent and {j.id for j in _store_jobs(data)} == set(jobs)
 
 
 def test_bad_input_and_unreachable_service() -> None:

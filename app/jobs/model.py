@@ -54,6 +54,15 @@ def new_job_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
+_JOB_ID = re.compile(r"[0-9a-f]{12}")
+
+
+def looks_like_job_id(text: str) -> bool:
+    """``text`` has the shape of our own job ids (the services' ids have other shapes:
+    UUIDs, 16-digit numbers, 20 letters and digits)."""
+    return _JOB_ID.fullmatch(text) is not None
+
+
 _TILE = re.compile(r"^[UV]([1-4])$")
 UPSCALE_LABELS = ("U1", "U2", "U3", "U4")
 VARIATION_LABELS = ("V1", "V2", "V3", "V4")
