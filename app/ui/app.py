@@ -13,8 +13,11 @@ import asyncio
 import contextlib
 import gc
 import signal
+import threading
 from collections.abc import Iterable
+from concurrent.futures import Future
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
@@ -24,7 +27,7 @@ from textual.command import Provider
 from textual.screen import Screen
 
 from app.gcpause import gc_paused
-from app.jobs.store import read_history_shape
+from app.jobs.store import HistoryShape, read_history_shape
 from app.runtime import Backend, close_backend, open_backend
 from app.settings import Settings
 from app.text import clean_text
@@ -61,6 +64,20 @@ def _button_provider() -> type[Provider]:
     return ButtonProvider
 
 
+def _read_soon(path: Path) -> Future[HistoryShape | None]:
+    """The history's shape, read on a thread."""
+    future: Future[HistoryShape | None] = Future()
+
+    def read() -> None:
+        try:
+            future.set_result(read_history_shape(path))
+        except BaseException as exc:  # e.g. an unreadable folder: said where it is used
+            future.set_exception(exc)
+
+    threading.Thread(target=read, name="history-shape", daemon=True).start()
+    return future
+
+
 class ImagineApp(App[None]):
     TITLE = "imagine"
     COMMANDS = App.COMMANDS | {_history_provider, _button_provider}
@@ -70,10 +87,10 @@ class ImagineApp(App[None]):
         super().__init__()
         self.settings = settings
         self.backend: Backend | None = None
-        # Read before the UI exists: the first frame can then list the history.
-        shape = read_history_shape(settings.db_path)
-        self._theme_used = shape.theme if shape else None
-        self.main = MainScreen(settings, shape, elapsed)
+        # Read while Textual builds the UI (SQLite lets go of the GIL): the first frame can
+        # then list the history.
+        self._shape = _read_soon(settings.db_path)
+        self.main = MainScreen(settings, self._shape, elapsed)
         self._frozen = False  # gc.freeze() called for a long history
         self._gc_pause = contextlib.ExitStack()  # the collector's pause until the first frame
         self._closing = False
@@ -104,7 +121,8 @@ class ImagineApp(App[None]):
         for warning in self.settings.warnings:  # e.g. a [keys] entry naming no real key
             self.notify(warning, severity="warning", markup=False, timeout=15)
         # Before the first frame: the config file's theme, else the one last used.
-        theme = self.settings.theme or self._theme_used
+        shape = self._shape.result()
+        theme = self.settings.theme or (shape.theme if shape else None)
         if theme and theme in self.available_themes:
             self.theme = theme
         # After the first frame: reading a long history and starting the simulator would

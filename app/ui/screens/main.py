@@ -11,6 +11,7 @@ import contextlib
 import os
 import time
 from collections.abc import Awaitable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -72,7 +73,9 @@ class MainScreen(Screen[None]):
         (NARROW_BELOW, "-wide"),
     ]
 
-    def __init__(self, settings: Settings, shape: HistoryShape | None, elapsed: Clock) -> None:
+    def __init__(
+        self, settings: Settings, shape: Future[HistoryShape | None], elapsed: Clock
+    ) -> None:
         super().__init__()
         self.settings = settings
         self.backend: Backend | None = None
@@ -153,9 +156,9 @@ class MainScreen(Screen[None]):
         self.prompt_input.focus()
         self.set_interval(1.0, self._tick)
         self.set_interval(0.5, self.refresh_status)
-        if self._shape is not None:  # the first frame shows the end of the history
-            self.table.show_snapshot(self._shape.snapshot)
-            self._shape = None
+        shape = self._shape.result()
+        if shape is not None:  # the first frame shows the end of the history
+            self.table.show_snapshot(shape.snapshot)
             if self.table.row_count:
                 self.table.move_cursor(self.table.row_count - 1)
 
