@@ -341,7 +341,10 @@ class JobStore:
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
             if self._migration_due():  # again: another process may have done it meanwhile
-                self._recompute_tree_keys()
+                if self._recompute_tree_keys():
+                    # The list's order changed: as any change does, it moves the revision
+                    # (other processes' readers key what they hold on it).
+                    self._db.execute("UPDATE revision SET n = n + 1")
                 self._db.execute(
                     "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema', ?)",
                     (str(SCHEMA_VERSION),),
@@ -354,9 +357,10 @@ class JobStore:
         missing = "SELECT 1 FROM jobs WHERE tree_key IS NULL LIMIT 1"
         return version < SCHEMA_VERSION or self._db.execute(missing).fetchone() is not None
 
-    def _recompute_tree_keys(self) -> None:
+    def _recompute_tree_keys(self) -> int:
         """Every job's tree key as the list orders it (creation order, a job under its
-        parent when that was created before it); only the keys that differ are written."""
+        parent when that was created before it); only the keys that differ are written,
+        and counted."""
         keys: dict[str, str] = {}
         updates = []
         # Sorted here: ORDER BY created_at reads the rows in the index's order, twice as slow.
@@ -370,6 +374,7 @@ class JobStore:
             if key != old:
                 updates.append((key, rowid))
         self._db.executemany("UPDATE jobs SET tree_key = ? WHERE rowid = ?", updates)
+        return len(updates)
 
     def save(self, job: Job) -> None:
         """Write every field of ``job`` (a new job, or a whole imported one); its owner and
