@@ -62,14 +62,15 @@ def _shown(app: ImagineApp, widget: Static) -> str:
 
 
 def _footer_keys(app: ImagineApp) -> list[str]:
-    """The footer's entries that fit on the screen, left of the palette's (docked on
-    the right, over what does not fit), as "key Description"."""
+    """The footer's entries that fit on the screen, left of the palette's when shown
+    (docked on the right, over what does not fit), as "key Description"."""
     footer = app.screen.query_one(Footer)
-    palette = footer.query_one(".-command-palette", FooterKey)
+    palette = footer.query(".-command-palette")  # left out where the footer is narrow
+    right = palette.first().region.x if palette else footer.region.right
     return [
         f"{key.key_display} {key.description}"
-        for key in footer.query(FooterKey)
-        if key is not palette and key.region.width > 0 and key.region.right <= palette.region.x
+        for key in footer.query(FooterKey).exclude(".-command-palette")
+        if key.region.width > 0 and key.region.right <= right
     ]
 
 

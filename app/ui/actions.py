@@ -33,6 +33,7 @@ class Action:
     target: Target = "main"
     label: str = ""  # a word or two for the footer ('' = the description)
     footer: int = 0  # its place in the footer, among its target's keys (0 = not shown)
+    spare: int = 0  # left out of a footer too narrow for every key, the most spare first
     palette: str = ""  # a command palette entry with this title ('' = none)
     priority: bool = False
     key_action: str = ""  # what the key runs, where not ``action`` (the palette's)
@@ -49,7 +50,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("first", "home", "first", "first job", _LIST, "jobs"),
     Action("last", "end", "last", "last job", _LIST, "jobs"),
     Action("parent", "p", "parent", "go to the parent job", _LIST, label="Parent", footer=6,
-           palette="Parent job"),
+           spare=2, palette="Parent job"),
     Action("child", "c,right_square_bracket", "child", "go to the first child job", _LIST,
            label="Child", footer=7, palette="First child job"),
     Action("open_tile", "enter", "select_cursor", "open the selected tile full screen", _LIST,
@@ -69,10 +70,9 @@ ACTIONS: tuple[Action, ...] = (
     Action("vary", "v", "vary", "variations of the selected tile (V1–V4)", _IMAGES,
            label="Vary", footer=3, palette="Variations of selected tile"),
     Action("reroll", "r", "reroll", "reroll the grid (🔄)", _IMAGES, label="Reroll", footer=4,
-           palette="Reroll"),
-    # before p/c: in the narrow job view (80 columns) the footer drops what comes last
+           spare=1, palette="Reroll"),
     Action("retry", "R", "retry", "retry a failed, stalled or uncertain job", _IMAGES,
-           label="Retry", footer=5, palette="Retry job"),
+           label="Retry", footer=5, spare=1, palette="Retry job"),
     Action("reload_images", "i", "reload_images", "reload images that failed to download",
            _IMAGES, palette="Reload images"),
     Action("remix", "m", "remix", "variations of the selected tile with a new prompt (remix)",
@@ -138,6 +138,8 @@ ACTIONS: tuple[Action, ...] = (
 
 BY_ID: dict[str, Action] = {a.id: a for a in ACTIONS}
 assert len(BY_ID) == len(ACTIONS), "two actions share an id"
+# The footer's keys by what they run (a footer entry knows its action string only).
+FOOTER_ACTIONS: dict[str, Action] = {a.key_action or a.action: a for a in ACTIONS if a.footer}
 
 
 def bindings(target: Target) -> list[BindingType]:

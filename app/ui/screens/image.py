@@ -12,10 +12,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
 from textual.screen import Screen
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Label, Static
 
 from app.ui.actions import BY_ID
 from app.ui.graphics import make_image
+from app.ui.widgets.footer import KeyFooter
 
 Loader = Callable[[str, PILImage.Image], Awaitable[PILImage.Image]]
 
@@ -81,7 +82,7 @@ class ImageScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Label(Text(self.title_text), id="full-title")
         yield Container(id="full-frame")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._show(self._index)

@@ -24,7 +24,7 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
 from app.jobs.lineage import descendants, tree_root
 from app.jobs.model import REROLL_LABEL, Job, JobState
@@ -38,6 +38,7 @@ from app.ui.grid import ImageGrid
 from app.ui.messages import ConnectionStatus, ImagesArrived, JobUpdated, ServiceNotice
 from app.ui.prompt_check import problem_line
 from app.ui.widgets.button_bar import CUSTOM_ZOOM, ButtonBar
+from app.ui.widgets.footer import KeyFooter
 from app.ui.widgets.history_bar import HistoryBar, View
 from app.ui.widgets.job_list import Clock, JobList
 from app.ui.widgets.job_panel import JobPanel
@@ -100,7 +101,7 @@ class MainScreen(Screen[None]):
                 yield JobList(elapsed=self._elapsed, id="jobs")
             yield JobPanel(self.settings.graphics, id="right")
         yield StatusLine(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     # -- the widgets, by name ---------------------------------------------------------------
 
