@@ -92,7 +92,7 @@ async def _job_button(app: ImagineApp, job_id: str, label: str) -> JobButton:
         job = app.main.selected_job
         if job is None or job.id != job_id or bar.job_id != job_id:
             return None
-        if {b.job_label for b in bar.query(JobButton)} != set(job.buttons):
+        if {b.job_label for b in bar.buttons} != set(job.buttons):
             return None
         return _button(app, label)
 

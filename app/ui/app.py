@@ -14,19 +14,20 @@ import contextlib
 import gc
 import signal
 import threading
+import time
 from collections.abc import Iterable
 from concurrent.futures import Future
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import Provider
 from textual.screen import Screen
 
-from app.gcpause import gc_paused
+from app.gcpause import IdleCollector, gc_paused
 from app.jobs.store import HistoryShape, read_history_shape
 from app.runtime import Backend, close_backend, open_backend
 from app.settings import Settings
@@ -48,8 +49,6 @@ from app.ui.widgets.job_list import Clock, default_elapsed
 # palette's providers when it opens.
 if TYPE_CHECKING:
     from app.jobs.manager import JobEvent
-
-FREEZE_HISTORY = 1000  # jobs; see _open_backend
 
 
 def _history_provider() -> type[Provider]:
@@ -78,6 +77,9 @@ def _read_soon(path: Path) -> Future[HistoryShape | None]:
     return future
 
 
+IDLE_GC_CHECK = 0.5  # seconds between looks for a rest to collect in
+
+
 class ImagineApp(App[None]):
     TITLE = "imagine"
     COMMANDS = App.COMMANDS | {_history_provider, _button_provider}
@@ -91,7 +93,7 @@ class ImagineApp(App[None]):
         # then list the history.
         self._shape = _read_soon(settings.db_path)
         self.main = MainScreen(settings, self._shape, elapsed)
-        self._frozen = False  # gc.freeze() called for a long history
+        self._collector = IdleCollector()  # full collections while no key comes
         self._gc_pause = contextlib.ExitStack()  # the collector's pause until the first frame
         self._closing = False
         self.start_error: str | None = None  # why the backend could not be opened
@@ -129,6 +131,13 @@ class ImagineApp(App[None]):
         # otherwise hold it back (10,000 jobs: ~100 ms).
         self.call_after_refresh(self._gc_pause.close)
         self.call_after_refresh(self._open_backend)
+        self._collector.start()
+        self.set_interval(IDLE_GC_CHECK, lambda: self._collector.tick(time.monotonic()))
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent):
+            self._collector.input(time.monotonic())
+        await super().on_event(event)
 
     @work(exclusive=True, group="backend", exit_on_error=False)
     async def _open_backend(self) -> None:
@@ -146,13 +155,6 @@ class ImagineApp(App[None]):
         self.backend = backend
         self._save_theme(backend)  # one picked before the backend was open
         self.main.attach(backend)
-        if backend.manager.count >= FREEZE_HISTORY and not self._frozen:
-            # The history now in memory lives as long as the app. Freezing it keeps the
-            # cyclic GC from walking it again and again: with 10,000 jobs the first
-            # collection after start-up took ~100 ms (it landed on the first frame), and
-            # every later full one would be a pause of that size under a key press.
-            gc.freeze()
-            self._frozen = True
 
     def _on_job_event(self, event: JobEvent) -> None:
         if not self._closing:
@@ -169,9 +171,7 @@ class ImagineApp(App[None]):
     async def on_unmount(self) -> None:
         self._closing = True
         self._gc_pause.close()  # if it never drew a frame
-        if self._frozen:
-            gc.unfreeze()  # collectable again (tests run many apps in one process)
-            self._frozen = False
+        self._collector.stop()  # the process's own thresholds (tests run many apps)
         backend, self.backend = self.backend, None
         if backend is not None:
             await close_backend(backend)

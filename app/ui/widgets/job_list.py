@@ -23,7 +23,6 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import BindingType
-from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -49,6 +48,7 @@ HEADER = 1  # lines above the first row
 
 Clock = Callable[[Job], float | None]
 Reader = Callable[..., TreeSnapshot]  # TreeReader.snapshot, called on a worker thread
+LINES_HELD = 512  # drawn lines kept: moving back and forth redraws none
 PAGES_HELD = 24  # pages of PAGE rows kept: a few screens around where the user looked
 EXPECT_READS = 10  # reads (one a second) a job told of is looked for in the store
 
@@ -164,7 +164,9 @@ class JobList(ScrollView, can_focus=True):
         self._moves = 0  # cursor moves: a read does not undo one made while it ran
         self._announced: str | None = None
         self.cursor_row = 0
-        self._strips: LRUCache[tuple[object, ...], tuple[Job, Strip]] = LRUCache(512)
+        # Lines drawn, newest last. Not Textual's LRUCache: its clear() leaves the whole
+        # ring of entries as cyclic garbage, strips and all, for a full collection.
+        self._strips: OrderedDict[tuple[object, ...], tuple[Job, Strip]] = OrderedDict()
         self._base: Style | None = None  # the list's own style, until a style changes
         self._even = self._cursor = Style()  # rows' styles over it (see _styles)
 
@@ -370,6 +372,10 @@ class JobList(ScrollView, can_focus=True):
         if cached is None or cached[0] is not job:
             strip = self._line(self._cells(held, column_widths(width)), width, row, cursor)
             cached = self._strips[key] = (job, strip)
+            if len(self._strips) > LINES_HELD:
+                self._strips.popitem(last=False)
+        else:
+            self._strips.move_to_end(key)
         return cached[1]
 
     def notify_style_update(self) -> None:
