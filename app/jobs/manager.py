@@ -103,7 +103,13 @@ class ConnectionChanged:
     text: str
 
 
-JobEvent = JobChanged | ImagesReady | Notice | ConnectionChanged
+@dataclass(frozen=True)
+class HistoryReordered:
+    """The history moved with no job's fields changed (another process's migration
+    recomputed the list's order): lists read their rows again."""
+
+
+JobEvent = JobChanged | ImagesReady | Notice | ConnectionChanged | HistoryReordered
 Listener = Callable[[JobEvent], None]
 
 
@@ -980,6 +986,12 @@ class JobManager:
             return
         self._seen_version = version
         jobs, self._rev = self.store.changed_since(self._rev)
+        if not jobs:
+            revision = self.store.revision()
+            if revision > self._rev:  # moved, though no job's fields did
+                self._rev = revision
+                self._emit(HistoryReordered())
+            return
         if any(job.id not in self._jobs for job in jobs):  # perhaps new: count again
             self._count = max(self._count, self.store.count())
         for job in map(self._pending_over, jobs):

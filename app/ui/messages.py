@@ -61,9 +61,19 @@ class ConnectionStatus(Message):
         self.text = text
 
 
+class HistoryMoved(Message):
+    """The list's order changed with no job's news (another process migrated it)."""
+
+
 def message_for(event: JobEvent) -> Message:
     """The message that carries ``event`` into Textual's queue."""
-    from app.jobs.manager import ConnectionChanged, ImagesReady, JobChanged, Notice
+    from app.jobs.manager import (
+        ConnectionChanged,
+        HistoryReordered,
+        ImagesReady,
+        JobChanged,
+        Notice,
+    )
 
     match event:
         case JobChanged(job=job):
@@ -74,4 +84,6 @@ def message_for(event: JobEvent) -> Message:
             return ServiceNotice(clean_text(text), severity)
         case ConnectionChanged(online=online, text=text):
             return ConnectionStatus(online, clean_text(text))
+        case HistoryReordered():
+            return HistoryMoved()
     raise TypeError(f"not a job event: {event!r}")

@@ -35,7 +35,13 @@ from app.text import clean_text
 from app.ui.actions import Target, bindings
 from app.ui.format import shown_title
 from app.ui.grid import ImageGrid
-from app.ui.messages import ConnectionStatus, ImagesArrived, JobUpdated, ServiceNotice
+from app.ui.messages import (
+    ConnectionStatus,
+    HistoryMoved,
+    ImagesArrived,
+    JobUpdated,
+    ServiceNotice,
+)
 from app.ui.prompt_check import problem_line
 from app.ui.widgets.button_bar import CUSTOM_ZOOM, ButtonBar
 from app.ui.widgets.footer import KeyFooter
@@ -206,6 +212,9 @@ class MainScreen(Screen[None]):
             if job.id == self._selected:
                 self.panel.show(job, self._job(job.parent_id))
             self._announce_seed(job)
+
+    def on_history_moved(self, message: HistoryMoved) -> None:
+        self.table.reread()
 
     def on_images_arrived(self, message: ImagesArrived) -> None:
         if self.backend is not None:

@@ -246,6 +246,11 @@ class JobList(ScrollView, can_focus=True):
         self._stale = True
         self._pump()
 
+    def reread(self) -> None:
+        """Read the count and the rows in view again, the cursor kept on its job."""
+        self._stale = True
+        self._pump()
+
     def upsert(self, job: Job) -> None:
         """A job changed or came: redraw its line when it is held; otherwise read the count
         and the pages in view again (a new root is shown at the end at once)."""
