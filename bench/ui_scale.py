@@ -2,12 +2,16 @@
 
     python bench/ui_scale.py paint --jobs 10000 --out result.json
     python bench/ui_scale.py keys --jobs 50 --out result.json
+    python bench/ui_scale.py enter --jobs 8 --out result.json
 
 ``paint``: a history of N finished jobs, the app headless at 160x50; time from creating
 the app to the first frame that shows the history (all N rows listed, every row in view
 drawn from its job), to the first frame with the backend open as well, and peak RSS.
 ``keys``: N jobs polling against an out-of-process simulator; time from a key event
 (j/k) entering the app to the first frame drawn with the cursor moved.
+``enter``: demo mode on a simulator served by another process (as another window would
+serve it), with its rate limit; a prompt typed, Enter pressed, and the time to the first
+frame with the new job's four tiles drawn, against the simulator's own time for the job.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import resource
 import statistics
@@ -32,7 +37,7 @@ from textual import events  # noqa: E402
 
 from app.jobs.model import Job, JobState, new_job_id  # noqa: E402
 from app.jobs.store import JobStore  # noqa: E402
-from app.settings import Settings  # noqa: E402
+from app.settings import REAL_SERVICE_INTERVAL, Settings  # noqa: E402
 from app.ui.app import ImagineApp  # noqa: E402
 
 SIZE = (160, 50)
@@ -389,18 +394,183 @@ async def tiles(n: int, out: Path) -> dict[str, Any]:
     return result
 
 
+ENTER_HOST = """
+import json, sys
+from pathlib import Path
+from app.simulator import SimulatorConfig
+from app.simulator.demo import DemoSimulator
+data_dir, speed, rate = Path(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+config = SimulatorConfig(speed=speed, rate_limit=rate, state_path=data_dir / "simulator-state.json")
+demo = DemoSimulator(config, data_dir)
+print("BASE_URL=" + demo.start(), flush=True)
+sys.stdin.read()  # serves until the bench closes our stdin
+sim = demo.hosted
+api = [r for r in sim.requests if not r.path.startswith("/images/")] if sim else []
+print(json.dumps({"api_requests": len(api), "429s": sum(r.status == 429 for r in api)}))
+demo.stop()
+"""
+
+
+def host_demo(data_dir: Path, speed: float, rate: float) -> subprocess.Popen[str]:
+    """The data dir's demo service, served by another process: the app attaches to it, as
+    a second window does. Its rendering and encoding then cost the app's process nothing,
+    as a real service's would not."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", ENTER_HOST, str(data_dir), str(speed), str(rate)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()  # blocks until served (or the process ended)
+    if not line.startswith("BASE_URL="):
+        proc.kill()
+        raise RuntimeError("the demo simulator did not start")
+    return proc
+
+
+def sim_record(data_dir: Path, message_id: str) -> dict[str, Any] | None:
+    """The simulator's own record of a job (its state file), once it has finished."""
+    try:
+        data = json.loads((data_dir / "simulator-state.json").read_bytes())
+    except (OSError, ValueError):
+        return None  # being replaced right now: read again
+    for record in data.get("jobs", ()):
+        if record.get("message_id") == message_id and record.get("finished_after") is not None:
+            return dict(record)
+    return None
+
+
+async def enter(n: int, speed: float, rate: float, out: Path) -> dict[str, Any]:
+    """Enter -> the new job's four tiles drawn, for n jobs one after another; each against
+    the simulator's generation time G (from accepting the imagine to the job being done)."""
+    from app.jobs.manager import ImagesReady, JobChanged, JobEvent
+
+    data_dir = Path(tempfile.mkdtemp(prefix="bench-enter-"))
+    host = host_demo(data_dir, speed, rate)
+    result: dict[str, Any] = {"jobs": n, "speed": speed, "rate_limit": rate}
+    try:
+        settings = Settings(
+            data_dir=data_dir, graphics="halfcell", sim_speed=speed, sim_rate_limit=rate
+        )
+        app = ImagineApp(settings)
+        frames = Frames(app)
+        seen: dict[str, dict[str, float]] = {}  # job id -> event -> wall time
+
+        def listen(event: JobEvent) -> None:
+            now = time.time()
+            if isinstance(event, JobChanged) and event.job.state is JobState.DONE:
+                seen.setdefault(event.job.id, {}).setdefault("done_seen", now)
+            elif isinstance(event, ImagesReady):
+                seen.setdefault(event.job_id, {}).setdefault("downloaded", now)
+
+        runs: list[dict[str, float]] = []
+        async with app.run_test(size=SIZE) as pilot:
+            for _ in range(400):  # bounded: 20 s
+                if app.backend is not None:
+                    break
+                await asyncio.sleep(0.05)
+            backend = app.backend
+            assert backend is not None, "backend never opened"
+            backend.manager.add_listener(listen)
+            rng = random.Random(13)
+            for i in range(n):
+                # A new prompt each time: new scenes, so the service draws new pictures.
+                prompt = f"{' '.join(rng.choices(WORDS, k=4))} {i}, landscape painting"
+                app.main.prompt_input.focus()
+                app.main.prompt_input.value = prompt
+                await pilot.pause(0.3)
+
+                def drawn(prompt: str = prompt) -> bool:
+                    job = app.main.panel.job
+                    if job is None or job.prompt != prompt or job.state is not JobState.DONE:
+                        return False
+                    grid = app.main.panel.grid
+                    urls = job.display_urls
+                    return len(urls) == 4 and all(
+                        grid.tile(t + 1).view.image is not None and grid.tile(t + 1).view.url == u
+                        for t, u in enumerate(urls)
+                    )
+
+                wall0, t0 = time.time(), time.perf_counter()
+                app._driver.send_message(events.Key("enter", "\r"))  # type: ignore[union-attr]
+                hit = await frames.until(drawn, 35.0 / speed + 30.0)
+                job = app.main.panel.job
+                if hit is None or job is None or job.message_id is None:
+                    return {**result, "error": f"job {i}: its 4 tiles were not drawn in time"}
+                record = None
+                for _ in range(100):  # bounded: 5 s for the state file to be rewritten
+                    record = sim_record(data_dir, job.message_id)
+                    if record is not None:
+                        break
+                    await asyncio.sleep(0.05)
+                if record is None:
+                    return {**result, "error": f"job {i}: not in the simulator's state file"}
+                drawn_wall = wall0 + (hit - t0)
+                g = float(record["finished_after"])
+                done_wall = float(record["created_at"]) + g
+                times = seen.get(job.id, {})
+                runs.append(
+                    {
+                        "enter_to_images_s": hit - t0,
+                        "generation_s": g,
+                        "overhead_s": hit - t0 - g,
+                        # where the overhead goes (wall clock, shared by both processes)
+                        "enter_to_accepted_s": float(record["created_at"]) - wall0,
+                        "done_to_seen_s": times.get("done_seen", drawn_wall) - done_wall,
+                        "seen_to_downloaded_s": times.get("downloaded", drawn_wall)
+                        - times.get("done_seen", drawn_wall),
+                        "seen_to_drawn_s": drawn_wall - times.get("done_seen", drawn_wall),
+                    }
+                )
+                await pilot.pause(0.5)  # look at it, then type the next prompt
+            over = [r["overhead_s"] for r in runs]
+            result.update(
+                runs=runs,
+                overhead_median_s=statistics.median(over),
+                overhead_max_s=max(over),
+                enter_to_images_median_s=statistics.median(r["enter_to_images_s"] for r in runs),
+                generation_median_s=statistics.median(r["generation_s"] for r in runs),
+                parts_median_s={
+                    k: statistics.median(r[k] for r in runs)
+                    for k in (
+                        "enter_to_accepted_s",
+                        "done_to_seen_s",
+                        "seen_to_downloaded_s",
+                        "seen_to_drawn_s",
+                    )
+                },
+                load_average=os.getloadavg()[0],
+            )
+            out.write_text(json.dumps(result))
+    finally:
+        assert host.stdin is not None and host.stdout is not None
+        try:
+            stats, _ = host.communicate("", timeout=15)
+            result.update(json.loads(stats.strip().splitlines()[-1]))
+        except (subprocess.TimeoutExpired, ValueError, IndexError):
+            host.kill()
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("case", choices=("paint", "keys", "tiles"))
+    parser.add_argument("case", choices=("paint", "keys", "tiles", "enter"))
     parser.add_argument("--jobs", type=int, default=0)
     parser.add_argument("--presses", type=int, default=100)
     parser.add_argument("--settle", type=float, default=3.0)
     parser.add_argument("--paint-timeout", type=float, default=60.0)
+    parser.add_argument("--speed", type=float, default=10.0, help="enter: simulator speed")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     try:
         if args.case == "paint":
             result = asyncio.run(paint(args.jobs, args.settle, args.paint_timeout))
+        elif args.case == "enter":
+            speed = args.speed
+            rate = REAL_SERVICE_INTERVAL / speed  # the service's limit, on the same time scale
+            result = asyncio.run(enter(args.jobs or 8, speed, rate, args.out))
         elif args.case == "tiles":
             result = asyncio.run(tiles(args.jobs or 12, args.out))
         else:
@@ -408,6 +578,17 @@ def main() -> None:
     except Exception as exc:  # reported, not raised: the parent prints it in the table
         result = {"error": f"{type(exc).__name__}: {exc}"}
     args.out.write_text(json.dumps(result))
+    if args.case == "enter" and "error" not in result:
+        parts = ", ".join(
+            f"{k[:-2]} {v * 1000:.0f} ms" for k, v in result["parts_median_s"].items()
+        )
+        median, worst = result["overhead_median_s"] * 1000, result["overhead_max_s"] * 1000
+        print(
+            f"Enter -> 4 images: overhead over generation median {median:.0f} ms, "
+            f"max {worst:.0f} ms over {result['jobs']} jobs "
+            f"(G {result['generation_median_s']:.2f} s; {parts}; "
+            f"{result['429s']} x 429, load {result['load_average']:.1f})"
+        )
     print(json.dumps(result))
 
 
