@@ -77,3 +77,20 @@ async def test_expire_mins_is_passed_through(tmp_path: Path) -> None:
         "expireMins=1" in r.path or r.path.startswith("/message")
         for r in backend.simulator.requests
     )
+
+
+async def test_how_long_jobs_take_is_learned_from_the_services_own_clock(tmp_path: Path) -> None:
+    # The simulator's answers carry its times (taken, finished): after one imagine the
+    # planner knows how long the next one will take, and asks about it right then.
+    with Simulator(SimulatorConfig(speed=35, rate_limit=0.1, tile_size=64)) as sim:
+        settings = demo_settings(tmp_path, base_url=sim.base_url, rate_interval=0.1)
+        async with opened(settings) as backend:
+            m = backend.manager
+            assert m.planner.typical("imagine") is None
+            job = m.submit_imagine("a lake at dawn")
+            await until(lambda: m.get(job.id).state is JobState.DONE, 30)  # type: ignore[union-attr]
+            taken = sim.jobs[m.get(job.id).message_id or ""].gen_seconds  # type: ignore[union-attr]
+            learned = m.planner.typical("imagine")
+            assert learned is not None and abs(learned - taken) < 0.1, (learned, taken)
+            assert m.planner.typical("button V") is None  # a variation may take longer
+        assert sim.count(429) == 0

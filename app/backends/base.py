@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
@@ -70,6 +71,7 @@ class Update:
     job_id: str | None = None  # the service's id for the job (webhooks are matched on it)
     ref: str | None = None  # the ref / state the client sent, echoed
     parent_id: str | None = None  # the service's id of the job a button was pressed on
+    finished_at: float | None = None  # when it finished, by the service's clock (Unix s)
 
     @property
     def finished(self) -> bool:
@@ -82,10 +84,25 @@ class Submission:
 
     job_id: str
     modal_prompt: str | None = None  # set when the service waits for a prompt (remix)
+    accepted_at: float | None = None  # when it took the job, by the service's clock (Unix s)
 
     @property
     def needs_prompt(self) -> bool:
         return self.modal_prompt is not None
+
+
+def service_time(text: str | None) -> float | None:
+    """A service's ISO 8601 timestamp (``2023-09-02T21:25:28.675Z``) as Unix seconds; None
+    when absent or unreadable. Only differences of two are used: the clocks may differ."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
 
 
 class Unsupported(BadRequest):

@@ -19,6 +19,7 @@ from app.backends.base import (
     Unsupported,
     Update,
     UpdateState,
+    service_time,
     split_prompts,
 )
 from app.backends.http import HttpAdapter
@@ -46,7 +47,7 @@ class TheNextLeg(HttpAdapter):
     async def imagine(self, prompt: str, ref: str | None, webhook: str | None) -> Submission:
         with refusals():
             submitted = await self.client.imagine(prompt, ref=ref, webhook_override=webhook)
-        return Submission(submitted.message_id)
+        return Submission(submitted.message_id, accepted_at=service_time(submitted.created_at))
 
     async def press(
         self, target: str, button: str, ref: str | None, webhook: str | None, press: Press
@@ -61,7 +62,7 @@ class TheNextLeg(HttpAdapter):
                 ar=press.ar,
                 prompt=press.prompt,
             )
-        return Submission(submitted.message_id)
+        return Submission(submitted.message_id, accepted_at=service_time(submitted.created_at))
 
     async def confirm(self, job_id: str, prompt: str) -> Submission:
         raise Unsupported("A separate prompt step", self.name)
@@ -127,6 +128,8 @@ def to_update(status: MessageStatus) -> Update:
             seed=result.seed,
             prompts=prompts,
             prompt=result.content if result.type != "describe" else None,
+            # the result message's time: when the job finished, by the service's clock
+            finished_at=service_time(result.created_at),
         )
     progress = status.progress or 0
     state: UpdateState = "running" if progress > 0 else "waiting"

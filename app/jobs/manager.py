@@ -550,6 +550,7 @@ class JobManager:
                 last_kind = exc.kind
                 job = self._update(job, options=_without(job.options, "sending"), error=exc.human)
             else:
+                accepted = self.planner.now()  # polls are timed from here
                 self._set_online(True, "Connected.")
                 job = await self._update_saved(
                     job,
@@ -561,7 +562,14 @@ class JobManager:
                 if submitted.modal_prompt is not None:  # the service waits for a prompt
                     self._spawn(self._confirm(job, submitted.modal_prompt))
                     return
-                self.planner.add(job.id, 0, defer=self._webhook_defer())
+                self.planner.add(
+                    job.id,
+                    0,
+                    started=accepted,
+                    defer=self._webhook_defer(),
+                    kind=duration_kind(job),
+                    service_start=submitted.accepted_at,
+                )
                 self._wake.set()
                 return
             if attempt < self.settings.submit_attempts:
@@ -761,6 +769,7 @@ class JobManager:
             self._fail(job, reason, code=(failure.code if failure else None) or "incomplete")
             return
         if update.state == "done":
+            self.planner.finished(job.id, update.finished_at)
             self.planner.remove(job.id)
             self.planner.learn_duration(time.time() - job.created_at)
             sends = {b.name: b.value for b in update.buttons if b.value != b.name}
@@ -1199,6 +1208,13 @@ def check_prompt(prompt: str, *, parameters: bool = True) -> str:
     if problem is not None:
         raise PromptError(problem)
     return sent
+
+
+def duration_kind(job: Job) -> str:
+    """Jobs that take about as long as each other: imagines; each button (U1-U4 alike)."""
+    if job.kind != "button":
+        return job.kind
+    return f"button {(job.label or '').rstrip('1234')}"
 
 
 def _owner_died(owner: str) -> bool:
