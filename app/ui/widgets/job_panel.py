@@ -88,6 +88,17 @@ def detail_text(job: Job, parent: Job | None) -> Text:
     return text
 
 
+def _just_finished(before: Job | None, job: Job) -> bool:
+    """``job`` turned done while shown, with images to show."""
+    return (
+        before is not None
+        and before.id == job.id
+        and before.state.active
+        and job.state is JobState.DONE
+        and bool(job.display_urls)
+    )
+
+
 class JobPanel(Vertical):
     """Detail, grid and buttons of one job; :meth:`show` is the one way in."""
 
@@ -144,6 +155,8 @@ class JobPanel(Vertical):
         self._grid_job: str | None = None  # the job whose images the grid shows
         self._timer: Timer | None = None
         self._moved_at = -GRID_DELAY  # time.monotonic() of the last cursor move
+        # A job that just finished: its buttons, shown with its images (job id, labels).
+        self._buttons_later: tuple[str, tuple[str, ...]] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="detail")
@@ -175,8 +188,9 @@ class JobPanel(Vertical):
         """Detail and buttons of ``job`` now; its images now, or if ``later`` (a cursor
         move) right after a quick previous move, once the cursor rests for GRID_DELAY.
         None: nothing selected."""
-        self._job = job
+        before, self._job = self._job, job
         buttons = self.query_one("#buttons", ButtonBar)
+        self._buttons_later = None
         if job is None:
             self.stop()
             self._set_detail(Text(""), DETAIL_LINES)
@@ -187,7 +201,12 @@ class JobPanel(Vertical):
         failed = bool(job.error and job.state.retryable)
         self._set_detail(detail_text(job, parent), FAILED_LINES if failed else DETAIL_LINES)
         hint = "Buttons appear when the job is done." if job.state.active else ""
-        buttons.show(job.id, job.buttons if job.state is JobState.DONE else (), hint)
+        if _just_finished(before, job) and self.images is not None:
+            # Shown with its images, in one layout pass: rebuilt now, the buttons' layout
+            # held the event loop while the images downloaded, and again when they came.
+            self._buttons_later = (job.id, job.buttons)
+        else:
+            buttons.show(job.id, job.buttons if job.state is JobState.DONE else (), hint)
         if later:
             now, moved = time.monotonic(), self._moved_at
             self._moved_at = now
@@ -307,6 +326,9 @@ class JobPanel(Vertical):
                 return
         self._grid_job = job_id
         self.grid.show_views(views, captions)
+        if self._buttons_later is not None and self._buttons_later[0] == job_id:
+            self.query_one("#buttons", ButtonBar).show(job_id, self._buttons_later[1])
+            self._buttons_later = None
 
     # -- tiles and the full-screen view -------------------------------------------------
 
