@@ -67,6 +67,7 @@ def start_simulator(settings: Settings) -> DemoSimulator:
             # The history in data_dir outlives the app; the demo service's jobs must too,
             # or a restarted demo could not press buttons of, or finish, its old jobs.
             state_path=where / "simulator-state.json",
+            ready_images=True,
         ),
         where,
     )

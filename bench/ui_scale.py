@@ -400,7 +400,13 @@ from pathlib import Path
 from app.simulator import SimulatorConfig
 from app.simulator.demo import DemoSimulator
 data_dir, speed, rate = Path(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
-config = SimulatorConfig(speed=speed, rate_limit=rate, state_path=data_dir / "simulator-state.json")
+# as the app's own demo service (app/runtime.py) serves it, unless asked for the old way
+config = SimulatorConfig(
+    speed=speed,
+    rate_limit=rate,
+    state_path=data_dir / "simulator-state.json",
+    ready_images=sys.argv[4] == "ready",
+)
 demo = DemoSimulator(config, data_dir)
 print("BASE_URL=" + demo.start(), flush=True)
 sys.stdin.read()  # serves until the bench closes our stdin
@@ -411,12 +417,20 @@ demo.stop()
 """
 
 
-def host_demo(data_dir: Path, speed: float, rate: float) -> subprocess.Popen[str]:
+def host_demo(data_dir: Path, speed: float, rate: float, lazy: bool) -> subprocess.Popen[str]:
     """The data dir's demo service, served by another process: the app attaches to it, as
     a second window does. Its rendering and encoding then cost the app's process nothing,
     as a real service's would not."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", ENTER_HOST, str(data_dir), str(speed), str(rate)],
+        [
+            sys.executable,
+            "-c",
+            ENTER_HOST,
+            str(data_dir),
+            str(speed),
+            str(rate),
+            ("ready", "lazy")[lazy],
+        ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -442,14 +456,14 @@ def sim_record(data_dir: Path, message_id: str) -> dict[str, Any] | None:
     return None
 
 
-async def enter(n: int, speed: float, rate: float, out: Path) -> dict[str, Any]:
+async def enter(n: int, speed: float, rate: float, out: Path, lazy: bool) -> dict[str, Any]:
     """Enter -> the new job's four tiles drawn, for n jobs one after another; each against
     the simulator's generation time G (from accepting the imagine to the job being done)."""
     from app.jobs.manager import ImagesReady, JobChanged, JobEvent
 
     data_dir = Path(tempfile.mkdtemp(prefix="bench-enter-"))
-    host = host_demo(data_dir, speed, rate)
-    result: dict[str, Any] = {"jobs": n, "speed": speed, "rate_limit": rate}
+    host = host_demo(data_dir, speed, rate, lazy)
+    result: dict[str, Any] = {"jobs": n, "speed": speed, "rate_limit": rate, "lazy_images": lazy}
     try:
         settings = Settings(
             data_dir=data_dir, graphics="halfcell", sim_speed=speed, sim_rate_limit=rate
@@ -562,6 +576,11 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=3.0)
     parser.add_argument("--paint-timeout", type=float, default=60.0)
     parser.add_argument("--speed", type=float, default=10.0, help="enter: simulator speed")
+    parser.add_argument(
+        "--lazy-images",
+        action="store_true",
+        help="enter: the simulator draws each picture when first asked (before 2026-11-28)",
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     try:
@@ -570,7 +589,7 @@ def main() -> None:
         elif args.case == "enter":
             speed = args.speed
             rate = REAL_SERVICE_INTERVAL / speed  # the service's limit, on the same time scale
-            result = asyncio.run(enter(args.jobs or 8, speed, rate, args.out))
+            result = asyncio.run(enter(args.jobs or 8, speed, rate, args.out, args.lazy_images))
         elif args.case == "tiles":
             result = asyncio.run(tiles(args.jobs or 12, args.out))
         else:

@@ -582,3 +582,21 @@ def test_run_simulator_announces_then_stops_cleanly(stop_signal: signal.Signals)
             if process.poll() is None:
                 process.kill()
                 process.wait(timeout=5)
+
+
+def test_the_demo_draws_a_jobs_pictures_without_being_asked() -> None:
+    # As the real service has its pictures on its CDN when it says done, the demo's
+    # simulator draws them near the end of the job, not on the first request (drawing
+    # four 512 px tiles one after another took ~70 ms, counted as the app being slow).
+    names = [f"0_{i}.png" for i in range(4)] + ["grid.png"]
+    for ready in (True, False):
+        with running(ready_images=ready) as (sim, client):
+            mid = imagine(client, "a windmill at dusk")
+            finish(client, mid)
+            if ready:
+                until_sync(lambda m=mid: all(sim.images.drawn(m, n) for n in names), 10)
+            else:
+                time.sleep(0.2)  # the clock ticks every 20 ms: it had its chances
+                assert not any(sim.images.drawn(mid, n) for n in names)
+            assert image(client, f"/images/{mid}/0_0.png").size == (TILE, TILE)
+            assert sim.images.drawn(mid, "0_0.png")

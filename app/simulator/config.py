@@ -33,6 +33,9 @@ class SimulatorConfig:
     default_expire_mins: float = 12.0
     # Where jobs are saved so a restart remembers them (demo mode); None = memory only.
     state_path: Path | None = None
+    # Draw a job's final pictures before it says done, as the real service has them on
+    # its CDN by then (the demo); off, each is drawn on its first request (tests: less CPU).
+    ready_images: bool = False
 
     # Refuse a banned prompt at submit (True), or accept it and fail the job once it
     # starts (False); None: as the API does by default (TheNextLeg's prefilter refuses at

@@ -69,6 +69,11 @@ class ImageStore:
     def valid_name(name: str) -> bool:
         return _NAME.match(name) is not None
 
+    def drawn(self, message_id: str, name: str) -> bool:
+        """Whether ``name`` of that job is drawn and kept, ready to be served."""
+        with self._lock:
+            return self._png.get((message_id, name)) is not None
+
     def png(self, job: SimJob, name: str, ready: bool) -> bytes | None:
         """The bytes of ``name`` for ``job`` (the job owning the image), or None.
 
