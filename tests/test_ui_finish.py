@@ -9,7 +9,7 @@ from ui_helpers import SIZE, find, send_prompt, ui_settings, wait_done, wait_rea
 from waiting import until
 
 from app.ui.app import ImagineApp
-from app.ui.widgets.button_bar import ButtonBar, JobButton
+from app.ui.widgets.button_bar import ButtonBar
 
 
 async def test_a_job_that_finishes_on_screen_shows_its_buttons_with_its_images(
@@ -27,7 +27,7 @@ async def test_a_job_that_finishes_on_screen_shows_its_buttons_with_its_images(
         if renderable is None or job is None:
             return
         bar = app.query_one("#buttons", ButtonBar)
-        buttons = bar.job_id == job.id and bool(list(bar.query(JobButton)))
+        buttons = bar.job_id == job.id and bool(bar.buttons)
         grid = app.main.panel.grid
         views = [grid.tile(i).view for i in range(1, 5)]
         urls = job.display_urls  # none until it is done
