@@ -319,13 +319,14 @@ async def tiles(n: int, out: Path) -> dict[str, Any]:
 
     from app.images import ImagePipeline
     from app.ui.grid import TILE_THUMB
-    from bench.scale import _pictures, _serving
+    from bench.scale import _pictures, serving
 
     data_dir = Path(tempfile.mkdtemp(prefix="bench-tiles-"))
     settings = Settings(data_dir=data_dir, graphics="halfcell", sim_speed=10.0)
     pictures = await asyncio.to_thread(_pictures)
     result: dict[str, Any] = {"jobs": n}
-    with _serving(pictures) as server:
+    # a path /<n>/<anything> answers picture n % 4, as in bench/scale.py
+    with serving(lambda path: pictures[int(path.split("/")[1]) % len(pictures)]) as server:
         now = time.time() - 3600
         jobs = [
             Job(
@@ -337,8 +338,8 @@ async def tiles(n: int, out: Path) -> dict[str, Any]:
                 message_id=f"m{i}",
                 button_message_id=f"b{i}",
                 buttons=("U1", "U2", "U3", "U4", "🔄", "V1", "V2", "V3", "V4"),
-                image_url=server.url(0, f"grid-{i}"),
-                image_urls=tuple(server.url(t, f"job-{i}-{t}") for t in range(4)),
+                image_url=server.url(f"/0/grid-{i}"),
+                image_urls=tuple(server.url(f"/{t}/job-{i}-{t}") for t in range(4)),
                 created_at=now + i,
                 updated_at=now + i,
                 finished_at=now + i,
