@@ -105,8 +105,10 @@ class JobStore:
         self._on_change = on_change
         self._save_lock = threading.Lock()
         self.arrived = threading.Event()  # set when a job is added: the clock has work again
+        self._new: list[SimJob] = []  # made since take_new() last asked (when it is asked)
         for job in saved:
             self._add(job)
+        self._new.clear()  # an earlier run's jobs are not new
 
         self.base_url = ""  # for webhook bodies, set once the server is bound
 
@@ -115,6 +117,12 @@ class JobStore:
     def snapshot(self) -> dict[str, SimJob]:
         with self.lock:
             return dict(self._jobs)
+
+    def take_new(self) -> list[SimJob]:
+        """The jobs made since the last call (with ``ready_images``; else none)."""
+        with self.lock:
+            new, self._new = self._new, []
+        return new
 
     def running(self) -> bool:
         """Whether any job is still to settle (the clock sleeps while none is)."""
@@ -138,6 +146,8 @@ class JobStore:
         self._reserved.discard(job.message_id)
         self._jobs[job.message_id] = job
         self._by_button_id[job.button_message_id] = job
+        if self.config.ready_images:
+            self._new.append(job)
         self.arrived.set()
         return job
 

@@ -314,7 +314,7 @@ class Simulator:
         self.keep_alive = True
         self._server: _Server | None = None
         self._threads: list[threading.Thread] = []
-        self._drawn: set[str] = set()  # jobs whose final pictures are drawn ahead
+        self._to_draw: list[SimJob] = []  # new jobs whose final pictures are not drawn yet
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -401,25 +401,26 @@ class Simulator:
         """Draw the final pictures of jobs at their last progress step (or just done, if
         a poll settled them first), so that they are served at once when the job is done,
         not drawn then (one after another: ~70 ms for four 512 px tiles, which a client
-        would count as the service being slow)."""
-        now = time.monotonic()
-        for job in self.store.snapshot().values():
-            last_step = job.created + job.gen_seconds * (len(PROGRESS_STEPS) - 1) / len(
-                PROGRESS_STEPS
-            )
+        would count as the service being slow). Only this run's new jobs are looked at."""
+        self._to_draw += self.store.take_new()
+        now, steps = time.monotonic(), len(PROGRESS_STEPS)
+        waiting = []
+        for job in self._to_draw:
             if (
-                job.status not in ("running", "done")
-                or not last_step <= now < job.created + job.gen_seconds + 5.0  # not old ones
-                or job.stall
-                or job.failure_code
-                or job.image_owner != job.message_id
-                or job.message_id in self._drawn
+                job.status == "running"
+                and now < job.created + job.gen_seconds * (steps - 1) / steps
             ):
+                if not job.stall:
+                    waiting.append(job)  # not near its end yet
                 continue
-            self._drawn.add(job.message_id)
+            if job.status not in ("running", "done") or job.failure_code:
+                continue
+            if job.image_owner != job.message_id:  # it shows another job's pictures
+                continue
             tiles = ("0_0.png", "0_1.png", "0_2.png", "0_3.png", "grid.png")
             for name in ("image.png",) if job.single else tiles:
                 self.images.png(job, name, ready=True)
+        self._to_draw = waiting
 
     # -- observation -----------------------------------------------------------------
 
