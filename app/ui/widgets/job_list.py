@@ -258,7 +258,7 @@ class JobList(ScrollView, can_focus=True):
         if row is not None:
             old = self._set_row(row, job)
             self.refresh_line(row + HEADER)
-            if self._show is not None and self._show(old) != self._show(job):
+            if self._show is not None and not (self._show(old) and self._show(job)):
                 self._stale = True  # it leaves the filtered view, or comes back to it
                 self._pump()
             return
@@ -274,10 +274,17 @@ class JobList(ScrollView, can_focus=True):
         """Once a second: redraw the elapsed time of unfinished jobs on screen, and look
         again for jobs told of that the store did not have yet."""
         top = self.scroll_offset.y
+        leaving = False
         for row in range(top, min(self.row_count, top + self.size.height)):
             held = self._row(row)
             if held is not None and not held.job.state.finished:
                 self.refresh_line(row + HEADER)
+            # The view's SQL reads the store, which a change reaches a moment after the
+            # app has it: a row read in between is the view's by the store, not by now.
+            leaving = leaving or (held is not None and not self.shows(held.job))
+        if leaving:
+            self._stale = True
+            self._pump()
         if self._expect:
             for job_id, left in list(self._expect.items()):
                 if left <= 1:
