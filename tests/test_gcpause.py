@@ -32,36 +32,42 @@ def old_garbage() -> Iterator[weakref.ref[Node]]:
     gc.set_threshold(*saved)
 
 
-def young_collections(n: int) -> None:
+def middle_collections(n: int) -> None:
     for _ in range(n):
-        gc.collect(1)  # each counts as one towards a full collection
+        gc.collect(1)  # each counts towards a full collection, as CPython's own do
 
 
-def test_full_collection_waits_for_a_rest(old_garbage: weakref.ref[Node]) -> None:
+def test_a_full_collection_waits_for_a_rest(old_garbage: weakref.ref[Node]) -> None:
     saved = gc.get_threshold()
+    woken: list[int] = []
     collector = IdleCollector(quiet=0.5, most=100)
-    collector.start()
+    collector.start(wake=lambda: woken.append(1))
     try:
-        young_collections(saved[2] + 1)
+        assert collector.tick(0.0) is None  # nothing due: nothing to come back for
         collector.input(10.0)
-        assert not collector.tick(10.2)  # keys still coming
+        middle_collections(saved[2] + 3)
+        assert woken == [1]  # once, when it became due
+        assert collector.tick(10.2) == pytest.approx(0.3)  # keys still coming: later
         assert old_garbage() is not None
-        assert collector.tick(10.6)  # 0.6 s without a key
+        assert collector.tick(10.6) is None  # 0.6 s without a key: collected
         assert old_garbage() is None
-        assert not collector.tick(11.0)  # nothing due
+        middle_collections(saved[2])
+        assert woken == [1, 1]  # due again
     finally:
         collector.stop()
     assert gc.get_threshold() == saved
+    middle_collections(saved[2] + 1)
+    assert woken == [1, 1]  # stopped: the process's own collector again
 
 
 def test_a_long_stretch_without_rest_still_collects(old_garbage: weakref.ref[Node]) -> None:
     collector = IdleCollector(quiet=0.5, most=20)
-    collector.start()
+    collector.start(wake=lambda: None)
     try:
         for step in range(40):
             collector.input(step * 0.1)
-            young_collections(1)
-            if collector.tick(step * 0.1):
+            middle_collections(1)
+            if collector.tick(step * 0.1) is None and old_garbage() is None:
                 break
         assert old_garbage() is None
         assert step < 25
@@ -69,7 +75,9 @@ def test_a_long_stretch_without_rest_still_collects(old_garbage: weakref.ref[Nod
         collector.stop()
 
 
-async def test_the_app_gives_back_the_collector_thresholds(tmp_path: Path) -> None:
+async def test_the_app_collects_in_a_rest_and_gives_the_thresholds_back(
+    tmp_path: Path,
+) -> None:
     from app.ui.app import ImagineApp
 
     saved = gc.get_threshold()
@@ -77,5 +85,15 @@ async def test_the_app_gives_back_the_collector_thresholds(tmp_path: Path) -> No
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         assert gc.get_threshold()[2] > 10**6  # full collections are the app's to start
+        node = Node()
+        ref = weakref.ref(node)
+        middle_collections(2)
+        del node
         await pilot.press("j")
+        middle_collections(saved[2])  # due: the app is woken, and waits for a rest
+        for _ in range(40):  # bounded: 2 s
+            if ref() is None:
+                break
+            await pilot.pause(0.05)
+        assert ref() is None
     assert gc.get_threshold() == saved  # tests run many apps in one process

@@ -15,7 +15,7 @@ import gc
 import signal
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from functools import partial
 from pathlib import Path
@@ -63,6 +63,12 @@ def _button_provider() -> type[Provider]:
     return ButtonProvider
 
 
+def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+    """``callback`` on ``loop``, from any thread (a collection may run on a worker's)."""
+    with contextlib.suppress(RuntimeError):  # the loop has closed: nothing to do
+        loop.call_soon_threadsafe(callback)
+
+
 def _read_soon(path: Path) -> Future[HistoryShape | None]:
     """The history's shape, read on a thread."""
     future: Future[HistoryShape | None] = Future()
@@ -75,9 +81,6 @@ def _read_soon(path: Path) -> Future[HistoryShape | None]:
 
     threading.Thread(target=read, name="history-shape", daemon=True).start()
     return future
-
-
-IDLE_GC_CHECK = 0.5  # seconds between looks for a rest to collect in
 
 
 class ImagineApp(App[None]):
@@ -131,8 +134,13 @@ class ImagineApp(App[None]):
         # otherwise hold it back (10,000 jobs: ~100 ms).
         self.call_after_refresh(self._gc_pause.close)
         self.call_after_refresh(self._open_backend)
-        self._collector.start()
-        self.set_interval(IDLE_GC_CHECK, lambda: self._collector.tick(time.monotonic()))
+        loop = asyncio.get_running_loop()
+        self._collector.start(wake=lambda: _call_soon(loop, self._collect_garbage))
+
+    def _collect_garbage(self) -> None:
+        wait = None if self._closing else self._collector.tick(time.monotonic())
+        if wait is not None:
+            self.set_timer(wait, self._collect_garbage)
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.InputEvent):
