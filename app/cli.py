@@ -39,8 +39,12 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_API = 0, 1, 2, 3
 
 
-def _setting_flags(parser: argparse.ArgumentParser, command: str) -> None:
-    """The flags of the settings ``command`` uses, as app.settings declares them."""
+def _setting_flags(
+    parser: argparse.ArgumentParser, command: str, *, top: bool = False
+) -> None:
+    """The flags of the settings ``command`` uses, as app.settings declares them. Only
+    the top level's flags default to None: a command's own, absent, leave the value the
+    top level parsed (``imagine-tui --data-dir D jobs`` listed the default data dir's)."""
     for name, spec, default in flags_for(command):
         more = [f"env {spec.env}"] if spec.env else []
         more += [f"default: {default}"] if default is not None else []
@@ -51,6 +55,7 @@ def _setting_flags(parser: argparse.ArgumentParser, command: str) -> None:
             metavar=spec.metavar,
             choices=spec.choices or None,
             help=f"{spec.help} ({'; '.join(more)})".replace(" ()", "").replace("%", "%%"),
+            default=None if top else argparse.SUPPRESS,
         )
 
 
@@ -179,7 +184,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "With no account configured it runs on a built-in simulator.",
     )
     sub = parser.add_subparsers(dest="command")
-    _tui_args(parser)
+    _setting_flags(parser, "tui", top=True)
     for name, (text, add_args) in _COMMANDS.items():
         command = sub.add_parser(name, help=text)
         if only is None or only == name:

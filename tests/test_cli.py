@@ -61,6 +61,26 @@ def test_imagine_wait_out_json_on_the_builtin_simulator(tmp_path: Path) -> None:
     assert len([n for n in cached if n.endswith(".png") and ".t" not in n]) >= 4
 
 
+def test_settings_before_the_command_are_the_commands_own(tmp_path: Path) -> None:
+    """`imagine-tui --data-dir D imagine ...` ran on the default data dir: the command's
+    own (absent) flags overwrote what the top level had parsed."""
+    data, home = tmp_path / "d", tmp_path / "home"
+    env = {"HOME": str(home), "XDG_DATA_HOME": str(home / "data")}
+    made = cli("--data-dir", str(data), "--speed", "100", "imagine", "a fox", "--wait", env=env)
+    assert made.returncode == 0, made.stderr
+    [job] = _store_jobs(data)
+    assert job.prompt == "a fox" and job.state is JobState.DONE
+    assert not (home / "data").exists()  # nothing went to the default data dir
+    listed = cli("--data-dir", str(data), "jobs", env=env)
+    assert listed.returncode == 0 and "a fox" in listed.stdout, listed.stderr
+    shown = cli("--data-dir", str(data), "config", env=env)
+    assert f'data_dir = "{data}"' in shown.stdout
+    # the command's own flag still wins
+    other = tmp_path / "other"
+    shown = cli("--data-dir", str(data), "config", "--data-dir", str(other), env=env)
+    assert f'data_dir = "{other}"' in shown.stdout
+
+
 def test_button_on_a_real_job_and_exit_codes(tmp_path: Path) -> None:
     data = tmp_path / "d"
     with Simulator(SimulatorConfig(speed=100, token=TOKEN, stall_words=("frozen",))) as sim:
