@@ -318,7 +318,7 @@ async def tiles(n: int, out: Path) -> dict[str, Any]:
     import httpx
 
     from app.images import ImagePipeline
-    from app.ui.grid import TILE_THUMB
+    from app.ui.grid import thumb_size
     from bench.scale import _pictures, serving
 
     data_dir = Path(tempfile.mkdtemp(prefix="bench-tiles-"))
@@ -350,8 +350,9 @@ async def tiles(n: int, out: Path) -> dict[str, Any]:
             store.save_many(jobs)
         async with httpx.AsyncClient(trust_env=False, timeout=30) as http:
             warm = ImagePipeline(http, settings.image_dir)  # the cache of an earlier run
+            size = thumb_size(settings.graphics, SIZE, 2)  # as the app asks for a tile
             for job in jobs:
-                await warm.thumbnails(list(job.image_urls), TILE_THUMB)
+                await warm.thumbnails(list(job.image_urls), size)
             await warm.flush()
         app = ImagineApp(settings)
         frames = Frames(app)

@@ -233,6 +233,39 @@ async def test_thumbnail_is_small_loaded_and_cached_on_disk(
     assert server.hits["/a.png"] == 1
 
 
+async def test_a_tile_waited_for_is_made_with_its_download_not_read_back_from_disk(
+    server: Server, http: httpx.AsyncClient, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As when a job finishes on screen: the manager downloads its images while the grid
+    waits for their tiles. The tile comes from the download's own decode; an image no
+    grid waits for gets no thumbnail file."""
+    from app.images import decode
+
+    reads: list[str] = []
+    for name in ("read_size", "make_thumbnail", "load_small"):
+        real = getattr(decode, name)
+        monkeypatch.setattr(
+            decode,
+            name,
+            lambda *a, _real=real, _name=name, **k: reads.append(_name) or _real(*a, **k),
+        )
+    url = server.add("/a.png", body=png_bytes((256, 128)), delay=0.2)
+    other = server.add("/b.png", body=png_bytes((256, 128)))
+    pipeline = ImagePipeline(http, cache_dir)
+    download = asyncio.create_task(pipeline.fetch(url))  # the manager's download
+    await asyncio.sleep(0.05)
+    tile = await pipeline.thumbnail(url, (64, 64))  # the grid, while it downloads
+    await download
+    assert tile.thumbnail.size == (64, 32) and (tile.width, tile.height) == (256, 128)
+    assert tile.thumbnail.getpixel((10, 10)) == (255, 0, 0)
+    assert reads == []  # decoded once, at download
+    await pipeline.fetch(other)  # nobody waits for its tile
+    await pipeline.flush()
+    names = cache_files(cache_dir)
+    assert any(".t64x64." in n for n in names)
+    assert sum(".t64x64." in n for n in names) == 1  # not one for b.png
+
+
 async def test_transparency_kept_as_rgba(
     server: Server, http: httpx.AsyncClient, cache_dir: Path
 ) -> None:

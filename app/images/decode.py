@@ -102,6 +102,13 @@ def make_thumbnail(path: Path, size: tuple[int, int], max_pixels: int) -> Image.
         return to_display_mode(im)
 
 
+def shrink(im: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """A display-mode copy of a loaded ``im`` fitted to ``size``; ``im`` stays as it was."""
+    out = im.copy()
+    out.thumbnail(size)  # reduce() by whole factors first, then a short resample
+    return to_display_mode(out)
+
+
 def load_small(path: Path, max_pixels: int) -> Image.Image:
     """Load an already-thumbnailed file fully into memory."""
     with path.open("rb") as fp, open_checked(fp, max_pixels) as im:

@@ -69,6 +69,10 @@ class ImagePipeline:
         # Bounds concurrent decodes; asyncio.to_thread needs no shutdown, unlike an executor.
         self._decode_slots = asyncio.Semaphore(max(1, decode_workers))
         self._fresh: dict[str, Image.Image] = {}  # just downloaded and decoded, oldest first
+        # Tiles made right after a download's decode, in its thread, at the size tiles were
+        # last asked for: the grid waiting for them needs no second trip through a thread.
+        self._fresh_tiles: dict[tuple[str, int, int], TileResult] = {}
+        self._tile_size: tuple[int, int] | None = None  # the size last asked for
         self._fresh_lock = threading.Lock()
         self._inflight: dict[str, asyncio.Task[Path]] = {}
         self._cuts: dict[str, asyncio.Task[None]] = {}  # grid URL -> cutting its tiles
@@ -209,12 +213,21 @@ class ImagePipeline:
 
         path = write_atomic(dest, write)
         self._remember_intact(path)  # decoded in full just now
-        # Keep the decoded picture for the thumbnail that is usually asked for next,
+        size = self._tile_size
+        tile = None
+        if size is not None and (url, *size) in self._making:  # a grid waits for it
+            tile = TileResult(url, path, decode.shrink(image, size), *image.size)
+            self._save_thumbnail(path, size, tile.thumbnail)
+        # Keep the decoded picture for a thumbnail of another size (the full view),
         # instead of decoding the same bytes a second time.
         with self._fresh_lock:
             self._fresh[url] = image
             while len(self._fresh) > FRESH_DECODES:
                 self._fresh.pop(next(iter(self._fresh)))
+            if size is not None and tile is not None:
+                self._fresh_tiles[(url, *size)] = tile
+                while len(self._fresh_tiles) > FRESH_DECODES:
+                    self._fresh_tiles.pop(next(iter(self._fresh_tiles)))
         return path
 
     # -- tiles -------------------------------------------------------------------------
@@ -222,6 +235,7 @@ class ImagePipeline:
     async def thumbnail(self, url: str, size: tuple[int, int]) -> TileResult:
         """A tile for ``url`` shrunk to fit ``size``, from memory, disk or the network."""
         key = _tile_key(url, size)
+        self._tile_size = key[1:]
         remembered = self._recall(key)
         if remembered is not None:
             return remembered
@@ -236,7 +250,10 @@ class ImagePipeline:
 
     async def _make_tile(self, url: str, key: tuple[str, int, int]) -> TileResult:
         path = await self.fetch(url)
-        tile = await self._in_thread(self._load_tile, url, path, (key[1], key[2]))
+        with self._fresh_lock:
+            tile = self._fresh_tiles.pop(key, None)
+        if tile is None or tile.path != path:
+            tile = await self._in_thread(self._load_tile, url, path, (key[1], key[2]))
         self._remember(key, tile)
         return tile
 
@@ -280,6 +297,8 @@ class ImagePipeline:
     def _load_tile(self, url: str, path: Path, size: tuple[int, int]) -> TileResult:
         """Blocking: the thumbnail from its own small file, else from the full image."""
         small = cache.find_thumb(path, size)
+        with self._fresh_lock:
+            fresh = self._fresh.pop(url, None)
         try:
             width, height = decode.read_size(path, self._max_pixels)
             if small is not None:
@@ -289,11 +308,8 @@ class ImagePipeline:
                     )
                 except (ImageFetchError, OSError, SyntaxError, ValueError):
                     cache.remove_quietly(small)  # a damaged thumbnail is rebuilt below
-            with self._fresh_lock:
-                fresh = self._fresh.pop(url, None)
             if fresh is not None:
-                fresh.thumbnail(size)
-                thumb = decode.to_display_mode(fresh)
+                thumb = decode.shrink(fresh, size)
             else:
                 thumb = decode.make_thumbnail(path, size, self._max_pixels)
         except (ImageFetchError, OSError, SyntaxError, ValueError):
@@ -302,10 +318,13 @@ class ImagePipeline:
             raise ImageFetchError(
                 "The cached image was damaged; it will be downloaded again"
             ) from None
-        # The disk copy only speeds up a later start: write it off the critical path.
+        self._save_thumbnail(path, size, thumb)
+        return TileResult(url, path, thumb, width, height)
+
+    def _save_thumbnail(self, path: Path, size: tuple[int, int], thumb: Image.Image) -> None:
+        """The disk copy only speeds up a later start: written off the critical path."""
         written = _CACHE_WRITER.submit(_write_thumbnail, path, size, thumb.copy())
         written.add_done_callback(self._thumbnail_written)
-        return TileResult(url, path, thumb, width, height)
 
     # -- the cache's bound --------------------------------------------------------------
 

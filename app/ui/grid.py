@@ -13,14 +13,34 @@ from textual.message import Message
 from textual.widget import AwaitMount, Widget
 from textual.widgets import Label, Static
 
-from app.ui.graphics import make_image
+from app.ui.graphics import DETECTED, make_image, renderer_for
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
 
-TILE_THUMB = (384, 384)  # ~1/4 of a large terminal in kitty pixels; halfcell needs far less
-LARGE_THUMB = (768, 768)
-FULL_THUMB = (1280, 1280)
+FULL_THUMB = (1280, 1280)  # the full-screen view
+
+# Pixels one character cell shows, by renderer; kitty and sixel draw the cell's real ones.
+CELL_PIXELS = {"sextant": (2, 3), "quadrant": (2, 2), "halfcell": (1, 2), "unicode": (1, 1)}
+# Thumbnail sides round up to one of these: a few sizes per image, not one per window size.
+THUMB_STEPS = (64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048)
+
+
+def thumb_size(graphics: str, screen: tuple[int, int], across: int) -> tuple[int, int]:
+    """The box a grid image's thumbnail must fill to look its best, and no larger: a tile
+    is at most 1/``across`` of the ``screen`` (columns, rows) each way, times the pixels
+    the renderer draws per cell. Character cells need a few pixels a cell (a 2x2 grid of
+    halfcell tiles at 160x50: 96x64); kitty and sixel get the terminal's pixels."""
+    renderer = renderer_for(graphics)
+    per_cell = CELL_PIXELS.get(renderer, DETECTED.cell_size)
+    if renderer == "none":
+        per_cell = (1, 1)
+
+    def step(cells: int, pixels: int) -> int:
+        need = max(1, cells // across) * pixels
+        return next((side for side in THUMB_STEPS if side >= need), THUMB_STEPS[-1])
+
+    return step(screen[0], per_cell[0]), step(screen[1], per_cell[1])
 
 
 @dataclass

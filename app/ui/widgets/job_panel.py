@@ -25,7 +25,7 @@ from textual.widgets import Static
 from app.jobs.model import Job, JobState
 from app.text import clean_text
 from app.ui.format import BLOCKED_CODES, STATE_STYLE, shown_title, state_text
-from app.ui.grid import FULL_THUMB, LARGE_THUMB, TILE_THUMB, ImageGrid, Tile, TileView
+from app.ui.grid import FULL_THUMB, ImageGrid, Tile, TileView, thumb_size
 from app.ui.widgets.button_bar import ButtonBar
 
 if TYPE_CHECKING:
@@ -280,16 +280,15 @@ class JobPanel(Vertical):
                 self._grid_key = key
                 single = len(job.display_urls) == 1
                 caption = [f"{shown_title(job)} · Enter opens"] if single else None
-                self._load_tiles(
-                    job.id, job.display_urls, LARGE_THUMB if single else TILE_THUMB, caption
-                )
+                self._load_tiles(job.id, job.display_urls, self._thumb_size(single), caption)
             return
         if job.state.active and job.progress_image_url:
             caption = ["preview"]
             key = (job.id, "preview", job.progress_image_url)
             if force or key != self._grid_key:
                 self._grid_key = key
-                self._load_tiles(job.id, (job.progress_image_url,), LARGE_THUMB, caption)
+                url = job.progress_image_url
+                self._load_tiles(job.id, (url,), self._thumb_size(True), caption)
             else:
                 grid.tile(1).set_caption(caption[0])
             return
@@ -298,6 +297,10 @@ class JobPanel(Vertical):
             self._grid_key = key
             self._grid_job = job.id
             grid.show_message(waiting_hint(job))
+
+    def _thumb_size(self, single: bool) -> tuple[int, int]:
+        screen = self.app.size
+        return thumb_size(self._graphics, (screen.width, screen.height), 1 if single else 2)
 
     @work(exclusive=True, group="grid", exit_on_error=False)
     async def _load_tiles(
