@@ -36,7 +36,7 @@ def test_kitty_and_sixel_get_the_terminals_pixels(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(graphics.DETECTED, "cell_size", (10, 20))
     for renderer in ("kitty", "sixel"):
         # a 2x2 grid at 160x50 cells is up to 800x500 pixels a tile: a 512 px tile is
-        # shown at its full resolution, as it was with the old fixed 384 px it was not
+        # shown at its full resolution (with the old fixed 384 px it was not)
         assert thumb_size(renderer, (160, 50), 2) >= (800, 500)
         assert thumb_size(renderer, (400, 120), 1) == (THUMB_STEPS[-1], THUMB_STEPS[-1])
 
