@@ -241,6 +241,47 @@ def test_a_job_sending_when_its_process_died_becomes_uncertain_in_the_next(
     assert posts(sim) == []
 
 
+def test_a_script_killed_while_its_post_is_out_leaves_a_row_saying_so(tmp_path: Path) -> None:
+    """The one write before the POST holds the job, its lease and its "sending" mark: a
+    script killed while the service holds its request leaves a row that says the POST may
+    have gone out, and the window taking over says so instead of sending it again."""
+    from hostile import Hostile, json_reply, serve
+
+    arrived, release = threading.Event(), threading.Event()
+
+    def held(_path: str, _body: bytes) -> Any:
+        arrived.set()
+        release.wait(30)  # bounded: the test ends by then
+        return json_reply({"success": False}, 500)
+
+    hostile = Hostile()
+    hostile.on("/imagine", held)
+    stop = serve(hostile)
+    started: list[Worker] = []
+    try:
+        script = Worker(tmp_path, hostile.url, adopt=False)
+        started.append(script)
+        script.wait_for(lambda line: line.get("event") == "ready")
+        job_id = script.ask("imagine", prompt="a lighthouse in fog")["id"]
+        assert arrived.wait(20)
+        with JobStore(tmp_path / "history.sqlite3", read_only=True) as store:
+            row, owner = store.get(job_id), store.owner_of(job_id)
+        assert row is not None and row.state is JobState.QUEUED and row.options.get("sending")
+        assert owner is not None and owner.split("/")[1] == str(script.proc.pid)
+        script.kill()
+        window = Worker(tmp_path, hostile.url)
+        started.append(window)
+        window.wait_for(is_event(job_id, JobState.UNCERTAIN))
+        assert hostile.hits.count("/imagine") == 1
+    finally:
+        release.set()
+        for worker in started:
+            if worker.proc.poll() is None:
+                worker.proc.kill()
+                worker.proc.wait(timeout=10)
+        stop()
+
+
 def test_processes_sharing_a_token_share_one_request_budget(
     tmp_path: Path, sim: Simulator, workers: Callable[..., Worker]
 ) -> None:

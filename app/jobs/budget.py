@@ -288,6 +288,18 @@ class RequestBudget:
                 self._dispatch()  # out of the shared queue if nothing else waits
             raise
 
+    def try_acquire(self, priority: Priority = Priority.POLL) -> bool:
+        """Take a slot now if one is free and nobody waits for one; never waits. A caller
+        that knows at once it may send writes its "sending" mark with the job itself."""
+        if self.waiting or self._clock() < max(self._next_free, self._shared_retry):
+            return False
+        if self.shared is not None and self.shared.take(int(priority)) > 0:
+            self.shared.leave()  # nothing waits here: out of the shared queue
+            return False
+        self.granted += 1
+        self._next_free = self._clock() + self._spacing
+        return True
+
     def give_back(self) -> None:
         """The last granted slot went unused: let the next request go now."""
         if self.held_until <= self._clock():

@@ -72,6 +72,7 @@ LEASE_SECONDS = 30.0  # an owner that stops renewing loses its jobs this long af
 WATCH_SECONDS = 0.5  # how often the store is checked for other processes' changes
 ADOPT_SECONDS = 2.0  # how often an adopting manager looks for jobs nobody holds
 CLOSE_WRITE_SECONDS = 6.0  # at close, how long writes the history refuses are tried again
+SLOT_WAITS_FOR_WRITE = 0.5  # a request slot taken at Enter is given back if the write lags
 HELD = 500  # settled jobs kept in memory (most recently touched); the rest are read on demand
 
 Severity = Literal["information", "warning", "error"]
@@ -325,6 +326,18 @@ class JobManager:
         uncertain (never resent on its own)."""
         return await self.wait_for(job_id, lambda j: j.state.settled)
 
+    async def posted(self, job_id: str, within: float) -> None:
+        """Return once the job's POST has been answered, or it is not about to go out (it
+        waits for a request slot, or failed), or after ``within`` seconds: a UI that lays
+        out the new job after this leaves the event loop to the request first."""
+
+        def out(job: Job) -> bool:
+            return job.state is not JobState.QUEUED or not job.options.get("sending")
+
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within):
+                await self.wait_for(job_id, out)
+
     async def images_ready(self, job_id: str) -> tuple[str, ...]:
         """After a job is done: wait for its download, or fetch what the cache lacks (a
         job another process finished, images evicted); why each missing image is missing."""
@@ -477,6 +490,13 @@ class JobManager:
 
     def _enqueue(self, job: Job) -> Job:
         self._count += 1
+        # A slot free now: the job goes to disk owned, leased and marked "sending" in one
+        # write, and out as soon as that lands (a second write before the POST waited
+        # behind a frame of the UI). Else it waits queued, unmarked, so a crash meanwhile
+        # leaves a job the next process sends, not an uncertain one.
+        slot = self.budget.try_acquire(Priority.ACTION)
+        if slot:
+            job = job.evolve(options={**job.options, "sending": True})
         self._put(job)
         saved = self._write(
             lambda store: store.insert(
@@ -484,20 +504,24 @@ class JobManager:
             )
         )
         self._emit(JobChanged(job))
-        self._spawn(self._submit(job, saved))
+        self._spawn(self._submit(job, saved, slot=slot))
         return job
 
-    async def _submit(self, job: Job, saved: asyncio.Future[Any] | None = None) -> None:
-        """``saved``: the job's first write, when it is not on disk yet."""
+    async def _submit(
+        self, job: Job, saved: asyncio.Future[Any] | None = None, *, slot: bool = False
+    ) -> None:
+        """``saved``: the job's first write, when it is not on disk yet; ``slot``: a budget
+        slot is held for it, and that write marks it "sending"."""
         # A job is sent only once it is on disk (that is what stops a restart from sending
         # it twice): while the history cannot take it, it waits, queued.
         try:
             if saved is not None:
-                await saved
+                slot = await self._landed(saved, slot)
         except StoreError as exc:  # it never can: kept on screen, failed, ready for R
             self._changed(
                 self._need(job.id).evolve(
                     state=JobState.FAILED,
+                    options=_without(job.options, "sending"),
                     error=f"Not sent: {exc.human}",
                     finished_at=time.time(),
                 )
@@ -505,25 +529,13 @@ class JobManager:
             return
         delay, last_kind = self.settings.submit_backoff, "error"
         for attempt in range(1, self.settings.submit_attempts + 1):
-            await self.budget.acquire(Priority.ACTION)
-            if self._need(job.id).state is not JobState.QUEUED:  # cancelled while it waited
-                self.budget.give_back()
-                return
-            # Marked only while this manager still holds the job: if another process took
-            # it over (this one stalled past its lease), that one sends it, not this one.
-            sending = {"options": {**job.options, "sending": True}, "updated_at": time.time()}
-            try:
-                marked = await self._write(
-                    operator.methodcaller("update", job.id, sending, owner=self.owner)
-                )
-            except StoreError as exc:  # it never can be marked, so it is never sent
-                self.budget.give_back()
-                self._fail(job, f"Not sent: {exc.human}")
-                return
-            if marked is None:
-                self.budget.give_back()
-                return
-            job = self._changed(self._pending_over(marked))
+            if slot:  # taken at Enter; the job's first write marked it
+                slot = False
+            else:
+                marked = await self._mark_sending(job)
+                if marked is None:
+                    return
+                job = marked
             try:
                 try:
                     submitted = await self._send(job)
@@ -577,6 +589,54 @@ class JobManager:
                 delay = min(delay * 2, 30.0)
         reason = (job.error or "The service did not accept the job.").rstrip(".") + ". Gave up."
         self._fail(job, reason, code=last_kind)
+
+    async def _landed(self, saved: asyncio.Future[Any], slot: bool) -> bool:
+        """Wait for a new job's first write; whether the budget ``slot`` taken for it is
+        still held. A write the history keeps refusing (disk full, locked) gives the slot
+        back after SLOT_WAITS_FOR_WRITE: other requests go on meanwhile."""
+        if not slot:
+            await saved
+            return False
+        held = True
+
+        def release() -> None:
+            nonlocal held
+            held = False
+            self.budget.give_back()
+
+        timer = asyncio.get_running_loop().call_later(SLOT_WAITS_FOR_WRITE, release)
+        try:
+            await saved
+        except BaseException:
+            if held:
+                self.budget.give_back()
+            raise
+        finally:
+            timer.cancel()
+        return held
+
+    async def _mark_sending(self, job: Job) -> Job | None:
+        """Wait for a budget slot and mark the job "sending" on disk; the job then, or None
+        when it must not be sent (cancelled, taken over, never writable)."""
+        await self.budget.acquire(Priority.ACTION)
+        if self._need(job.id).state is not JobState.QUEUED:  # cancelled while it waited
+            self.budget.give_back()
+            return None
+        # Marked only while this manager still holds the job: if another process took
+        # it over (this one stalled past its lease), that one sends it, not this one.
+        sending = {"options": {**job.options, "sending": True}, "updated_at": time.time()}
+        try:
+            marked = await self._write(
+                operator.methodcaller("update", job.id, sending, owner=self.owner)
+            )
+        except StoreError as exc:  # it never can be marked, so it is never sent
+            self.budget.give_back()
+            self._fail(job, f"Not sent: {exc.human}")
+            return None
+        if marked is None:
+            self.budget.give_back()
+            return None
+        return self._changed(self._pending_over(marked))
 
     async def _send(self, job: Job) -> Submission:
         hook = self.settings.webhook_url
