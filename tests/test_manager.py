@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -384,3 +385,36 @@ async def test_fake_a_script_manager_leaves_the_history_alone() -> None:
     await m.close()
     assert client.sent == [] and m.get("old") is not None
     store.close()
+
+
+async def test_fake_a_job_waits_for_a_locked_history_then_goes_out_once(tmp_path: Path) -> None:
+    """Another program holds the history's write lock at Enter: the job goes out only
+    once it is on disk, owned and marked "sending", and then exactly once (its request
+    slot, taken at Enter, is handed back while the write waits and taken again)."""
+    path = tmp_path / "history.sqlite3"
+    store = JobStore(path)
+    client = FakeClient([Submitted("m1", "")], {"m1": [{"progress": 5}]})
+    m = JobManager(
+        client,
+        store,
+        budget=RequestBudget(0.0),
+        settings=ManagerSettings(min_poll_gap=0.01, submit_backoff=0.01),
+    )
+    await m.start()
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN EXCLUSIVE")
+        job = m.submit_imagine("a kite")
+        await asyncio.sleep(1.0)  # past the slot's hand-back, within the busy timeout
+        assert client.sent == [] and m.get(job.id).state is JobState.QUEUED  # type: ignore[union-attr]
+        other.execute("COMMIT")
+        await asyncio.wait_for(m.wait_for(job.id, lambda j: j.message_id == "m1"), 10)
+        await asyncio.sleep(0.1)
+        assert client.sent == [("imagine", "a kite")]
+        with JobStore(path, read_only=True) as look:
+            stored = look.get(job.id)
+        assert stored is not None and stored.message_id == "m1"
+    finally:
+        other.close()
+        await m.close()
+        store.close()
