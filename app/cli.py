@@ -39,9 +39,7 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_API = 0, 1, 2, 3
 
 
-def _setting_flags(
-    parser: argparse.ArgumentParser, command: str, *, top: bool = False
-) -> None:
+def _setting_flags(parser: argparse.ArgumentParser, command: str, *, top: bool = False) -> None:
     """The flags of the settings ``command`` uses, as app.settings declares them. Only
     the top level's flags default to None: a command's own, absent, leave the value the
     top level parsed (``imagine-tui --data-dir D jobs`` listed the default data dir's)."""

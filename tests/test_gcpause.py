@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,7 +91,11 @@ async def test_the_app_collects_in_a_rest_and_gives_the_thresholds_back(
         middle_collections(2)
         del node
         await pilot.press("j")
-        middle_collections(saved[2])  # due: the app is woken, and waits for a rest
+        # Due: the app is woken (here from a plain thread, as the history's writer is,
+        # whose context is not the app's) and waits for a rest on a timer of its own.
+        thread = threading.Thread(target=middle_collections, args=(saved[2],))
+        thread.start()
+        thread.join(5)
         for _ in range(40):  # bounded: 2 s
             if ref() is None:
                 break

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import gc
 import signal
 import threading
@@ -63,10 +64,13 @@ def _button_provider() -> type[Provider]:
     return ButtonProvider
 
 
-def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
-    """``callback`` on ``loop``, from any thread (a collection may run on a worker's)."""
+def _call_soon(
+    loop: asyncio.AbstractEventLoop, callback: Callable[[], None], context: contextvars.Context
+) -> None:
+    """``callback`` on ``loop`` in ``context``, from any thread (a collection may run on
+    a worker's, whose context is not the app's: Textual's timers need ``active_app``)."""
     with contextlib.suppress(RuntimeError):  # the loop has closed: nothing to do
-        loop.call_soon_threadsafe(callback)
+        loop.call_soon_threadsafe(callback, context=context)
 
 
 def _read_soon(path: Path) -> Future[HistoryShape | None]:
@@ -135,7 +139,8 @@ class ImagineApp(App[None]):
         self.call_after_refresh(self._gc_pause.close)
         self.call_after_refresh(self._open_backend)
         loop = asyncio.get_running_loop()
-        self._collector.start(wake=lambda: _call_soon(loop, self._collect_garbage))
+        context = contextvars.copy_context()  # the app's, as its own callbacks run in
+        self._collector.start(wake=lambda: _call_soon(loop, self._collect_garbage, context))
 
     def _collect_garbage(self) -> None:
         wait = None if self._closing else self._collector.tick(time.monotonic())
