@@ -37,6 +37,7 @@ from textual import events  # noqa: E402
 
 from app.jobs.model import Job, JobState, new_job_id  # noqa: E402
 from app.jobs.store import JobStore  # noqa: E402
+from app.runtime import Backend  # noqa: E402
 from app.settings import REAL_SERVICE_INTERVAL, Settings  # noqa: E402
 from app.ui.app import ImagineApp  # noqa: E402
 
@@ -117,6 +118,15 @@ def history(n: int, seed: int = 7) -> list[Job]:
         if not failed and not upscale:
             done_parents.append(job)
     return jobs
+
+
+async def opened_backend(app: ImagineApp) -> Backend:
+    """The app's backend once it is open (waited for up to 20 s)."""
+    for _ in range(400):  # bounded: 20 s
+        if app.backend is not None:
+            return app.backend
+        await asyncio.sleep(0.05)
+    raise AssertionError("backend never opened")
 
 
 class Frames:
@@ -248,12 +258,7 @@ async def keys(n: int, presses: int, out: Path) -> dict[str, Any]:
         frames = Frames(app)
         result: dict[str, Any] = {"jobs": n}
         async with app.run_test(size=SIZE) as pilot:
-            for _ in range(400):  # bounded: 20 s
-                if app.backend is not None:
-                    break
-                await asyncio.sleep(0.05)
-            backend = app.backend
-            assert backend is not None, "backend never opened"
+            backend = await opened_backend(app)
             ids = [backend.manager.submit_imagine(f"bench polling job {i}").id for i in range(n)]
             for _ in range(400):  # bounded: 20 s; all submitted once each has a message id
                 if all(backend.manager.get(i).message_id for i in ids):  # type: ignore[union-attr]
@@ -483,12 +488,7 @@ async def enter(n: int, speed: float, rate: float, out: Path, lazy: bool) -> dic
 
         runs: list[dict[str, float]] = []
         async with app.run_test(size=SIZE) as pilot:
-            for _ in range(400):  # bounded: 20 s
-                if app.backend is not None:
-                    break
-                await asyncio.sleep(0.05)
-            backend = app.backend
-            assert backend is not None, "backend never opened"
+            backend = await opened_backend(app)
             backend.manager.add_listener(listen)
             rng = random.Random(13)
             for i in range(n):
